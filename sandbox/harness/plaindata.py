@@ -1,0 +1,163 @@
+"""Plain-data codec: the only way values cross from student code to the harness.
+
+Values are encoded as JSON with type tags so that the harness rebuilds them from
+exact builtin types. An object with a lying ``__eq__`` or ``__repr__`` cannot be
+encoded (only ``type(x) is int`` and friends are accepted, never subclasses), so
+whatever reaches the comparison is data the harness built itself.
+
+Runs inside the sandbox image (stdlib only) and on the host (tests, runner).
+"""
+
+import ast
+import base64
+import math
+
+MAX_DEPTH = 64
+MAX_ITEMS = 200_000
+
+
+class Unencodable(TypeError):
+    """The value is not plain data (or is too deep / too large)."""
+
+
+class _Budget:
+    def __init__(self) -> None:
+        self.items = 0
+
+    def spend(self) -> None:
+        self.items += 1
+        if self.items > MAX_ITEMS:
+            raise Unencodable("value too large to compare (more than %d items)" % MAX_ITEMS)
+
+
+def encode(value, _depth=0, _budget=None):
+    """Return a JSON-serialisable, tagged form of ``value``."""
+    budget = _budget or _Budget()
+    budget.spend()
+    if _depth > MAX_DEPTH:
+        raise Unencodable("value nested too deeply")
+    t = type(value)
+    if value is None or t is bool or t is str:
+        return value
+    if t is int:
+        return {"i": str(value)}
+    if t is float:
+        return {"f": repr(value)}
+    if t is complex:
+        return {"c": [repr(value.real), repr(value.imag)]}
+    if t is bytes:
+        return {"b": base64.b64encode(value).decode("ascii")}
+    inner = _depth + 1
+    if t is list:
+        return {"l": [encode(v, inner, budget) for v in value]}
+    if t is tuple:
+        return {"t": [encode(v, inner, budget) for v in value]}
+    if t is set:
+        return {"s": [encode(v, inner, budget) for v in value]}
+    if t is frozenset:
+        return {"fs": [encode(v, inner, budget) for v in value]}
+    if t is dict:
+        return {"d": [[encode(k, inner, budget), encode(v, inner, budget)] for k, v in value.items()]}
+    raise Unencodable("a value of type %s is not plain data" % t.__name__)
+
+
+def _float(text):
+    value = float(text)
+    return value
+
+
+_SCALARS = {
+    "i": int,
+    "f": _float,
+    "c": lambda parts: complex(float(parts[0]), float(parts[1])),
+    "b": lambda text: base64.b64decode(text.encode("ascii"), validate=True),
+}
+_CONTAINERS = {"l": list, "t": tuple, "s": set, "fs": frozenset}
+
+
+def decode(data, _depth=0):
+    """Rebuild a value from :func:`encode`'s output; raise ValueError on anything else."""
+    if _depth > MAX_DEPTH:
+        raise ValueError("value nested too deeply")
+    if data is None or type(data) in (bool, str):
+        return data
+    if type(data) is not dict or len(data) != 1:
+        raise ValueError("malformed plain-data value")
+    (tag, payload), = data.items()
+    if tag in _SCALARS:
+        return _SCALARS[tag](payload)
+    if tag in _CONTAINERS:
+        if type(payload) is not list:
+            raise ValueError("malformed container")
+        return _CONTAINERS[tag](decode(v, _depth + 1) for v in payload)
+    if tag == "d":
+        if type(payload) is not list:
+            raise ValueError("malformed dict")
+        return {decode(k, _depth + 1): decode(v, _depth + 1) for k, v in payload}
+    raise ValueError("unknown plain-data tag %r" % tag)
+
+
+def equal(expected, actual, rel_tol=0.0, abs_tol=0.0):
+    """Compare two plain values the way a grader should.
+
+    Python equality, except: NaN equals NaN, ``bool`` is not an ``int``, floats
+    may be compared with a tolerance, and containers must be of the same kind
+    (a list never equals a tuple or a set).
+    """
+    te, ta = type(expected), type(actual)
+    numbers = (int, float)
+    if te in numbers and ta in numbers:
+        if te is float or ta is float:
+            return _float_equal(float(expected), float(actual), rel_tol, abs_tol)
+        return expected == actual
+    if te is complex or ta is complex:
+        if not ({te, ta} <= {int, float, complex}):
+            return False
+        e, a = complex(expected), complex(actual)
+        return _float_equal(e.real, a.real, rel_tol, abs_tol) and _float_equal(
+            e.imag, a.imag, rel_tol, abs_tol
+        )
+    if te is not ta:
+        return False
+    if te in (list, tuple):
+        return len(expected) == len(actual) and all(
+            equal(e, a, rel_tol, abs_tol) for e, a in zip(expected, actual)
+        )
+    if te is dict:
+        return expected.keys() == actual.keys() and all(
+            equal(expected[k], actual[k], rel_tol, abs_tol) for k in expected
+        )
+    # str, bytes, None, bool, set, frozenset: exact (sets hold hashable plain values).
+    return expected == actual
+
+
+def _float_equal(e, a, rel_tol, abs_tol):
+    if math.isnan(e) or math.isnan(a):
+        return math.isnan(e) and math.isnan(a)
+    if e == a:
+        return True
+    return math.isclose(e, a, rel_tol=rel_tol, abs_tol=abs_tol)
+
+
+def short_repr(value, limit=2000):
+    """``repr`` capped at ``limit`` characters, for reports."""
+    text = repr(value)
+    if len(text) > limit:
+        return text[: limit - 15] + "...[truncated]"
+    return text
+
+
+_SPECIAL_FLOATS = {"nan": math.nan, "inf": math.inf, "infinity": math.inf}
+
+
+def parse_literal(text):
+    """``ast.literal_eval`` that also accepts ``nan`` and ``inf`` (as names) for expected values."""
+    tree = ast.parse(text.strip(), mode="eval")
+
+    class Floats(ast.NodeTransformer):
+        def visit_Name(self, node):
+            if node.id.lower() in _SPECIAL_FLOATS:
+                return ast.copy_location(ast.Constant(_SPECIAL_FLOATS[node.id.lower()]), node)
+            raise ValueError("name %r is not a literal" % node.id)
+
+    return ast.literal_eval(Floats().visit(tree))

@@ -1,0 +1,180 @@
+"""Student-side bootstrap: runs as the unprivileged student user, one process per test.
+
+Everything in this process is untrusted once the student's module is imported:
+the harness treats whatever arrives on the answer pipe as plain data to check,
+never as a verdict. This file only sets the limits, lays out the files and
+runs the student's code; it never sees expected values.
+
+argv[1]: the fd of requests from the harness; argv[2]: the fd of answers to it (frames).
+"""
+
+import os
+import resource
+import shutil
+import sys
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import plaindata  # noqa: E402
+import protocol  # noqa: E402
+
+REQUESTS, ANSWERS = int(sys.argv[1]), int(sys.argv[2])
+WORKDIR = "/tmp/work"
+SCRATCH_DIRS = ("/tmp", "/dev/shm")
+
+
+def apply_limits(limits):
+    # Hard limits equal soft ones, so student code cannot raise them again.
+    for name, value in (
+        ("RLIMIT_AS", limits["memory_bytes"]),
+        ("RLIMIT_NPROC", limits["nproc"]),
+        ("RLIMIT_CPU", limits["cpu_seconds"]),
+        ("RLIMIT_FSIZE", limits["file_size_bytes"]),
+        ("RLIMIT_NOFILE", limits["open_files"]),
+        ("RLIMIT_CORE", 0),
+    ):
+        resource.setrlimit(getattr(resource, name), (value, value))
+    try:
+        # Make the student's process the OOM killer's first choice, never the harness.
+        with open("/proc/self/oom_score_adj", "w") as handle:
+            handle.write("1000")
+    except OSError:
+        pass
+
+
+def fresh_workdir(files):
+    """Wipe what earlier tests left behind (same uid, so we may) and lay out the files."""
+    for base in SCRATCH_DIRS:
+        try:
+            entries = os.listdir(base)
+        except OSError:
+            continue
+        for entry in entries:
+            path = os.path.join(base, entry)
+            try:
+                if os.path.isdir(path) and not os.path.islink(path):
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    os.unlink(path)
+            except OSError:
+                pass
+    os.makedirs(WORKDIR, exist_ok=True)
+    for name, content in files.items():
+        with open(os.path.join(WORKDIR, name), "w", encoding="utf-8") as handle:
+            handle.write(content)
+    os.chdir(WORKDIR)
+    sys.path.insert(0, WORKDIR)
+
+
+def describe(exc):
+    """Exception type, message and the last line of the student's own code involved."""
+    line, filename = None, None
+    for frame, lineno in traceback.walk_tb(exc.__traceback__):
+        if frame.f_code.co_filename.startswith(WORKDIR):
+            line, filename = lineno, os.path.basename(frame.f_code.co_filename)
+    if isinstance(exc, SyntaxError) and exc.filename and exc.filename.startswith(WORKDIR):
+        line, filename = exc.lineno, os.path.basename(exc.filename)
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    return {
+        "type": type(exc).__name__,
+        "message": str(exc)[:2000],
+        "line": line,
+        "file": filename,
+        "traceback": text[-8000:],
+    }
+
+
+def answer(message):
+    try:
+        protocol.write_frame(ANSWERS, message)
+    except (OSError, protocol.FrameError):
+        pass
+
+
+def encoded_or_error(compute):
+    try:
+        value = compute()
+    except BaseException as exc:  # noqa: BLE001 - student code may raise anything
+        return {"ok": False, "error": describe(exc)}
+    try:
+        return {"ok": True, "value": plaindata.encode(value)}
+    except plaindata.Unencodable as exc:
+        return {"ok": False, "error": {"type": "NotPlainData", "message": str(exc), "line": None}}
+
+
+def run_main(init):
+    sys.argv = [init["main"]]
+    import runpy
+
+    try:
+        runpy.run_path(os.path.join(WORKDIR, init["main"]), run_name="__main__")
+    except SystemExit as exc:
+        code = exc.code
+        sys.stdout.flush()
+        os._exit(code if isinstance(code, int) else (0 if code is None else 1))
+    except BaseException as exc:  # noqa: BLE001
+        answer({"ok": False, "error": describe(exc)})
+        traceback.print_exc()
+        sys.stdout.flush()
+        os._exit(1)
+
+
+def import_student(init):
+    import importlib
+
+    return importlib.import_module(init["module"])
+
+
+def run_expression(init):
+    def compute():
+        namespace = dict(vars(import_student(init)))
+        if init.get("setup"):
+            exec(compile(init["setup"], "<setup>", "exec"), namespace)
+        return eval(compile(init["expr"], "<test>", "eval"), namespace)
+
+    answer(encoded_or_error(compute))
+
+
+def serve(init):
+    """Answer function calls from an instructor's pytest file, one frame each."""
+    loaded = encoded_or_error(lambda: import_student(init) and None)
+    answer(loaded)
+    if not loaded["ok"]:
+        return
+    module = sys.modules[init["module"]]
+    while True:
+        try:
+            request = protocol.read_frame(REQUESTS)
+        except (EOFError, OSError, ValueError):
+            return
+
+        def call(request=request):
+            function = getattr(module, request["name"])
+            args = plaindata.decode(request["args"])
+            kwargs = plaindata.decode(request["kwargs"])
+            return function(*args, **kwargs)
+
+        answer(encoded_or_error(call))
+
+
+def main():
+    init = protocol.read_frame(REQUESTS)
+    apply_limits(init["limits"])
+    fresh_workdir(init["files"])
+    mode = init["mode"]
+    if mode != "serve":
+        os.close(REQUESTS)
+    if mode == "main":
+        run_main(init)
+    elif mode == "expr":
+        run_expression(init)
+    elif mode == "serve":
+        serve(init)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()

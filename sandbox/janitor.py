@@ -1,0 +1,41 @@
+"""Remove sandbox containers that a crashed worker left behind.
+
+Every sandbox container carries the label ``grader.sandbox`` and a
+``grader.deadline`` (epoch seconds) after which no live runner still wants it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import docker
+from docker.errors import DockerException, NotFound
+
+from sandbox.runner import LABEL
+
+log = logging.getLogger(__name__)
+
+
+def sweep(client: docker.DockerClient | None = None, now: float | None = None) -> int:
+    """Force-remove expired sandbox containers; returns how many were removed."""
+    client = client or docker.from_env()
+    now = time.time() if now is None else now
+    removed = 0
+    for container in client.containers.list(all=True, filters={"label": LABEL}):
+        try:
+            deadline = float(container.labels.get("grader.deadline", "0"))
+        except ValueError:
+            deadline = 0.0
+        if deadline > now:
+            continue
+        try:
+            container.remove(force=True, v=True)
+            removed += 1
+        except NotFound:
+            pass
+        except DockerException as exc:
+            log.warning("janitor could not remove %s: %s", container.id[:12], exc)
+    if removed:
+        log.info("janitor removed %d stale sandbox containers", removed)
+    return removed

@@ -1,0 +1,174 @@
+"""Run one job in a fresh, locked-down container and return a validated Result.
+
+The harness inside the container is trusted; the student's code is not. This
+module owns the container's isolation (network, filesystem, limits, privileges)
+and the one channel the result travels on: the container's stdout, which only
+the harness holds, read from the attach stream and tagged with a per-run token.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import socket
+import time
+
+import docker
+from docker.errors import DockerException, ImageNotFound
+from docker.types import LogConfig, Ulimit
+from docker.utils.socket import frames_iter
+from pydantic import ValidationError
+
+from sandbox.schema import Job, Outcome, Result, RunStatus, TestReport
+
+log = logging.getLogger(__name__)
+
+LABEL = "grader.sandbox"
+HARNESS = ["python3", "-I", "-B", "/opt/grader/grader_harness.py"]
+MAX_RESULT_BYTES = 16 * 1024 * 1024
+RESULT_MARKER = "GRADER-RESULT"
+# The harness enforces every time limit itself; this margin covers container start and
+# teardown before the runner gives up and kills the container as an infrastructure failure.
+WALL_MARGIN_SECONDS = 15.0
+STUDENT_UIDS = (20_000, 60_000)
+
+
+class SandboxError(Exception):
+    """The infrastructure failed (Docker down, image missing, harness silent)."""
+
+
+def container_options(job: Job, image: str, deadline: float) -> dict:
+    limits = job.limits
+    memory = f"{limits.memory_mb}m"
+    return dict(
+        image=image,
+        command=HARNESS,
+        stdin_open=True,
+        network_mode="none",
+        read_only=True,
+        tmpfs={
+            "/tmp": f"rw,nosuid,nodev,size={limits.tmpfs_mb}m,mode=1777",
+            "/run/harness": "rw,nosuid,nodev,noexec,size=16m,mode=0700",
+        },
+        shm_size="1m",
+        mem_limit=memory,
+        memswap_limit=memory,
+        pids_limit=limits.pids,
+        nano_cpus=int(limits.cpus * 1e9),
+        # The harness needs only to become the student user; nothing else.
+        cap_drop=["ALL"],
+        cap_add=["SETUID", "SETGID"],
+        security_opt=["no-new-privileges"],
+        user="0:0",
+        ulimits=[
+            Ulimit(name="nofile", soft=max(256, limits.open_files), hard=max(256, limits.open_files)),
+            Ulimit(name="core", soft=0, hard=0),
+        ],
+        environment={"PYTHONDONTWRITEBYTECODE": "1", "LANG": "C.UTF-8"},
+        labels={LABEL: "1", "grader.deadline": str(int(deadline))},
+        log_config=LogConfig(type="none"),
+        hostname="sandbox",
+        working_dir="/tmp",
+    )
+
+
+def job_message(job: Job, token: str) -> bytes:
+    payload = job.model_dump(mode="json")
+    payload.update(token=token, main=job.main_file, student_uid=secrets.randbelow(
+        STUDENT_UIDS[1] - STUDENT_UIDS[0]) + STUDENT_UIDS[0])
+    for test in payload["tests"]:
+        test["kind"] = test["spec"]["kind"]
+    return json.dumps(payload).encode("utf-8")
+
+
+def run(job: Job, image: str, client: docker.DockerClient | None = None) -> Result:
+    """Run ``job`` in a fresh container of ``image``.
+
+    Never raises for anything the student's code does: those are outcomes in the
+    result. Infrastructure failures come back as ``status=infra_error`` so the
+    caller can retry without charging the student. No side effects beyond the
+    container, which is always removed.
+    """
+    started = time.monotonic()
+    try:
+        client = client or docker.from_env()
+        body = _run_container(client, job, image)
+        result = _validated(job, body)
+    except (SandboxError, DockerException, OSError) as exc:
+        log.warning("sandbox infrastructure failure: %s", exc)
+        result = Result(status=RunStatus.INFRA_ERROR, message=str(exc)[:2000])
+    result.duration = round(time.monotonic() - started, 4)
+    return result
+
+
+def _run_container(client: docker.DockerClient, job: Job, image: str) -> dict:
+    token = secrets.token_hex(16)
+    budget = job.limits.wall_seconds + WALL_MARGIN_SECONDS
+    deadline = time.time() + budget
+    try:
+        container = client.containers.create(**container_options(job, image, deadline))
+    except ImageNotFound as exc:
+        raise SandboxError(f"sandbox image {image} is missing; run the set-up script") from exc
+    try:
+        stream = client.api.attach_socket(container.id, params={"stdin": 1, "stdout": 1, "stream": 1})
+        raw = stream._sock
+        container.start()
+        raw.sendall(job_message(job, token))
+        raw.shutdown(socket.SHUT_WR)
+        raw.settimeout(budget)
+        output = _read_stdout(stream, time.monotonic() + budget, container)
+        stream.close()
+        return _parse(output, token)
+    finally:
+        try:
+            container.remove(force=True, v=True)
+        except DockerException as exc:  # the janitor will find it by label
+            log.warning("could not remove sandbox container %s: %s", container.id[:12], exc)
+
+
+def _read_stdout(stream, deadline: float, container) -> bytes:
+    chunks, size = [], 0
+    try:
+        for kind, data in frames_iter(stream, tty=False):
+            if kind == 1:
+                chunks.append(data)
+                size += len(data)
+                if size > MAX_RESULT_BYTES:
+                    raise SandboxError("harness output exceeds the result cap")
+            if time.monotonic() > deadline:
+                raise socket.timeout()
+    except (socket.timeout, TimeoutError) as exc:
+        container.kill()
+        raise SandboxError("the harness did not finish within the submission's wall-clock limit") from exc
+    return b"".join(chunks)
+
+
+def _parse(output: bytes, token: str) -> dict:
+    prefix = f"{RESULT_MARKER} {token} "
+    for line in output.decode("utf-8", errors="replace").splitlines():
+        if line.startswith(prefix):
+            try:
+                return json.loads(line[len(prefix) :])
+            except ValueError as exc:
+                raise SandboxError(f"harness result is not JSON: {exc}") from exc
+    raise SandboxError("the harness exited without a result")
+
+
+def _validated(job: Job, body: dict) -> Result:
+    """Check the harness's answer against the job: one report per test, points from the job."""
+    if body.get("status") != RunStatus.OK.value:
+        raise SandboxError(str(body.get("message") or "harness reported a failure"))
+    try:
+        reports = [TestReport.model_validate(t) for t in body.get("tests", [])]
+    except ValidationError as exc:
+        raise SandboxError(f"harness result does not match the schema: {exc}") from exc
+    by_id = {r.id: r for r in reports}
+    if sorted(by_id) != sorted(t.id for t in job.tests) or len(reports) != len(job.tests):
+        raise SandboxError("harness result does not cover the job's tests")
+    for test in job.tests:
+        report = by_id[test.id]
+        report.points = test.points
+        report.points_earned = test.points if report.outcome == Outcome.PASSED else 0.0
+    return Result(status=RunStatus.OK, tests=[by_id[t.id] for t in job.tests])
+
