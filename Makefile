@@ -1,0 +1,16 @@
+.PHONY: setup demo test bench lint
+
+setup:  ## install and start everything the platform needs (idempotent)
+	bash scripts/setup.sh
+
+demo:   ## set up, seed the demo course, run the web site and a worker (Ctrl-C stops all)
+	bash scripts/demo.sh
+
+test:   ## set up, then run the whole test suite
+	bash scripts/test.sh
+
+bench:  ## sandbox benchmark
+	bash scripts/setup.sh && .venv/bin/python -m bench.sandbox
+
+lint:
+	.venv/bin/ruff check . && .venv/bin/python scripts/lint_rules.py

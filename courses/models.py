@@ -1,0 +1,221 @@
+"""Courses, memberships (roles) and assignments with their tests."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from pydantic import TypeAdapter
+from pydantic import ValidationError as SchemaError
+
+import sandbox
+
+
+class Course(models.Model):
+    code = models.SlugField(max_length=64, unique=True, help_text="Short id used in URLs, e.g. cs101-2026")
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.title}"
+
+
+class Role(models.TextChoices):
+    STUDENT = "student", "Student"
+    TA = "ta", "Teaching assistant"
+    INSTRUCTOR = "instructor", "Instructor"
+
+
+STAFF_ROLES = (Role.TA, Role.INSTRUCTOR)
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.STUDENT)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "course"], name="one_membership_per_course")]
+        ordering = ["course", "role", "user__username"]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.course.code} ({self.role})"
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF_ROLES
+
+
+class Language(models.TextChoices):
+    PYTHON = "python", "Python 3"
+
+
+class LatePolicy(models.TextChoices):
+    REJECT = "reject", "Reject after the deadline"
+    ACCEPT = "accept", "Accept late, no penalty"
+    PENALTY = "penalty", "Accept late with a penalty"
+
+
+class PenaltyUnit(models.TextChoices):
+    HOUR = "hour", "per started hour"
+    DAY = "day", "per started day"
+
+
+def _nonneg(name: str) -> Q:
+    return Q(**{f"{name}__gte": 0})
+
+
+class Assignment(models.Model):
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="assignments")
+    slug = models.SlugField(max_length=64)
+    title = models.CharField(max_length=200)
+    statement = models.TextField(blank=True, help_text="Markdown")
+    language = models.CharField(max_length=16, choices=Language.choices, default=Language.PYTHON)
+    module_name = models.CharField(
+        max_length=64, default="solution", help_text="Students submit <module_name>.py; tests import it."
+    )
+    starter_files = models.JSONField(default=dict, blank=True, help_text='{"solution.py": "..."}')
+    reference_files = models.JSONField(default=dict, blank=True, help_text="The reference solution's files")
+    setup_code = models.TextField(blank=True, help_text="Python run before each expression test (fixtures)")
+
+    deadline = models.DateTimeField(null=True, blank=True)
+    hard_deadline = models.DateTimeField(
+        null=True, blank=True, help_text="No submission accepted after this, whatever the late policy"
+    )
+    late_policy = models.CharField(max_length=16, choices=LatePolicy.choices, default=LatePolicy.REJECT)
+    late_penalty_percent = models.DecimalField(
+        max_digits=5, decimal_places=2, default=Decimal("0"), validators=[MinValueValidator(0)]
+    )
+    late_penalty_unit = models.CharField(max_length=8, choices=PenaltyUnit.choices, default=PenaltyUnit.DAY)
+    late_penalty_cap_percent = models.DecimalField(
+        max_digits=5, decimal_places=2, default=Decimal("100"), validators=[MinValueValidator(0)]
+    )
+    attempt_limit = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: unlimited")
+
+    memory_mb = models.PositiveIntegerField(default=256, validators=[MinValueValidator(32)])
+    cpus = models.DecimalField(max_digits=4, decimal_places=2, default=Decimal("1.00"))
+    pids_limit = models.PositiveIntegerField(default=64, validators=[MinValueValidator(16)])
+    wall_seconds = models.PositiveIntegerField(default=60, validators=[MinValueValidator(1)])
+
+    llm_hints = models.BooleanField(default=True, help_text="Ask the model for debugging hints")
+    show_hidden_details = models.BooleanField(
+        default=False, help_text="Show students the input/expected/actual of hidden tests"
+    )
+    published = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["course", "deadline", "slug"]
+        constraints = [
+            models.UniqueConstraint(fields=["course", "slug"], name="assignment_slug_unique_in_course"),
+            models.CheckConstraint(condition=_nonneg("late_penalty_percent"), name="late_penalty_nonnegative"),
+            models.CheckConstraint(
+                condition=Q(late_penalty_cap_percent__gte=0) & Q(late_penalty_cap_percent__lte=100),
+                name="late_penalty_cap_in_range",
+            ),
+            models.CheckConstraint(condition=Q(memory_mb__gte=32), name="memory_at_least_32mb"),
+            models.CheckConstraint(condition=Q(cpus__gt=0), name="cpus_positive"),
+            models.CheckConstraint(condition=Q(pids_limit__gte=16), name="pids_at_least_16"),
+            models.CheckConstraint(condition=Q(wall_seconds__gte=1), name="wall_seconds_positive"),
+            models.CheckConstraint(
+                condition=Q(attempt_limit__isnull=True) | Q(attempt_limit__gte=1), name="attempt_limit_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.course.code}/{self.slug}"
+
+    @property
+    def main_file(self) -> str:
+        return f"{self.module_name}.py"
+
+    def clean(self) -> None:
+        if not self.module_name.isidentifier():
+            raise ValidationError({"module_name": "Must be a Python identifier, e.g. solution"})
+        if self.deadline and self.hard_deadline and self.hard_deadline < self.deadline:
+            raise ValidationError({"hard_deadline": "The hard deadline cannot be before the deadline."})
+        if self.late_penalty_cap_percent is not None and self.late_penalty_cap_percent > 100:
+            raise ValidationError({"late_penalty_cap_percent": "At most 100%."})
+        for field in ("starter_files", "reference_files"):
+            value = getattr(self, field)
+            if not isinstance(value, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+            ):
+                raise ValidationError({field: 'Expected an object of file name to text: {"solution.py": "..."}'})
+
+    def sandbox_limits(self) -> sandbox.Limits:
+        return sandbox.Limits(
+            cpus=float(self.cpus), memory_mb=self.memory_mb, pids=self.pids_limit, wall_seconds=self.wall_seconds
+        )
+
+    @property
+    def max_points(self) -> Decimal:
+        return sum((t.points for t in self.tests.all()), Decimal("0"))
+
+
+class TestKind(models.TextChoices):
+    IO = "io", "Standard input / output"
+    EXPR = "expr", "Expression"
+    PYTEST = "pytest", "pytest file"
+
+
+_SPEC = TypeAdapter(sandbox.schema.Spec)
+
+
+class TestCase(models.Model):
+    """One test. ``spec`` is the sandbox's spec for its kind (see sandbox/schema.py)."""
+
+    __test__ = False  # not a pytest test class
+
+    assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="tests")
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=16, choices=TestKind.choices)
+    visible = models.BooleanField(default=True, help_text="Hidden tests show students only name and pass/fail")
+    points = models.DecimalField(max_digits=7, decimal_places=2, default=Decimal("1"), validators=[MinValueValidator(0)])
+    time_limit = models.FloatField(default=10.0, validators=[MinValueValidator(0.1)])
+    spec = models.JSONField(help_text="Kind-specific: io {stdin, stdout, compare}, expr {expr, expected}, pytest {source}")
+    order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["assignment", "order", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(points__gte=0), name="test_points_nonnegative"),
+            models.CheckConstraint(condition=Q(time_limit__gt=0), name="test_time_limit_positive"),
+            models.UniqueConstraint(fields=["assignment", "name"], name="test_name_unique_in_assignment"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.assignment}: {self.name}"
+
+    def clean(self) -> None:
+        try:
+            self.validated_spec()
+        except SchemaError as exc:
+            messages = [f"{'.'.join(str(p) for p in e['loc'][1:]) or 'spec'}: {e['msg']}" for e in exc.errors()]
+            raise ValidationError({"spec": messages}) from None
+
+    def validated_spec(self):
+        spec = dict(self.spec) if isinstance(self.spec, dict) else self.spec
+        if isinstance(spec, dict):
+            spec["kind"] = self.kind
+        return _SPEC.validate_python(spec)
+
+    def to_sandbox(self) -> sandbox.Test:
+        return sandbox.Test(
+            id=f"t{self.pk}",
+            name=self.name,
+            spec=self.validated_spec(),
+            points=float(self.points),
+            time_limit=self.time_limit,
+            visible=self.visible,
+        )

@@ -1,0 +1,64 @@
+"""Deterministic hints built from the test results alone.
+
+Used when no model is configured or the model server is unavailable. They are
+labelled as automatic in the UI. A hidden test's inputs and expected values are
+never quoted; only its name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PRIORITY = {"error": 0, "crashed": 1, "memory": 2, "timeout": 3, "failed": 4}
+
+
+@dataclass(frozen=True)
+class Hint:
+    text: str
+    line: int | None
+    concept: str
+
+
+def _first_failure(results: list[dict]) -> dict | None:
+    failing = [r for r in results if r["outcome"] != "passed"]
+    # Prefer a visible test (the student can inspect it), then the most informative outcome.
+    failing.sort(key=lambda r: (not r["visible"], PRIORITY.get(r["outcome"], 9)))
+    return failing[0] if failing else None
+
+
+def build_hint(results: list[dict]) -> Hint | None:
+    """Return a hint for the most useful failing test, or None if everything passed."""
+    result = _first_failure(results)
+    if result is None:
+        return None
+    name, outcome, error = result["name"], result["outcome"], result.get("error") or {}
+    line = error.get("line")
+    where = f" at line {line}" if line else ""
+    if outcome in ("error", "crashed") and error.get("type"):
+        text = (f"Test “{name}”: your code raised {error['type']}{where}. Read the message "
+                f"(“{error.get('message', '')[:200]}”) and check which values reach that line; print them "
+                f"or trace the code by hand for this test.")
+        if not result["visible"]:
+            text = (f"Hidden test “{name}”: your code raised {error['type']}{where}. Think about which inputs "
+                    f"could lead there (empty, negative, very large, duplicates).")
+        return Hint(text, line, f"runtime error: {error['type']}")
+    if outcome == "timeout":
+        return Hint(f"Test “{name}” ran out of time. Look for a loop whose condition may never become false, "
+                    "or for work repeated many times that could be done once.", None, "infinite loop or slow algorithm")
+    if outcome == "memory":
+        return Hint(f"Test “{name}” ran out of memory. Check for a list or string that keeps growing, "
+                    "or for recursion that never stops.", None, "memory use")
+    if outcome == "crashed":
+        return Hint(f"Test “{name}”: your program stopped before giving an answer ({result.get('message', '')}). "
+                    "Make sure the code does not exit early.", None, "program exits early")
+    if result["visible"] and result.get("expected") is not None:
+        text = (f"Test “{name}” expected {_clip(result['expected'])} but your code gave "
+                f"{_clip(result.get('actual'))}. Run your code on that input and follow it step by step.")
+        return Hint(text, None, "wrong result")
+    return Hint(f"Hidden test “{name}” gives a wrong result. Your code passes the cases you can see, so think "
+                "about edge cases: empty input, one element, negatives, duplicates, boundaries.", None, "edge cases")
+
+
+def _clip(value, limit: int = 200) -> str:
+    text = "nothing" if value is None else str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

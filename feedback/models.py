@@ -1,0 +1,67 @@
+"""Feedback requests (work for the hint dispatcher) and the hints it produced."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+from grader.models import Submission
+
+
+class RequestStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    IN_PROGRESS = "in_progress", "In progress"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class Priority(models.IntegerChoices):
+    INTERACTIVE = 0, "A student is waiting"
+    BULK = 10, "Bulk (regrade)"
+
+
+class FeedbackRequest(models.Model):
+    submission = models.OneToOneField(Submission, on_delete=models.CASCADE, related_name="feedback_request")
+    status = models.CharField(max_length=16, choices=RequestStatus.choices, default=RequestStatus.PENDING)
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.INTERACTIVE)
+    tries = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["priority", "created_at"]
+        indexes = [models.Index(fields=["status", "priority", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"feedback for {self.submission} ({self.status})"
+
+
+class Source(models.TextChoices):
+    LLM = "llm", "Model"
+    FALLBACK = "fallback", "Automatic (from test results)"
+
+
+class Feedback(models.Model):
+    submission = models.OneToOneField(Submission, on_delete=models.CASCADE, related_name="feedback")
+    hint = models.TextField()
+    line = models.PositiveIntegerField(null=True, blank=True, help_text="Line of the student's code pointed at")
+    concept = models.CharField(max_length=200, blank=True)
+    source = models.CharField(max_length=16, choices=Source.choices)
+    model = models.CharField(max_length=200, blank=True)
+    prompt_tokens = models.PositiveIntegerField(default=0)
+    completion_tokens = models.PositiveIntegerField(default=0)
+    cached_tokens = models.PositiveIntegerField(default=0)
+    latency_seconds = models.FloatField(null=True, blank=True)
+    rating = models.SmallIntegerField(null=True, blank=True, help_text="Student's rating: 1 helpful, -1 not")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rating__isnull=True) | Q(rating__in=[-1, 1]), name="rating_is_plus_or_minus_one"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source} hint for {self.submission}"

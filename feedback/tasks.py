@@ -1,0 +1,12 @@
+"""Celery tasks for feedback (queue ``feedback``)."""
+
+from celery import shared_task
+
+from feedback import services
+
+
+@shared_task(name="feedback.generate_feedback", acks_late=True, reject_on_worker_lost=True)
+def generate_feedback(request_id: int) -> bool:
+    """Produce the hint for one FeedbackRequest. Idempotent (claims pending -> in_progress).
+    No retries yet: a failure leaves the request for the dispatcher's sweep."""
+    return services.generate_feedback(request_id)

@@ -1,0 +1,11 @@
+"""The Celery app. Queues: ``grading`` (sandbox runs), ``feedback`` (hints), ``default``."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "grader.settings")
+
+app = Celery("grader")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

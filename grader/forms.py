@@ -1,0 +1,39 @@
+from django import forms
+
+from grader.services import Upload
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    widget = MultipleFileInput
+
+    def clean(self, data, initial=None):
+        if not data:
+            return []
+        items = data if isinstance(data, list | tuple) else [data]
+        return [super(MultipleFileField, self).clean(item, initial) for item in items]
+
+
+class SubmitForm(forms.Form):
+    """Paste code or upload files (not both). Size, encoding and rules are checked by the service."""
+
+    code = forms.CharField(
+        required=False, strip=False, widget=forms.Textarea(attrs={"rows": 18, "spellcheck": "false"}),
+        label="Your code",
+    )
+    files = MultipleFileField(required=False, label="…or upload files")
+
+    def clean(self):
+        data = super().clean()
+        if data.get("code", "").strip() and data.get("files"):
+            raise forms.ValidationError("Either paste code or upload files, not both.")
+        return data
+
+    def uploads(self, main_file: str) -> list[Upload]:
+        if self.cleaned_data.get("files"):
+            return [Upload(f.name, f.read()) for f in self.cleaned_data["files"]]
+        code = self.cleaned_data.get("code", "")
+        return [Upload(main_file, code.encode("utf-8"))] if code.strip() else []

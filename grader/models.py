@@ -1,0 +1,105 @@
+"""Submissions and their per-test results."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from courses.models import Assignment, TestCase
+
+
+class Status(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    GRADED = "graded", "Graded"
+    ERROR = "error", "Not gradable (platform error)"
+
+
+class Submission(models.Model):
+    """One attempt. The row itself is the outbox: a queued row is work to do, whether or not
+    its Celery message made it to the broker (the sweeper re-enqueues stale ones)."""
+
+    assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="submissions")
+    student = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="submissions")
+    attempt = models.PositiveIntegerField()
+    files = models.JSONField(help_text="File name to UTF-8 text")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    score = models.DecimalField(max_digits=9, decimal_places=2, null=True, blank=True)
+    max_score = models.DecimalField(max_digits=9, decimal_places=2, null=True, blank=True)
+    raw_score = models.DecimalField(
+        max_digits=9, decimal_places=2, null=True, blank=True, help_text="Before the late penalty"
+    )
+    late_penalty_percent = models.DecimalField(max_digits=5, decimal_places=2, default=0)
+    is_late = models.BooleanField(default=False)
+    error_message = models.TextField(blank=True)
+    infra_failures = models.PositiveIntegerField(default=0)
+    submitted_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    graded_at = models.DateTimeField(null=True, blank=True)
+    sandbox_seconds = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-submitted_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["assignment", "student", "attempt"], name="unique_attempt_number"),
+            models.CheckConstraint(condition=Q(attempt__gte=1), name="attempt_starts_at_one"),
+            models.CheckConstraint(condition=Q(score__isnull=True) | Q(score__gte=0), name="score_nonnegative"),
+            models.CheckConstraint(
+                condition=Q(late_penalty_percent__gte=0) & Q(late_penalty_percent__lte=100),
+                name="submission_penalty_in_range",
+            ),
+        ]
+        indexes = [models.Index(fields=["assignment", "student"])]
+
+    def __str__(self) -> str:
+        return f"{self.assignment} #{self.attempt} by {self.student}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (Status.GRADED, Status.ERROR)
+
+
+class Outcome(models.TextChoices):
+    PASSED = "passed", "Passed"
+    FAILED = "failed", "Failed"
+    ERROR = "error", "Error"
+    TIMEOUT = "timeout", "Time limit exceeded"
+    MEMORY = "memory", "Memory limit exceeded"
+    CRASHED = "crashed", "Crashed"
+
+
+class TestResult(models.Model):
+    __test__ = False
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="results")
+    test_case = models.ForeignKey(TestCase, on_delete=models.SET_NULL, null=True, related_name="results")
+    # Snapshots: the test may be edited or deleted later; the result keeps what was graded.
+    name = models.CharField(max_length=200)
+    visible = models.BooleanField()
+    order = models.PositiveIntegerField(default=0)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    points = models.DecimalField(max_digits=7, decimal_places=2)
+    points_earned = models.DecimalField(max_digits=7, decimal_places=2)
+    duration = models.FloatField(default=0)
+    message = models.TextField(blank=True)
+    expected = models.TextField(blank=True, null=True)
+    actual = models.TextField(blank=True, null=True)
+    stdout = models.TextField(blank=True)
+    stderr = models.TextField(blank=True)
+    error = models.JSONField(null=True, blank=True, help_text="Exception type, message, line, traceback")
+
+    class Meta:
+        ordering = ["submission", "order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["submission", "test_case"], name="one_result_per_test"),
+            models.CheckConstraint(condition=Q(points_earned__gte=0), name="earned_nonnegative"),
+            models.CheckConstraint(condition=Q(points_earned__lte=models.F("points")), name="earned_at_most_points"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.submission}: {self.name} {self.outcome}"
+
+    @property
+    def passed(self) -> bool:
+        return self.outcome == Outcome.PASSED

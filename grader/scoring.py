@@ -1,0 +1,45 @@
+"""Pure scoring rules: late penalties and scores. No database access."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from courses.models import LatePolicy, PenaltyUnit
+
+UNIT = {PenaltyUnit.HOUR: timedelta(hours=1), PenaltyUnit.DAY: timedelta(days=1)}
+CENT = Decimal("0.01")
+
+
+class LateRejected(Exception):
+    """The submission arrives after the point where the assignment accepts none."""
+
+
+@dataclass(frozen=True)
+class Lateness:
+    is_late: bool
+    penalty_percent: Decimal
+
+
+ON_TIME = Lateness(False, Decimal("0"))
+
+
+def lateness(assignment, submitted_at: datetime) -> Lateness:
+    """How late ``submitted_at`` is for ``assignment``; raises LateRejected if not accepted."""
+    if assignment.hard_deadline and submitted_at > assignment.hard_deadline:
+        raise LateRejected("The hard deadline has passed; no more submissions are accepted.")
+    if not assignment.deadline or submitted_at <= assignment.deadline:
+        return ON_TIME
+    if assignment.late_policy == LatePolicy.REJECT:
+        raise LateRejected("The deadline has passed; this assignment does not accept late submissions.")
+    if assignment.late_policy == LatePolicy.ACCEPT:
+        return Lateness(True, Decimal("0"))
+    units = math.ceil((submitted_at - assignment.deadline) / UNIT[PenaltyUnit(assignment.late_penalty_unit)])
+    penalty = min(Decimal(units) * assignment.late_penalty_percent, assignment.late_penalty_cap_percent, Decimal(100))
+    return Lateness(True, penalty)
+
+
+def apply_penalty(raw: Decimal, penalty_percent: Decimal) -> Decimal:
+    return (raw * (Decimal(100) - penalty_percent) / Decimal(100)).quantize(CENT, rounding=ROUND_HALF_UP)

@@ -1,0 +1,105 @@
+"""Submitting: validate the files and the rules, store the attempt, enqueue its grading."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from courses.models import Assignment, Membership
+from grader import scoring
+from grader.models import Status, Submission
+from sandbox.schema import FILE_NAME
+
+log = logging.getLogger(__name__)
+
+
+class SubmissionRejected(Exception):
+    """A submission the rules or its files do not allow; the message is for the student."""
+
+
+@dataclass(frozen=True)
+class Upload:
+    name: str
+    data: bytes
+
+
+def decode_uploads(uploads: list[Upload], main_file: str) -> dict[str, str]:
+    """Check the files (names, sizes, UTF-8) and return name -> text.
+
+    A single file is taken as the main file whatever its name, so students can
+    upload ``my_try.py``; several files must include the main file.
+    """
+    if not uploads:
+        raise SubmissionRejected("Choose a file to upload or paste your code.")
+    if len(uploads) > settings.SUBMISSION_MAX_FILES:
+        raise SubmissionRejected(f"At most {settings.SUBMISSION_MAX_FILES} files per submission.")
+    total = sum(len(u.data) for u in uploads)
+    if total > settings.SUBMISSION_MAX_BYTES:
+        raise SubmissionRejected(
+            f"The submission is {total:,} bytes; the limit is {settings.SUBMISSION_MAX_BYTES:,} bytes."
+        )
+    files: dict[str, str] = {}
+    for upload in uploads:
+        name = main_file if len(uploads) == 1 else upload.name
+        if not FILE_NAME.match(name) or len(name) > 100:
+            raise SubmissionRejected(f"{upload.name!r} is not an allowed file name (letters, digits, _ - .).")
+        if name in files:
+            raise SubmissionRejected(f"The file {name} appears twice.")
+        if not upload.data.strip():
+            raise SubmissionRejected(f"{upload.name} is empty.")
+        try:
+            text = upload.data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise SubmissionRejected(
+                f"{upload.name} is not UTF-8 text (bad byte at position {exc.start}). Save it as UTF-8 and retry."
+            ) from None
+        if "\x00" in text:
+            raise SubmissionRejected(f"{upload.name} contains NUL bytes; upload source code, not a binary file.")
+        files[name] = text
+    if main_file not in files:
+        raise SubmissionRejected(f"The submission must contain {main_file}.")
+    return files
+
+
+def do_submit(student, assignment: Assignment, uploads: list[Upload]) -> Submission:
+    """Store a new attempt (status queued) and enqueue its grading once committed.
+
+    Side effects: one Submission row; a Celery message on queue ``grading`` after
+    commit. Raises SubmissionRejected (nothing saved) for bad files, a passed
+    deadline or an exhausted attempt limit.
+    """
+    files = decode_uploads(uploads, assignment.main_file)
+    with transaction.atomic():
+        # Serialise one student's submissions to a course so attempt numbers and limits hold.
+        Membership.objects.select_for_update().get(user=student, course_id=assignment.course_id)
+        now = timezone.now()
+        try:
+            late = scoring.lateness(assignment, now)
+        except scoring.LateRejected as exc:
+            raise SubmissionRejected(str(exc)) from None
+        previous = Submission.objects.filter(assignment=assignment, student=student)
+        counted = previous.exclude(status=Status.ERROR).count()
+        if assignment.attempt_limit is not None and counted >= assignment.attempt_limit:
+            raise SubmissionRejected(f"You have used all {assignment.attempt_limit} attempts for this assignment.")
+        last = previous.order_by("-attempt").values_list("attempt", flat=True).first() or 0
+        submission = Submission.objects.create(
+            assignment=assignment, student=student, attempt=last + 1, files=files,
+            is_late=late.is_late, late_penalty_percent=late.penalty_percent,
+        )
+        transaction.on_commit(lambda: enqueue_grading(submission.pk))
+    log.info("submission stored", extra={"submission_id": submission.pk})
+    return submission
+
+
+def enqueue_grading(submission_id: int) -> None:
+    """Send the grading message. If the broker is down the row stays queued for the sweeper."""
+    from grader.tasks import grade_submission
+
+    try:
+        grade_submission.delay(submission_id)
+    except Exception:  # noqa: BLE001 - kombu raises many kinds; the row is the source of truth
+        log.exception("could not enqueue grading", extra={"submission_id": submission_id})

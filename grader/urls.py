@@ -1,0 +1,20 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from courses import views as course_views
+from grader import views
+
+urlpatterns = [
+    path("", course_views.dashboard, name="dashboard"),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("courses/<slug:course_code>/", course_views.course_detail, name="course"),
+    path("courses/<slug:course_code>/<slug:slug>/", course_views.assignment_detail, name="assignment"),
+    path("courses/<slug:course_code>/<slug:slug>/submit/", views.submit, name="submit"),
+    path("courses/<slug:course_code>/<slug:slug>/submissions/", views.assignment_submissions,
+         name="assignment_submissions"),
+    path("submissions/<int:submission_id>/", views.submission_detail, name="submission"),
+    path("submissions/<int:submission_id>/live/", views.submission_status, name="submission_live"),
+]

@@ -1,0 +1,75 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from courses import access
+from courses.views import assignment_context
+from grader.forms import SubmitForm
+from grader.models import Submission
+from grader.presentation import results_for_viewer
+from feedback.services import feedback_pending
+from grader.services import SubmissionRejected, do_submit
+
+
+@login_required
+@require_POST
+def submit(request, course_code, slug):
+    membership, assignment = access.assignment_for(request.user, course_code, slug)
+    form = SubmitForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            submission = do_submit(request.user, assignment, form.uploads(assignment.main_file))
+        except SubmissionRejected as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"Attempt {submission.attempt} received; grading has started.")
+            return redirect("submission", submission_id=submission.pk)
+    context = assignment_context(request, membership, assignment, form)
+    return render(request, "courses/assignment.html", context, status=400)
+
+
+def _submission_for(request, submission_id):
+    submission = get_object_or_404(
+        Submission.objects.select_related("assignment__course", "student"), pk=submission_id
+    )
+    if not access.can_see_submission(request.user, submission):
+        raise Http404("No such submission")
+    return submission
+
+
+def _submission_context(request, submission):
+    is_staff = access.is_course_staff(request.user, submission.assignment.course_id)
+    feedback = getattr(submission, "feedback", None)
+    return {
+        "submission": submission,
+        "assignment": submission.assignment,
+        "course": submission.assignment.course,
+        "results": results_for_viewer(submission, is_staff),
+        "feedback": feedback,
+        "is_staff": is_staff,
+        "live_done": submission.is_finished and (feedback is not None or not feedback_pending(submission)),
+    }
+
+
+@login_required
+def submission_detail(request, submission_id):
+    submission = _submission_for(request, submission_id)
+    return render(request, "grader/submission.html", _submission_context(request, submission))
+
+
+@login_required
+def submission_status(request, submission_id):
+    """The live part of the submission page, fetched by static/js/live.js until finished."""
+    submission = _submission_for(request, submission_id)
+    return render(request, "grader/_submission_live.html", _submission_context(request, submission))
+
+
+@login_required
+def assignment_submissions(request, course_code, slug):
+    membership = access.staff_membership_for(request.user, course_code)
+    assignment = get_object_or_404(membership.course.assignments, slug=slug)
+    submissions = assignment.submissions.select_related("student").order_by("-submitted_at")[:500]
+    return render(request, "grader/assignment_submissions.html",
+                  {"course": membership.course, "assignment": assignment, "submissions": submissions})

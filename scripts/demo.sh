@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# README command 1: set up, seed the demo course, start the web site and a Celery worker.
+# Ctrl-C stops everything this script started.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+bash scripts/setup.sh
+PY="$ROOT/.venv/bin"
+PORT="${PORT:-8000}"
+export DATABASE_URL="${DATABASE_URL:-postgres://grader:grader@127.0.0.1:5432/grader}"
+
+"$PY/python" manage.py seed_demo
+
+pids=()
+cleanup() {
+  trap - INT TERM EXIT
+  echo; echo "[demo] stopping..."
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  echo "[demo] stopped"
+}
+trap cleanup INT TERM EXIT
+
+"$PY/celery" -A grader worker -Q grading,feedback,default --concurrency 2 --loglevel INFO \
+  >"var/log/worker.log" 2>&1 &
+pids+=($!)
+"$PY/gunicorn" grader.wsgi --bind "127.0.0.1:$PORT" --workers 2 --threads 4 --access-logfile - \
+  >"var/log/web.log" 2>&1 &
+pids+=($!)
+
+for _ in $(seq 50); do curl -fs -o /dev/null "http://127.0.0.1:$PORT/accounts/login/" && break; sleep 0.2; done
+cat <<MSG
+
+  grader is running at http://127.0.0.1:$PORT/
+
+  Logins (password: demo-pass-2026):
+    instructor  (course instructor; also the admin site at /admin/)
+    ta          (teaching assistant)
+    alice, bob, carol  (students)
+
+  Logs: var/log/web.log, var/log/worker.log.   Ctrl-C stops everything.
+MSG
+wait -n "${pids[@]}"

@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Idempotent set-up for development, demo, tests and CI on Debian 12 (run as root).
+#
+#   - installs missing Debian packages (PostgreSQL, Redis, Docker Engine, debootstrap)
+#   - creates .venv and installs the Python dependencies when pyproject.toml changed
+#   - starts PostgreSQL, Redis and dockerd when they are not running
+#   - creates the database role and database
+#   - builds the sandbox image when it is missing or its inputs changed
+#   - applies migrations
+#
+# A second run changes nothing and prints "ok" for every step.
+# Environment: SANDBOX_BASE_IMAGE (default "local": debootstrap a Debian root filesystem),
+# DB_NAME/DB_USER/DB_PASSWORD (default grader/grader/grader), GRADER_SKIP_IMAGE=1.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+VENV="$ROOT/.venv"
+VAR="$ROOT/var"
+mkdir -p "$VAR/log"
+DB_NAME="${DB_NAME:-grader}"
+DB_USER="${DB_USER:-grader}"
+DB_PASSWORD="${DB_PASSWORD:-grader}"
+export DEBIAN_FRONTEND=noninteractive
+START=$(date +%s%N)
+
+say() { printf '[setup] %s\n' "$*"; }
+die() { printf '[setup] ERROR: %s\n' "$*" >&2; exit 1; }
+
+[ "$(id -u)" = 0 ] || die "run as root (it installs Debian packages and starts dockerd)"
+
+# --- Debian packages -------------------------------------------------------------------------
+PACKAGES=(postgresql redis-server docker.io debootstrap python3-venv make curl)
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing Debian packages: ${missing[*]}"
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >"$VAR/log/apt.log" 2>&1 \
+    || { tail -20 "$VAR/log/apt.log"; die "apt-get install failed (see var/log/apt.log)"; }
+else
+  say "Debian packages: ok"
+fi
+
+# --- Python dependencies ---------------------------------------------------------------------
+if [ ! -x "$VENV/bin/python" ]; then
+  say "creating virtualenv .venv"
+  python3 -m venv "$VENV"
+fi
+deps_hash=$(sha256sum pyproject.toml | cut -d' ' -f1)
+if [ "$(cat "$VENV/.deps-hash" 2>/dev/null)" != "$deps_hash" ]; then
+  say "installing Python dependencies into .venv"
+  "$VENV/bin/pip" install -q --disable-pip-version-check -e ".[dev]" >"$VAR/log/pip.log" 2>&1 \
+    || { tail -20 "$VAR/log/pip.log"; die "pip install failed (see var/log/pip.log)"; }
+  echo "$deps_hash" >"$VENV/.deps-hash"
+else
+  say "Python dependencies: ok"
+fi
+
+# --- PostgreSQL ------------------------------------------------------------------------------
+read -r PG_VERSION PG_CLUSTER PG_PORT PG_STATUS < <(pg_lsclusters -h | head -1 | awk '{print $1, $2, $3, $4}') \
+  || die "no PostgreSQL cluster found (pg_lsclusters is empty)"
+if [ "$PG_STATUS" != "online" ]; then
+  say "starting PostgreSQL $PG_VERSION/$PG_CLUSTER"
+  pg_ctlcluster --skip-systemctl-redirect "$PG_VERSION" "$PG_CLUSTER" start
+else
+  say "PostgreSQL: ok"
+fi
+psql_admin() { runuser -u postgres -- psql -p "$PG_PORT" -qtAX -c "$1"; }
+for _ in $(seq 50); do psql_admin "select 1" >/dev/null 2>&1 && break; sleep 0.2; done
+if [ "$(psql_admin "select 1 from pg_roles where rolname='$DB_USER'")" != "1" ]; then
+  say "creating database role $DB_USER"
+  psql_admin "create role \"$DB_USER\" login createdb password '$DB_PASSWORD'"
+else
+  say "database role $DB_USER: ok"
+fi
+if [ "$(psql_admin "select 1 from pg_database where datname='$DB_NAME'")" != "1" ]; then
+  say "creating database $DB_NAME"
+  psql_admin "create database \"$DB_NAME\" owner \"$DB_USER\""
+else
+  say "database $DB_NAME: ok"
+fi
+
+# --- Redis -----------------------------------------------------------------------------------
+if redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+  say "Redis: ok"
+else
+  say "starting Redis on 127.0.0.1:6379"
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
+    --logfile "$VAR/log/redis.log"
+  for _ in $(seq 50); do redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && break; sleep 0.1; done
+  redis-cli -h 127.0.0.1 ping >/dev/null || die "Redis did not start (see var/log/redis.log)"
+fi
+
+# --- Docker Engine ---------------------------------------------------------------------------
+if docker info >/dev/null 2>&1; then
+  say "Docker Engine: ok"
+else
+  say "starting dockerd (no bridge, no iptables: containers get no network path at all)"
+  setsid dockerd --bridge=none --iptables=false >"$VAR/log/dockerd.log" 2>&1 < /dev/null &
+  for _ in $(seq 120); do docker info >/dev/null 2>&1 && break; sleep 0.5; done
+  docker info >/dev/null 2>&1 || { tail -20 "$VAR/log/dockerd.log"; die "dockerd did not start"; }
+fi
+
+# --- sandbox image ---------------------------------------------------------------------------
+if [ "${GRADER_SKIP_IMAGE:-0}" != 1 ]; then
+  tag=$("$VENV/bin/python" -m sandbox.image tag)
+  if docker image inspect "$tag" >/dev/null 2>&1; then
+    say "sandbox image $tag: ok"
+  else
+    say "building sandbox image $tag (first time: debootstrap, about a minute)"
+    "$VENV/bin/python" -m sandbox.image ensure >/dev/null 2>"$VAR/log/image.log" \
+      || { tail -20 "$VAR/log/image.log"; die "sandbox image build failed (see var/log/image.log)"; }
+  fi
+fi
+
+# --- database schema -------------------------------------------------------------------------
+export DATABASE_URL="${DATABASE_URL:-postgres://$DB_USER:$DB_PASSWORD@127.0.0.1:$PG_PORT/$DB_NAME}"
+if "$VENV/bin/python" manage.py migrate --check >/dev/null 2>&1; then
+  say "migrations: ok"
+else
+  say "applying migrations"
+  "$VENV/bin/python" manage.py migrate --noinput
+fi
+
+say "done in $(( ($(date +%s%N) - START) / 1000000 )) ms"

@@ -1,0 +1,21 @@
+// Live submission status: re-fetch the #live fragment until grading and the hint are done.
+(function () {
+  "use strict";
+  function poll(delay) {
+    var live = document.getElementById("live");
+    if (!live || live.dataset.done === "1") return;
+    setTimeout(function () {
+      fetch(live.dataset.url, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
+        .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+        .then(function (html) {
+          var box = document.createElement("div");
+          box.innerHTML = html;
+          var fresh = box.querySelector("#live");
+          if (fresh) live.replaceWith(fresh);
+          poll(1000);
+        })
+        .catch(function () { poll(Math.min(delay * 2, 10000)); });
+    }, delay);
+  }
+  document.addEventListener("DOMContentLoaded", function () { poll(1000); });
+})();
