@@ -125,4 +125,6 @@ else
   "$VENV/bin/python" manage.py migrate --noinput
 fi
 
+"$VENV/bin/python" manage.py collectstatic --noinput -v0
+
 say "done in $(( ($(date +%s%N) - START) / 1000000 )) ms"

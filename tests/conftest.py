@@ -1,0 +1,126 @@
+"""Shared fixtures: named personas, a course with a Python assignment, the sandbox image
+and a real Celery worker process bound to the test database."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import docker
+import pytest
+import redis
+from django.conf import settings
+
+from courses.models import Assignment, Course, Membership, Role, TestCase
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "test-pass-123"
+
+CORRECT = "def add(a, b):\n    return a + b\n\nif __name__ == '__main__':\n    print(add(*map(int, input().split())))\n"
+WRONG = "def add(a, b):\n    return a - b if b > 5 else a + b\n\nif __name__ == '__main__':\n    print(add(*map(int, input().split())))\n"
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def make_user(django_user_model):
+    def make(username: str):
+        return django_user_model.objects.create_user(username, f"{username}@example.edu", PASSWORD)
+
+    return make
+
+
+@pytest.fixture
+def people(make_user):
+    """instructor, ta, alice and bob (students) are members; charlie is an outsider."""
+    return {name: make_user(name) for name in ("instructor", "ta", "alice", "bob", "charlie")}
+
+
+@pytest.fixture
+def course(people):
+    course = Course.objects.create(code="cs1", title="CS 1")
+    for name, role in [("instructor", Role.INSTRUCTOR), ("ta", Role.TA), ("alice", Role.STUDENT),
+                       ("bob", Role.STUDENT)]:
+        Membership.objects.create(user=people[name], course=course, role=role)
+    return course
+
+
+@pytest.fixture
+def assignment(course):
+    """``add(a, b)``: two visible tests (2 points) and one hidden test (1 point)."""
+    assignment = Assignment.objects.create(course=course, slug="add", title="Add", statement="Add **two** numbers.",
+                                           published=True, reference_files={"solution.py": CORRECT})
+    TestCase.objects.create(assignment=assignment, name="small", kind="expr", visible=True, points=1, order=0,
+                            spec={"expr": "add(1, 2)", "expected": "3"}, time_limit=5)
+    TestCase.objects.create(assignment=assignment, name="stdin", kind="io", visible=True, points=1, order=1,
+                            spec={"stdin": "2 3\n", "stdout": "5\n"}, time_limit=5)
+    TestCase.objects.create(assignment=assignment, name="big", kind="expr", visible=False, points=1, order=2,
+                            spec={"expr": "add(10, 20)", "expected": "30"}, time_limit=5)
+    return assignment
+
+
+def login(client, user):
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture(scope="session")
+def sandbox_image():
+    """The current sandbox image tag; the set-up script builds it, this only checks."""
+    from grader.grading import image_tag
+
+    tag = image_tag()
+    docker.from_env().images.get(tag)  # fails loudly if missing: run scripts/setup.sh
+    return tag
+
+
+def _database_url() -> str:
+    db = settings.DATABASES["default"]
+    return f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker, sandbox_image, tmp_path_factory):
+    """A real `celery worker` process on queues grading and feedback, using the test database."""
+    broker = settings.CELERY_BROKER_URL
+    redis.Redis.from_url(broker).flushdb()  # no stale messages from an earlier run
+    log_path = tmp_path_factory.mktemp("worker") / "worker.log"
+    env = dict(os.environ, DATABASE_URL=_database_url(), CELERY_BROKER_URL=broker, SANDBOX_IMAGE=sandbox_image)
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "grader", "worker", "-Q", "grading,feedback",
+             "--concurrency", "2", "--without-gossip", "--without-mingle", "--loglevel", "INFO",
+             "-n", f"test-{uuid.uuid4().hex[:8]}@%h"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+    _wait_for(lambda: b"ready." in log_path.read_bytes() or proc.poll() is not None, 60)
+    if proc.poll() is not None:
+        raise RuntimeError("the Celery worker did not start:\n" + log_path.read_text()[-3000:])
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def _wait_for(condition, seconds: float) -> bool:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.fixture
+def wait_for():
+    """Wait (bounded, never a performance assertion) until ``condition()`` is true."""
+    return _wait_for

@@ -1,0 +1,106 @@
+"""do_submit: every kind of bad input gets a clear message and saves nothing."""
+
+from datetime import timedelta
+
+import pytest
+from django.test import override_settings
+from django.utils import timezone
+
+from grader.models import Status, Submission
+from grader.services import SubmissionRejected, Upload, do_submit
+from tests.conftest import CORRECT
+
+pytestmark = pytest.mark.django_db
+
+
+def rejected(student, assignment, uploads, match):
+    with pytest.raises(SubmissionRejected, match=match):
+        do_submit(student, assignment, uploads)
+    assert not Submission.objects.exists()
+
+
+def test_it_stores_a_queued_attempt(people, assignment):
+    submission = do_submit(people["alice"], assignment, [Upload("mine.py", CORRECT.encode())])
+    submission.refresh_from_db()
+    assert submission.status == Status.QUEUED and submission.attempt == 1
+    assert submission.files == {"solution.py": CORRECT}  # a single file is taken as the main file
+
+
+def test_it_numbers_attempts_per_student(people, assignment):
+    for _ in range(2):
+        do_submit(people["alice"], assignment, [Upload("solution.py", b"x = 1\n")])
+    bob = do_submit(people["bob"], assignment, [Upload("solution.py", b"x = 1\n")])
+    assert sorted(Submission.objects.filter(student=people["alice"]).values_list("attempt", flat=True)) == [1, 2]
+    assert bob.attempt == 1
+
+
+def test_it_rejects_an_empty_file(people, assignment):
+    rejected(people["alice"], assignment, [Upload("solution.py", b"  \n")], "is empty")
+
+
+def test_it_rejects_no_file(people, assignment):
+    rejected(people["alice"], assignment, [], "Choose a file")
+
+
+def test_it_rejects_a_file_that_is_not_utf8(people, assignment):
+    rejected(people["alice"], assignment, [Upload("solution.py", b"x = '\xff\xfe'\n")], "not UTF-8")
+
+
+def test_it_rejects_a_binary_file(people, assignment):
+    rejected(people["alice"], assignment, [Upload("solution.py", b"\x00\x01ELF")], "NUL bytes")
+
+
+@override_settings(SUBMISSION_MAX_BYTES=1024)
+def test_it_rejects_a_file_over_the_size_limit(people, assignment):
+    rejected(people["alice"], assignment, [Upload("solution.py", b"#" * 1025)], "limit is 1,024 bytes")
+
+
+def test_it_rejects_unsafe_file_names(people, assignment):
+    uploads = [Upload("solution.py", b"x=1"), Upload("../evil.py", b"x=1")]
+    rejected(people["alice"], assignment, uploads, "not an allowed file name")
+
+
+def test_it_requires_the_main_file_among_several(people, assignment):
+    uploads = [Upload("a.py", b"x=1"), Upload("b.py", b"x=1")]
+    rejected(people["alice"], assignment, uploads, "must contain solution.py")
+
+
+def test_it_rejects_after_the_hard_deadline(people, assignment):
+    assignment.deadline = timezone.now() - timedelta(days=2)
+    assignment.hard_deadline = timezone.now() - timedelta(days=1)
+    assignment.late_policy = "accept"
+    assignment.save()
+    rejected(people["alice"], assignment, [Upload("solution.py", b"x=1")], "hard deadline has passed")
+
+
+def test_it_rejects_late_work_when_the_policy_says_so(people, assignment):
+    assignment.deadline = timezone.now() - timedelta(minutes=1)
+    assignment.save()
+    rejected(people["alice"], assignment, [Upload("solution.py", b"x=1")], "does not accept late")
+
+
+def test_it_accepts_late_work_with_a_penalty(people, assignment):
+    assignment.deadline = timezone.now() - timedelta(hours=25)
+    assignment.late_policy, assignment.late_penalty_percent = "penalty", 10
+    assignment.save()
+    submission = do_submit(people["alice"], assignment, [Upload("solution.py", b"x=1")])
+    submission.refresh_from_db()
+    assert submission.is_late and submission.late_penalty_percent == 20  # two started days
+
+
+def test_it_rejects_over_the_attempt_limit(people, assignment):
+    assignment.attempt_limit = 1
+    assignment.save()
+    do_submit(people["alice"], assignment, [Upload("solution.py", b"x=1")])
+    with pytest.raises(SubmissionRejected, match="all 1 attempts"):
+        do_submit(people["alice"], assignment, [Upload("solution.py", b"x=1")])
+    assert Submission.objects.count() == 1
+
+
+def test_it_does_not_count_platform_errors_as_attempts(people, assignment):
+    assignment.attempt_limit = 1
+    assignment.save()
+    first = do_submit(people["alice"], assignment, [Upload("solution.py", b"x=1")])
+    Submission.objects.filter(pk=first.pk).update(status=Status.ERROR)
+    second = do_submit(people["alice"], assignment, [Upload("solution.py", b"x=1")])
+    assert second.attempt == 2

@@ -1,0 +1,135 @@
+"""Pages and who may see them: log-in required, per-course roles, hidden details hidden."""
+
+import pytest
+from django.urls import reverse
+
+from courses.models import Assignment
+from grader.models import Status, Submission, TestResult
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def graded(people, assignment):
+    """alice's graded attempt: the hidden test failed with a revealing expected value."""
+    submission = Submission.objects.create(assignment=assignment, student=people["alice"], attempt=1,
+                                           files={"solution.py": "x"}, status=Status.GRADED, score=2, max_score=3)
+    for order, test in enumerate(assignment.tests.all()):
+        TestResult.objects.create(submission=submission, test_case=test, name=test.name, visible=test.visible,
+                                  order=order, outcome="passed" if test.visible else "failed", points=test.points,
+                                  points_earned=test.points if test.visible else 0,
+                                  expected="SECRET-EXPECTED" if not test.visible else "3",
+                                  actual="29", message="wrong value")
+    return submission
+
+
+def get(client, user, name, *args):
+    client.force_login(user)
+    return client.get(reverse(name, args=args))
+
+
+def test_it_requires_login(client, assignment):
+    response = client.get(reverse("course", args=["cs1"]))
+    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+
+
+def test_it_lists_the_students_courses(client, people, course):
+    response = get(client, people["alice"], "dashboard")
+    assert response.status_code == 200 and "CS 1" in response.content.decode()
+
+
+def test_it_shows_the_assignment_with_rendered_markdown(client, people, assignment):
+    response = get(client, people["alice"], "assignment", "cs1", "add")
+    assert response.status_code == 200
+    assert "<strong>two</strong>" in response.content.decode()
+
+
+def test_it_sanitises_the_statement(client, people, assignment):
+    assignment.statement = "hi <script>alert(1)</script> <a href='javascript:alert(1)'>x</a>"
+    assignment.save()
+    html = get(client, people["alice"], "assignment", "cs1", "add").content.decode()
+    assert "<script>alert" not in html and "javascript:alert" not in html
+
+
+@pytest.mark.parametrize("name, args", [("course", ["cs1"]), ("assignment", ["cs1", "add"]),
+                                         ("assignment_submissions", ["cs1", "add"])])
+def test_it_gives_outsiders_404(client, people, assignment, name, args):
+    assert get(client, people["charlie"], name, *args).status_code == 404
+
+
+def test_it_gives_404_for_a_course_that_does_not_exist(client, people):
+    assert get(client, people["alice"], "course", "nope").status_code == 404
+
+
+def test_it_hides_drafts_from_students_but_not_staff(client, people, assignment):
+    Assignment.objects.filter(pk=assignment.pk).update(published=False)
+    assert get(client, people["alice"], "assignment", "cs1", "add").status_code == 404
+    assert get(client, people["ta"], "assignment", "cs1", "add").status_code == 200
+    assert "add" not in get(client, people["alice"], "course", "cs1").content.decode().split("Assignments")[1]
+
+
+def test_it_hides_the_submissions_list_from_students(client, people, assignment):
+    assert get(client, people["alice"], "assignment_submissions", "cs1", "add").status_code == 404
+    assert get(client, people["ta"], "assignment_submissions", "cs1", "add").status_code == 200
+
+
+def test_it_shows_a_student_their_own_submission_without_hidden_details(client, people, graded):
+    html = get(client, people["alice"], "submission", graded.pk).content.decode()
+    assert "2.00</span> / 3.00" in html
+    assert "SECRET-EXPECTED" not in html and "Details of hidden tests are not shown." in html
+
+
+def test_it_does_not_show_a_submission_to_another_student(client, people, graded):
+    assert get(client, people["bob"], "submission", graded.pk).status_code == 404
+    assert get(client, people["bob"], "submission_live", graded.pk).status_code == 404
+    assert get(client, people["charlie"], "submission", graded.pk).status_code == 404
+
+
+def test_it_shows_staff_the_hidden_details(client, people, graded):
+    html = get(client, people["ta"], "submission", graded.pk).content.decode()
+    assert "SECRET-EXPECTED" in html
+
+
+def test_it_shows_hidden_details_when_the_instructor_allows_it(client, people, graded):
+    Assignment.objects.filter(pk=graded.assignment_id).update(show_hidden_details=True)
+    assert "SECRET-EXPECTED" in get(client, people["alice"], "submission", graded.pk).content.decode()
+
+
+def test_it_keeps_the_code_and_explains_a_rejected_submission(client, people, assignment):
+    client.force_login(people["alice"])
+    code = "x = '\u00e9'\n" + "#" * 300_000
+    response = client.post(reverse("submit", args=["cs1", "add"]), {"code": code})
+    html = response.content.decode()
+    assert response.status_code == 400 and "the limit is 262,144 bytes" in html
+    assert "#" * 1000 in html  # the pasted code is still in the editor
+    assert not Submission.objects.exists()
+
+
+def test_it_refuses_code_and_files_together(client, people, assignment):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client.force_login(people["alice"])
+    upload = SimpleUploadedFile("solution.py", b"x = 1\n")
+    response = client.post(reverse("submit", args=["cs1", "add"]), {"code": "x = 2", "files": upload})
+    assert response.status_code == 400 and "not both" in response.content.decode()
+    assert not Submission.objects.exists()
+
+
+def test_it_accepts_an_uploaded_file(client, people, assignment):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client.force_login(people["alice"])
+    upload = SimpleUploadedFile("attempt.py", b"def add(a, b):\n    return a + b\n")
+    response = client.post(reverse("submit", args=["cs1", "add"]), {"files": upload})
+    assert response.status_code == 302
+    assert Submission.objects.get().files == {"solution.py": "def add(a, b):\n    return a + b\n"}
+
+
+def test_it_refuses_submitting_to_another_course(client, people, assignment):
+    client.force_login(people["charlie"])
+    response = client.post(reverse("submit", args=["cs1", "add"]), {"code": "x = 1"})
+    assert response.status_code == 404 and not Submission.objects.exists()
+
+
+def test_it_refuses_get_on_the_submit_url(client, people, assignment):
+    assert get(client, people["alice"], "submit", "cs1", "add").status_code == 405
