@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from enum import Enum
-from typing import Annotated, Literal, Union
+from typing import Annotated, ClassVar, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -106,6 +106,8 @@ Spec = Annotated[Union[IOSpec, ExprSpec, PytestSpec], Field(discriminator="kind"
 
 
 class Test(Strict):
+    __test__: ClassVar[bool] = False  # not a pytest test class
+
     id: str = Field(pattern=r"^[A-Za-z0-9_\-]{1,64}$")
     name: str = Field(min_length=1, max_length=200)
     spec: Spec
@@ -132,9 +134,13 @@ class Job(Strict):
             raise ValueError("a submission needs at least one file")
         if len(files) > MAX_FILES:
             raise ValueError(f"at most {MAX_FILES} files")
-        for name in files:
+        for name, text in files.items():
             if not FILE_NAME.match(name) or len(name) > 100:
                 raise ValueError(f"unsafe file name {name!r}")
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError(f"{name} is not valid UTF-8 text") from None
         return files
 
     @field_validator("module")
@@ -180,6 +186,8 @@ class StudentError(BaseModel):
 
 
 class TestReport(BaseModel):
+    __test__: ClassVar[bool] = False
+
     model_config = ConfigDict(extra="ignore")
     id: str
     name: str
