@@ -39,8 +39,20 @@ class AssignmentAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["course", "title", "slug", "published", "statement", "language", "module_name"]}),
         ("Code", {"fields": ["starter_files", "reference_files", "setup_code"]}),
-        ("Deadlines and attempts", {"fields": ["deadline", "hard_deadline", "late_policy", "late_penalty_percent",
-                                               "late_penalty_unit", "late_penalty_cap_percent", "attempt_limit"]}),
+        (
+            "Deadlines and attempts",
+            {
+                "fields": [
+                    "deadline",
+                    "hard_deadline",
+                    "late_policy",
+                    "late_penalty_percent",
+                    "late_penalty_unit",
+                    "late_penalty_cap_percent",
+                    "attempt_limit",
+                ]
+            },
+        ),
         ("Limits", {"fields": ["memory_mb", "cpus", "pids_limit", "wall_seconds"]}),
         ("Feedback", {"fields": ["llm_hints", "show_hidden_details"]}),
     ]

@@ -12,8 +12,13 @@ from django.utils import timezone
 from courses.models import Assignment, Course, LatePolicy, Membership, Role, TestCase
 
 PASSWORD = "demo-pass-2026"
-PEOPLE = [("instructor", Role.INSTRUCTOR), ("ta", Role.TA), ("alice", Role.STUDENT), ("bob", Role.STUDENT),
-          ("carol", Role.STUDENT)]
+PEOPLE = [
+    ("instructor", Role.INSTRUCTOR),
+    ("ta", Role.TA),
+    ("alice", Role.STUDENT),
+    ("bob", Role.STUDENT),
+    ("carol", Role.STUDENT),
+]
 
 SEARCH_STATEMENT = """\
 Write `search(x, xs)` that returns the index of `x` in the **sorted** tuple `xs`, or `-1` if
@@ -24,7 +29,7 @@ search(5, (1, 3, 5, 7))   # 2
 search(4, (1, 3, 5, 7))   # -1
 ```
 """
-SEARCH_REFERENCE = '''\
+SEARCH_REFERENCE = """\
 def search(x, xs):
     lo, hi = 0, len(xs) - 1
     while lo <= hi:
@@ -36,7 +41,7 @@ def search(x, xs):
         else:
             hi = mid - 1
     return -1
-'''
+"""
 SEARCH_STARTER = "def search(x, xs):\n    # your code here\n    return -1\n"
 SEARCH_TESTS = [
     ("finds the middle element", True, 1, {"expr": "search(5, (1, 3, 5, 7, 9))", "expected": "2"}),
@@ -51,7 +56,7 @@ Read an integer `n` from standard input and print the numbers from 1 to `n`, one
 but print `Fizz` for multiples of 3, `Buzz` for multiples of 5 and `FizzBuzz` for multiples of both.
 Also define `fizz(i)` returning the word (or number, as a string) for one `i`.
 """
-FIZZ_REFERENCE = '''\
+FIZZ_REFERENCE = """\
 def fizz(i):
     if i % 15 == 0:
         return "FizzBuzz"
@@ -66,8 +71,8 @@ if __name__ == "__main__":
     n = int(input())
     for i in range(1, n + 1):
         print(fizz(i))
-'''
-FIZZ_PYTEST = '''\
+"""
+FIZZ_PYTEST = """\
 from solution import fizz
 
 
@@ -78,7 +83,7 @@ def test_multiples_of_fifteen():
 
 def test_plain_numbers():
     assert fizz(7) == "7"
-'''
+"""
 
 
 def _fizz_output(n: int) -> str:
@@ -99,7 +104,9 @@ def seed() -> Course:
     users = {}
     User = get_user_model()
     for username, _ in PEOPLE:
-        user, created = User.objects.get_or_create(username=username, defaults={"email": f"{username}@example.edu"})
+        user, created = User.objects.get_or_create(
+            username=username, defaults={"email": f"{username}@example.edu"}
+        )
         if created:
             user.set_password(PASSWORD)
             user.is_staff = user.is_superuser = username == "instructor"  # the admin site, for the demo
@@ -111,13 +118,27 @@ def seed() -> Course:
     for username, role in PEOPLE:
         Membership.objects.update_or_create(user=users[username], course=course, defaults={"role": role})
     deadline = timezone.now() + timedelta(days=14)
-    search = _assignment(course, "binary-search", "Binary search", SEARCH_STATEMENT, deadline,
-                         starter={"solution.py": SEARCH_STARTER}, reference={"solution.py": SEARCH_REFERENCE},
-                         setup_code="sample_data = (-5, 1, 3, 5, 7, 10)")
+    search = _assignment(
+        course,
+        "binary-search",
+        "Binary search",
+        SEARCH_STATEMENT,
+        deadline,
+        starter={"solution.py": SEARCH_STARTER},
+        reference={"solution.py": SEARCH_REFERENCE},
+        setup_code="sample_data = (-5, 1, 3, 5, 7, 10)",
+    )
     for order, (name, visible, points, spec) in enumerate(SEARCH_TESTS):
         _test(search, order, name, "expr", visible, points, spec)
-    fizz = _assignment(course, "fizzbuzz", "FizzBuzz", FIZZ_STATEMENT, deadline,
-                       starter={"solution.py": "n = int(input())\n"}, reference={"solution.py": FIZZ_REFERENCE})
+    fizz = _assignment(
+        course,
+        "fizzbuzz",
+        "FizzBuzz",
+        FIZZ_STATEMENT,
+        deadline,
+        starter={"solution.py": "n = int(input())\n"},
+        reference={"solution.py": FIZZ_REFERENCE},
+    )
     for order, (name, visible, points, kind, spec) in enumerate(FIZZ_TESTS):
         _test(fizz, order, name, kind, visible, points, spec)
     return course
@@ -125,17 +146,28 @@ def seed() -> Course:
 
 def _assignment(course, slug, title, statement, deadline, starter, reference, setup_code=""):
     assignment, _ = Assignment.objects.update_or_create(
-        course=course, slug=slug,
-        defaults=dict(title=title, statement=statement, starter_files=starter, reference_files=reference,
-                      setup_code=setup_code, deadline=deadline, late_policy=LatePolicy.PENALTY,
-                      late_penalty_percent=10, attempt_limit=20, published=True),
+        course=course,
+        slug=slug,
+        defaults=dict(
+            title=title,
+            statement=statement,
+            starter_files=starter,
+            reference_files=reference,
+            setup_code=setup_code,
+            deadline=deadline,
+            late_policy=LatePolicy.PENALTY,
+            late_penalty_percent=10,
+            attempt_limit=20,
+            published=True,
+        ),
     )
     return assignment
 
 
 def _test(assignment, order, name, kind, visible, points, spec):
     test, _ = TestCase.objects.update_or_create(
-        assignment=assignment, name=name,
+        assignment=assignment,
+        name=name,
         defaults=dict(kind=kind, visible=visible, points=points, spec=spec, order=order, time_limit=5),
     )
     test.full_clean()

@@ -5,8 +5,25 @@ import markdown as md
 import nh3
 from django.utils.safestring import SafeString, mark_safe
 
-ALLOWED_TAGS = nh3.ALLOWED_TAGS | {"pre", "code", "table", "thead", "tbody", "tr", "th", "td", "h1", "h2", "h3",
-                                   "h4", "h5", "h6", "p", "hr", "span"}
+ALLOWED_TAGS = nh3.ALLOWED_TAGS | {
+    "pre",
+    "code",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "p",
+    "hr",
+    "span",
+}
 
 
 def render(text: str) -> SafeString:

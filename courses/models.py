@@ -118,7 +118,9 @@ class Assignment(models.Model):
         ordering = ["course", "deadline", "slug"]
         constraints = [
             models.UniqueConstraint(fields=["course", "slug"], name="assignment_slug_unique_in_course"),
-            models.CheckConstraint(condition=_nonneg("late_penalty_percent"), name="late_penalty_nonnegative"),
+            models.CheckConstraint(
+                condition=_nonneg("late_penalty_percent"), name="late_penalty_nonnegative"
+            ),
             models.CheckConstraint(
                 condition=Q(late_penalty_cap_percent__gte=0) & Q(late_penalty_cap_percent__lte=100),
                 name="late_penalty_cap_in_range",
@@ -128,7 +130,8 @@ class Assignment(models.Model):
             models.CheckConstraint(condition=Q(pids_limit__gte=16), name="pids_at_least_16"),
             models.CheckConstraint(condition=Q(wall_seconds__gte=1), name="wall_seconds_positive"),
             models.CheckConstraint(
-                condition=Q(attempt_limit__isnull=True) | Q(attempt_limit__gte=1), name="attempt_limit_positive"
+                condition=Q(attempt_limit__isnull=True) | Q(attempt_limit__gte=1),
+                name="attempt_limit_positive",
             ),
         ]
 
@@ -151,11 +154,16 @@ class Assignment(models.Model):
             if not isinstance(value, dict) or not all(
                 isinstance(k, str) and isinstance(v, str) for k, v in value.items()
             ):
-                raise ValidationError({field: 'Expected an object of file name to text: {"solution.py": "..."}'})
+                raise ValidationError(
+                    {field: 'Expected an object of file name to text: {"solution.py": "..."}'}
+                )
 
     def sandbox_limits(self) -> sandbox.Limits:
         return sandbox.Limits(
-            cpus=float(self.cpus), memory_mb=self.memory_mb, pids=self.pids_limit, wall_seconds=self.wall_seconds
+            cpus=float(self.cpus),
+            memory_mb=self.memory_mb,
+            pids=self.pids_limit,
+            wall_seconds=self.wall_seconds,
         )
 
     @property
@@ -180,10 +188,16 @@ class TestCase(models.Model):
     assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="tests")
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=16, choices=TestKind.choices)
-    visible = models.BooleanField(default=True, help_text="Hidden tests show students only name and pass/fail")
-    points = models.DecimalField(max_digits=7, decimal_places=2, default=Decimal("1"), validators=[MinValueValidator(0)])
+    visible = models.BooleanField(
+        default=True, help_text="Hidden tests show students only name and pass/fail"
+    )
+    points = models.DecimalField(
+        max_digits=7, decimal_places=2, default=Decimal("1"), validators=[MinValueValidator(0)]
+    )
     time_limit = models.FloatField(default=10.0, validators=[MinValueValidator(0.1)])
-    spec = models.JSONField(help_text="Kind-specific: io {stdin, stdout, compare}, expr {expr, expected}, pytest {source}")
+    spec = models.JSONField(
+        help_text="Kind-specific: io {stdin, stdout, compare}, expr {expr, expected}, pytest {source}"
+    )
     order = models.PositiveIntegerField(default=0)
 
     class Meta:
@@ -201,7 +215,9 @@ class TestCase(models.Model):
         try:
             self.validated_spec()
         except SchemaError as exc:
-            messages = [f"{'.'.join(str(p) for p in e['loc'][1:]) or 'spec'}: {e['msg']}" for e in exc.errors()]
+            messages = [
+                f"{'.'.join(str(p) for p in e['loc'][1:]) or 'spec'}: {e['msg']}" for e in exc.errors()
+            ]
             raise ValidationError({"spec": messages}) from None
 
     def validated_spec(self):

@@ -19,8 +19,11 @@ def course_detail(request, course_code):
     assignments = membership.course.assignments.all()
     if not membership.is_staff:
         assignments = assignments.filter(published=True)
-    return render(request, "courses/course.html", {"membership": membership, "course": membership.course,
-                                                   "assignments": assignments})
+    return render(
+        request,
+        "courses/course.html",
+        {"membership": membership, "course": membership.course, "assignments": assignments},
+    )
 
 
 def assignment_context(request, membership, assignment, form=None):

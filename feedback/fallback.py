@@ -35,28 +35,50 @@ def build_hint(results: list[dict]) -> Hint | None:
     line = error.get("line")
     where = f" at line {line}" if line else ""
     if outcome in ("error", "crashed") and error.get("type"):
-        text = (f"Test “{name}”: your code raised {error['type']}{where}. Read the message "
-                f"(“{error.get('message', '')[:200]}”) and check which values reach that line; print them "
-                f"or trace the code by hand for this test.")
+        text = (
+            f"Test “{name}”: your code raised {error['type']}{where}. Read the message "
+            f"(“{error.get('message', '')[:200]}”) and check which values reach that line; print them "
+            f"or trace the code by hand for this test."
+        )
         if not result["visible"]:
-            text = (f"Hidden test “{name}”: your code raised {error['type']}{where}. Think about which inputs "
-                    f"could lead there (empty, negative, very large, duplicates).")
+            text = (
+                f"Hidden test “{name}”: your code raised {error['type']}{where}. Think about which inputs "
+                f"could lead there (empty, negative, very large, duplicates)."
+            )
         return Hint(text, line, f"runtime error: {error['type']}")
     if outcome == "timeout":
-        return Hint(f"Test “{name}” ran out of time. Look for a loop whose condition may never become false, "
-                    "or for work repeated many times that could be done once.", None, "infinite loop or slow algorithm")
+        return Hint(
+            f"Test “{name}” ran out of time. Look for a loop whose condition may never become false, "
+            "or for work repeated many times that could be done once.",
+            None,
+            "infinite loop or slow algorithm",
+        )
     if outcome == "memory":
-        return Hint(f"Test “{name}” ran out of memory. Check for a list or string that keeps growing, "
-                    "or for recursion that never stops.", None, "memory use")
+        return Hint(
+            f"Test “{name}” ran out of memory. Check for a list or string that keeps growing, "
+            "or for recursion that never stops.",
+            None,
+            "memory use",
+        )
     if outcome == "crashed":
-        return Hint(f"Test “{name}”: your program stopped before giving an answer ({result.get('message', '')}). "
-                    "Make sure the code does not exit early.", None, "program exits early")
+        return Hint(
+            f"Test “{name}”: your program stopped before giving an answer ({result.get('message', '')}). "
+            "Make sure the code does not exit early.",
+            None,
+            "program exits early",
+        )
     if result["visible"] and result.get("expected") is not None:
-        text = (f"Test “{name}” expected {_clip(result['expected'])} but your code gave "
-                f"{_clip(result.get('actual'))}. Run your code on that input and follow it step by step.")
+        text = (
+            f"Test “{name}” expected {_clip(result['expected'])} but your code gave "
+            f"{_clip(result.get('actual'))}. Run your code on that input and follow it step by step."
+        )
         return Hint(text, None, "wrong result")
-    return Hint(f"Hidden test “{name}” gives a wrong result. Your code passes the cases you can see, so think "
-                "about edge cases: empty input, one element, negatives, duplicates, boundaries.", None, "edge cases")
+    return Hint(
+        f"Hidden test “{name}” gives a wrong result. Your code passes the cases you can see, so think "
+        "about edge cases: empty input, one element, negatives, duplicates, boundaries.",
+        None,
+        "edge cases",
+    )
 
 
 def _clip(value, limit: int = 200) -> str:

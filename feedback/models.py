@@ -45,7 +45,9 @@ class Source(models.TextChoices):
 class Feedback(models.Model):
     submission = models.OneToOneField(Submission, on_delete=models.CASCADE, related_name="feedback")
     hint = models.TextField()
-    line = models.PositiveIntegerField(null=True, blank=True, help_text="Line of the student's code pointed at")
+    line = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Line of the student's code pointed at"
+    )
     concept = models.CharField(max_length=200, blank=True)
     source = models.CharField(max_length=16, choices=Source.choices)
     model = models.CharField(max_length=200, blank=True)

@@ -51,13 +51,22 @@ def generate_feedback(request_id: int) -> bool:
     if claimed != 1:
         return False
     request = FeedbackRequest.objects.select_related("submission").get(pk=request_id)
-    results = list(request.submission.results.values("name", "visible", "outcome", "expected", "actual", "message", "error"))
+    results = list(
+        request.submission.results.values(
+            "name", "visible", "outcome", "expected", "actual", "message", "error"
+        )
+    )
     hint = fallback.build_hint(results)
     with transaction.atomic():
         if hint is not None:
             Feedback.objects.update_or_create(
                 submission=request.submission,
-                defaults={"hint": hint.text, "line": hint.line, "concept": hint.concept, "source": Source.FALLBACK},
+                defaults={
+                    "hint": hint.text,
+                    "line": hint.line,
+                    "concept": hint.concept,
+                    "source": Source.FALLBACK,
+                },
             )
         request.status = RequestStatus.DONE
         request.tries += 1

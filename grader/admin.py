@@ -13,7 +13,17 @@ class TestResultInline(admin.TabularInline):
 
 @admin.register(Submission)
 class SubmissionAdmin(admin.ModelAdmin):
-    list_display = ["id", "assignment", "student", "attempt", "status", "score", "max_score", "is_late", "submitted_at"]
+    list_display = [
+        "id",
+        "assignment",
+        "student",
+        "attempt",
+        "status",
+        "score",
+        "max_score",
+        "is_late",
+        "submitted_at",
+    ]
     list_filter = ["status", "is_late", "assignment__course"]
     search_fields = ["student__username", "assignment__slug"]
     readonly_fields = ["submitted_at", "started_at", "graded_at", "sandbox_seconds", "infra_failures"]

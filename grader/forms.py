@@ -21,7 +21,9 @@ class SubmitForm(forms.Form):
     """Paste code or upload files (not both). Size, encoding and rules are checked by the service."""
 
     code = forms.CharField(
-        required=False, strip=False, widget=forms.Textarea(attrs={"rows": 18, "spellcheck": "false"}),
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 18, "spellcheck": "false"}),
         label="Your code",
     )
     files = MultipleFileField(required=False, label="…or upload files")

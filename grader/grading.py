@@ -103,12 +103,20 @@ def record_result(submission: Submission, tests: dict, result: sandbox.Result) -
 
 def _result_row(submission, test_case, index, report) -> TestResult:
     return TestResult(
-        submission=submission, test_case=test_case, name=test_case.name, visible=test_case.visible,
-        order=index, outcome=report.outcome.value, points=test_case.points,
+        submission=submission,
+        test_case=test_case,
+        name=test_case.name,
+        visible=test_case.visible,
+        order=index,
+        outcome=report.outcome.value,
+        points=test_case.points,
         points_earned=test_case.points if report.outcome == sandbox.Outcome.PASSED else Decimal("0"),
         duration=report.duration,
-        message=report.message, expected=report.expected, actual=report.actual,
-        stdout=report.stdout, stderr=report.stderr,
+        message=report.message,
+        expected=report.expected,
+        actual=report.actual,
+        stdout=report.stdout,
+        stderr=report.stderr,
         error=report.error.model_dump() if report.error else None,
     )
 

@@ -21,7 +21,9 @@ class Submission(models.Model):
     its Celery message made it to the broker (the sweeper re-enqueues stale ones)."""
 
     assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="submissions")
-    student = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="submissions")
+    student = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="submissions"
+    )
     attempt = models.PositiveIntegerField()
     files = models.JSONField(help_text="File name to UTF-8 text")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
@@ -42,9 +44,13 @@ class Submission(models.Model):
     class Meta:
         ordering = ["-submitted_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["assignment", "student", "attempt"], name="unique_attempt_number"),
+            models.UniqueConstraint(
+                fields=["assignment", "student", "attempt"], name="unique_attempt_number"
+            ),
             models.CheckConstraint(condition=Q(attempt__gte=1), name="attempt_starts_at_one"),
-            models.CheckConstraint(condition=Q(score__isnull=True) | Q(score__gte=0), name="score_nonnegative"),
+            models.CheckConstraint(
+                condition=Q(score__isnull=True) | Q(score__gte=0), name="score_nonnegative"
+            ),
             models.CheckConstraint(
                 condition=Q(late_penalty_percent__gte=0) & Q(late_penalty_percent__lte=100),
                 name="submission_penalty_in_range",
@@ -83,8 +89,8 @@ class TestResult(models.Model):
     points_earned = models.DecimalField(max_digits=7, decimal_places=2)
     duration = models.FloatField(default=0)
     message = models.TextField(blank=True)
-    expected = models.TextField(blank=True, null=True)
-    actual = models.TextField(blank=True, null=True)
+    expected = models.TextField(blank=True, null=True)  # noqa: DJ001 - None: no value to compare (not "")
+    actual = models.TextField(blank=True, null=True)  # noqa: DJ001
     stdout = models.TextField(blank=True)
     stderr = models.TextField(blank=True)
     error = models.JSONField(null=True, blank=True, help_text="Exception type, message, line, traceback")
@@ -94,7 +100,9 @@ class TestResult(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["submission", "test_case"], name="one_result_per_test"),
             models.CheckConstraint(condition=Q(points_earned__gte=0), name="earned_nonnegative"),
-            models.CheckConstraint(condition=Q(points_earned__lte=models.F("points")), name="earned_at_most_points"),
+            models.CheckConstraint(
+                condition=Q(points_earned__lte=models.F("points")), name="earned_at_most_points"
+            ),
         ]
 
     def __str__(self) -> str:

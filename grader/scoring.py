@@ -37,7 +37,9 @@ def lateness(assignment, submitted_at: datetime) -> Lateness:
     if assignment.late_policy == LatePolicy.ACCEPT:
         return Lateness(True, Decimal("0"))
     units = math.ceil((submitted_at - assignment.deadline) / UNIT[PenaltyUnit(assignment.late_penalty_unit)])
-    penalty = min(Decimal(units) * assignment.late_penalty_percent, assignment.late_penalty_cap_percent, Decimal(100))
+    penalty = min(
+        Decimal(units) * assignment.late_penalty_percent, assignment.late_penalty_cap_percent, Decimal(100)
+    )
     return Lateness(True, penalty)
 
 

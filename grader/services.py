@@ -58,7 +58,9 @@ def decode_uploads(uploads: list[Upload], main_file: str) -> dict[str, str]:
                 f"{upload.name} is not UTF-8 text (bad byte at position {exc.start}). Save it as UTF-8 and retry."
             ) from None
         if "\x00" in text:
-            raise SubmissionRejected(f"{upload.name} contains NUL bytes; upload source code, not a binary file.")
+            raise SubmissionRejected(
+                f"{upload.name} contains NUL bytes; upload source code, not a binary file."
+            )
         files[name] = text
     if main_file not in files:
         raise SubmissionRejected(f"The submission must contain {main_file}.")
@@ -84,11 +86,17 @@ def do_submit(student, assignment: Assignment, uploads: list[Upload]) -> Submiss
         previous = Submission.objects.filter(assignment=assignment, student=student)
         counted = previous.exclude(status=Status.ERROR).count()
         if assignment.attempt_limit is not None and counted >= assignment.attempt_limit:
-            raise SubmissionRejected(f"You have used all {assignment.attempt_limit} attempts for this assignment.")
+            raise SubmissionRejected(
+                f"You have used all {assignment.attempt_limit} attempts for this assignment."
+            )
         last = previous.order_by("-attempt").values_list("attempt", flat=True).first() or 0
         submission = Submission.objects.create(
-            assignment=assignment, student=student, attempt=last + 1, files=files,
-            is_late=late.is_late, late_penalty_percent=late.penalty_percent,
+            assignment=assignment,
+            student=student,
+            attempt=last + 1,
+            files=files,
+            is_late=late.is_late,
+            late_penalty_percent=late.penalty_percent,
         )
         transaction.on_commit(lambda: enqueue_grading(submission.pk))
     log.info("submission stored", extra={"submission_id": submission.pk})

@@ -9,8 +9,13 @@ from grader import grading
 
 
 @shared_task(
-    name="grader.grade_submission", bind=True, acks_late=True, reject_on_worker_lost=True,
-    max_retries=None, soft_time_limit=30 * 60, time_limit=31 * 60,
+    name="grader.grade_submission",
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=None,
+    soft_time_limit=30 * 60,
+    time_limit=31 * 60,
 )
 def grade_submission(self, submission_id: int) -> str:
     """Grade one submission (queue ``grading``).
@@ -24,7 +29,9 @@ def grade_submission(self, submission_id: int) -> str:
     outcome = grading.grade(submission_id, redelivered=redelivered)
     if outcome is grading.GradeOutcome.INFRA_ERROR:
         if self.request.retries >= settings.GRADING_MAX_RETRIES:
-            grading.mark_not_gradable(submission_id, "The grading platform failed repeatedly; no attempt was charged.")
+            grading.mark_not_gradable(
+                submission_id, "The grading platform failed repeatedly; no attempt was charged."
+            )
             return "not_gradable"
-        raise self.retry(countdown=min(2 ** self.request.retries, 60))
+        raise self.retry(countdown=min(2**self.request.retries, 60))
     return outcome.value

@@ -13,8 +13,11 @@ urlpatterns = [
     path("courses/<slug:course_code>/", course_views.course_detail, name="course"),
     path("courses/<slug:course_code>/<slug:slug>/", course_views.assignment_detail, name="assignment"),
     path("courses/<slug:course_code>/<slug:slug>/submit/", views.submit, name="submit"),
-    path("courses/<slug:course_code>/<slug:slug>/submissions/", views.assignment_submissions,
-         name="assignment_submissions"),
+    path(
+        "courses/<slug:course_code>/<slug:slug>/submissions/",
+        views.assignment_submissions,
+        name="assignment_submissions",
+    ),
     path("submissions/<int:submission_id>/", views.submission_detail, name="submission"),
     path("submissions/<int:submission_id>/live/", views.submission_status, name="submission_live"),
 ]

@@ -6,10 +6,10 @@ from django.views.decorators.http import require_POST
 
 from courses import access
 from courses.views import assignment_context
+from feedback.services import feedback_pending
 from grader.forms import SubmitForm
 from grader.models import Submission
 from grader.presentation import results_for_viewer
-from feedback.services import feedback_pending
 from grader.services import SubmissionRejected, do_submit
 
 
@@ -71,5 +71,8 @@ def assignment_submissions(request, course_code, slug):
     membership = access.staff_membership_for(request.user, course_code)
     assignment = get_object_or_404(membership.course.assignments, slug=slug)
     submissions = assignment.submissions.select_related("student").order_by("-submitted_at")[:500]
-    return render(request, "grader/assignment_submissions.html",
-                  {"course": membership.course, "assignment": assignment, "submissions": submissions})
+    return render(
+        request,
+        "grader/assignment_submissions.html",
+        {"course": membership.course, "assignment": assignment, "submissions": submissions},
+    )

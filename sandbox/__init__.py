@@ -20,6 +20,17 @@ from sandbox.schema import (
 )
 
 __all__ = [
-    "Compare", "ExprSpec", "IOSpec", "Job", "Limits", "Outcome", "PytestSpec", "Result",
-    "RunStatus", "SandboxError", "Test", "TestReport", "run",
+    "Compare",
+    "ExprSpec",
+    "IOSpec",
+    "Job",
+    "Limits",
+    "Outcome",
+    "PytestSpec",
+    "Result",
+    "RunStatus",
+    "SandboxError",
+    "Test",
+    "TestReport",
+    "run",
 ]

@@ -80,12 +80,21 @@ def build_local_base(client: docker.DockerClient, tag: str) -> None:
         rootfs = Path(tmp) / "rootfs"
         log.info("debootstrap %s into %s", SUITE, rootfs)
         subprocess.run(
-            ["debootstrap", "--variant=minbase", f"--include={','.join(PACKAGES)}", SUITE,
-             str(rootfs), mirror],
-            check=True, stdout=subprocess.DEVNULL,
+            [
+                "debootstrap",
+                "--variant=minbase",
+                f"--include={','.join(PACKAGES)}",
+                SUITE,
+                str(rootfs),
+                mirror,
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
         )
-        subprocess.run(["rm", "-rf", str(rootfs / "var/cache/apt/archives"),
-                        str(rootfs / "var/lib/apt/lists")], check=True)
+        subprocess.run(
+            ["rm", "-rf", str(rootfs / "var/cache/apt/archives"), str(rootfs / "var/lib/apt/lists")],
+            check=True,
+        )
         archive = Path(tmp) / "rootfs.tar"
         subprocess.run(["tar", "-C", str(rootfs), "-cf", str(archive), "."], check=True)
         repository, _, version = tag.partition(":")
@@ -113,8 +122,15 @@ def ensure(base: str | None = None, client: docker.DockerClient | None = None) -
     if resolved == local_base_tag() and not _exists(client, resolved):
         build_local_base(client, resolved)
     log.info("building %s from %s", tag, resolved)
-    client.images.build(fileobj=build_context(), custom_context=True, tag=tag, rm=True,
-                        forcerm=True, buildargs={"BASE": resolved}, pull=False)
+    client.images.build(
+        fileobj=build_context(),
+        custom_context=True,
+        tag=tag,
+        rm=True,
+        forcerm=True,
+        buildargs={"BASE": resolved},
+        pull=False,
+    )
     return tag
 
 

@@ -75,8 +75,11 @@ def container_options(job: Job, image: str, deadline: float) -> dict:
 
 def job_message(job: Job, token: str) -> bytes:
     payload = job.model_dump(mode="json")
-    payload.update(token=token, main=job.main_file, student_uid=secrets.randbelow(
-        STUDENT_UIDS[1] - STUDENT_UIDS[0]) + STUDENT_UIDS[0])
+    payload.update(
+        token=token,
+        main=job.main_file,
+        student_uid=secrets.randbelow(STUDENT_UIDS[1] - STUDENT_UIDS[0]) + STUDENT_UIDS[0],
+    )
     for test in payload["tests"]:
         test["kind"] = test["spec"]["kind"]
     return json.dumps(payload).encode("utf-8")
@@ -137,8 +140,8 @@ def _read_stdout(stream, deadline: float, container) -> bytes:
                 if size > MAX_RESULT_BYTES:
                     raise SandboxError("harness output exceeds the result cap")
             if time.monotonic() > deadline:
-                raise socket.timeout()
-    except (socket.timeout, TimeoutError) as exc:
+                raise TimeoutError()
+    except TimeoutError as exc:
         container.kill()
         raise SandboxError("the harness did not finish within the submission's wall-clock limit") from exc
     return b"".join(chunks)
@@ -171,4 +174,3 @@ def _validated(job: Job, body: dict) -> Result:
         report.points = test.points
         report.points_earned = test.points if report.outcome == Outcome.PASSED else 0.0
     return Result(status=RunStatus.OK, tests=[by_id[t.id] for t in job.tests])
-

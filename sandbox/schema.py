@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from enum import Enum
-from typing import Annotated, ClassVar, Literal, Union
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -102,7 +102,7 @@ class PytestSpec(Strict):
         return value
 
 
-Spec = Annotated[Union[IOSpec, ExprSpec, PytestSpec], Field(discriminator="kind")]
+Spec = Annotated[IOSpec | ExprSpec | PytestSpec, Field(discriminator="kind")]
 
 
 class Test(Strict):

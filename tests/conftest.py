@@ -46,8 +46,12 @@ def people(make_user):
 @pytest.fixture
 def course(people):
     course = Course.objects.create(code="cs1", title="CS 1")
-    for name, role in [("instructor", Role.INSTRUCTOR), ("ta", Role.TA), ("alice", Role.STUDENT),
-                       ("bob", Role.STUDENT)]:
+    for name, role in [
+        ("instructor", Role.INSTRUCTOR),
+        ("ta", Role.TA),
+        ("alice", Role.STUDENT),
+        ("bob", Role.STUDENT),
+    ]:
         Membership.objects.create(user=people[name], course=course, role=role)
     return course
 
@@ -55,14 +59,44 @@ def course(people):
 @pytest.fixture
 def assignment(course):
     """``add(a, b)``: two visible tests (2 points) and one hidden test (1 point)."""
-    assignment = Assignment.objects.create(course=course, slug="add", title="Add", statement="Add **two** numbers.",
-                                           published=True, reference_files={"solution.py": CORRECT})
-    TestCase.objects.create(assignment=assignment, name="small", kind="expr", visible=True, points=1, order=0,
-                            spec={"expr": "add(1, 2)", "expected": "3"}, time_limit=5)
-    TestCase.objects.create(assignment=assignment, name="stdin", kind="io", visible=True, points=1, order=1,
-                            spec={"stdin": "2 3\n", "stdout": "5\n"}, time_limit=5)
-    TestCase.objects.create(assignment=assignment, name="big", kind="expr", visible=False, points=1, order=2,
-                            spec={"expr": "add(10, 20)", "expected": "30"}, time_limit=5)
+    assignment = Assignment.objects.create(
+        course=course,
+        slug="add",
+        title="Add",
+        statement="Add **two** numbers.",
+        published=True,
+        reference_files={"solution.py": CORRECT},
+    )
+    TestCase.objects.create(
+        assignment=assignment,
+        name="small",
+        kind="expr",
+        visible=True,
+        points=1,
+        order=0,
+        spec={"expr": "add(1, 2)", "expected": "3"},
+        time_limit=5,
+    )
+    TestCase.objects.create(
+        assignment=assignment,
+        name="stdin",
+        kind="io",
+        visible=True,
+        points=1,
+        order=1,
+        spec={"stdin": "2 3\n", "stdout": "5\n"},
+        time_limit=5,
+    )
+    TestCase.objects.create(
+        assignment=assignment,
+        name="big",
+        kind="expr",
+        visible=False,
+        points=1,
+        order=2,
+        spec={"expr": "add(10, 20)", "expected": "30"},
+        time_limit=5,
+    )
     return assignment
 
 
@@ -92,13 +126,33 @@ def celery_worker(django_db_setup, django_db_blocker, sandbox_image, tmp_path_fa
     broker = settings.CELERY_BROKER_URL
     redis.Redis.from_url(broker).flushdb()  # no stale messages from an earlier run
     log_path = tmp_path_factory.mktemp("worker") / "worker.log"
-    env = dict(os.environ, DATABASE_URL=_database_url(), CELERY_BROKER_URL=broker, SANDBOX_IMAGE=sandbox_image)
+    env = dict(
+        os.environ, DATABASE_URL=_database_url(), CELERY_BROKER_URL=broker, SANDBOX_IMAGE=sandbox_image
+    )
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "grader", "worker", "-Q", "grading,feedback",
-             "--concurrency", "2", "--without-gossip", "--without-mingle", "--loglevel", "INFO",
-             "-n", f"test-{uuid.uuid4().hex[:8]}@%h"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "grader",
+                "worker",
+                "-Q",
+                "grading,feedback",
+                "--concurrency",
+                "2",
+                "--without-gossip",
+                "--without-mingle",
+                "--loglevel",
+                "INFO",
+                "-n",
+                f"test-{uuid.uuid4().hex[:8]}@%h",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     _wait_for(lambda: b"ready." in log_path.read_bytes() or proc.poll() is not None, 60)
     if proc.poll() is not None:

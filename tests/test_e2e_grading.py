@@ -15,30 +15,36 @@ def submit_and_wait(client, assignment, code, wait_for):
     assert response.status_code == 302
     submission = Submission.objects.latest("id")
     assert response["Location"] == reverse("submission", args=[submission.pk])
-    finished = wait_for(lambda: Submission.objects.get(pk=submission.pk).status in (Status.GRADED, Status.ERROR), 120)
+    finished = wait_for(
+        lambda: Submission.objects.get(pk=submission.pk).status in (Status.GRADED, Status.ERROR), 120
+    )
     assert finished, "the worker did not grade the submission"
     submission.refresh_from_db()
     return submission
 
 
-def test_it_grades_a_correct_and_a_wrong_solution_end_to_end(client, people, assignment, celery_worker, wait_for):
+def test_it_grades_a_correct_and_a_wrong_solution_end_to_end(
+    client, people, assignment, celery_worker, wait_for
+):
     client.force_login(people["alice"])
 
     good = submit_and_wait(client, assignment, CORRECT, wait_for)
     page = client.get(reverse("submission", args=[good.pk])).content.decode()
     assert good.status == Status.GRADED and good.score == 3 and good.max_score == 3
-    assert 'data-score>3.00</span> / 3.00' in page
+    assert "data-score>3.00</span> / 3.00" in page
 
     bad = submit_and_wait(client, assignment, WRONG, wait_for)
     assert bad.status == Status.GRADED and bad.score == 2 and bad.attempt == 2
     outcomes = {r.name: r.outcome for r in bad.results.all()}
     assert outcomes == {"small": "passed", "stdin": "passed", "big": "failed"}
     page = client.get(reverse("submission", args=[bad.pk])).content.decode()
-    assert 'data-score>2.00</span> / 3.00' in page
+    assert "data-score>2.00</span> / 3.00" in page
     assert "Details of hidden tests are not shown." in page
 
 
-def test_it_produces_a_labelled_fallback_hint_for_a_failed_test(client, people, assignment, celery_worker, wait_for):
+def test_it_produces_a_labelled_fallback_hint_for_a_failed_test(
+    client, people, assignment, celery_worker, wait_for
+):
     client.force_login(people["bob"])
     bad = submit_and_wait(client, assignment, WRONG, wait_for)
     assert wait_for(lambda: hasattr(Submission.objects.get(pk=bad.pk), "feedback"), 60)

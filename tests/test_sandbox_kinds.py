@@ -40,23 +40,31 @@ def test_it_compares_output_in_every_mode(sandbox_image):
     ]
     result = sandbox.run(Job(files={"solution.py": ECHO}, tests=tests), sandbox_image)
     assert outcomes(result) == {
-        "exact_ok": "passed", "exact_trailing_space": "failed", "trailing_ok": "passed",
-        "trailing_inner_space": "failed", "whitespace_ok": "passed", "whitespace_wrong": "failed",
-        "numeric_ok": "passed", "numeric_wrong": "failed", "numeric_word_mismatch": "failed",
-        "numeric_nan": "passed", "regex_ok": "passed", "regex_partial_is_not_enough": "failed",
+        "exact_ok": "passed",
+        "exact_trailing_space": "failed",
+        "trailing_ok": "passed",
+        "trailing_inner_space": "failed",
+        "whitespace_ok": "passed",
+        "whitespace_wrong": "failed",
+        "numeric_ok": "passed",
+        "numeric_wrong": "failed",
+        "numeric_word_mismatch": "failed",
+        "numeric_nan": "passed",
+        "regex_ok": "passed",
+        "regex_partial_is_not_enough": "failed",
     }
     wrong = result.tests[1]
     assert (wrong.expected, wrong.actual, wrong.points_earned) == ("a b\n", "a b \n", 0)
 
 
-VALUES = '''
+VALUES = """
 def value(name):
     return {
         "nan": float("nan"), "negzero": -0.0, "nested": {"k": [(1, 2.5), {3, 4}, None, b"x"]},
         "set": {1, 2, 3}, "list": [1, 2, 3], "tuple": (1, 2, 3), "long": "ab" * 100_000,
         "float": 0.1 + 0.2, "true": True, "one": 1, "big": 10 ** 50, "complex": 1 + 2j,
     }[name]
-'''
+"""
 
 
 def test_it_compares_expression_values_exactly_and_with_tolerance(sandbox_image):
@@ -78,10 +86,20 @@ def test_it_compares_expression_values_exactly_and_with_tolerance(sandbox_image)
     ]
     job = Job(files={"solution.py": VALUES}, tests=tests, setup_code="sample = (1, 2, 3)")
     assert outcomes(sandbox.run(job, sandbox_image)) == {
-        "nan": "passed", "negzero": "passed", "nested": "passed", "set_vs_list": "failed",
-        "list_vs_tuple": "failed", "set_ok": "passed", "long": "passed", "float_tolerance": "passed",
-        "float_strict": "failed", "bool_is_not_int": "failed", "int_is_not_bool": "failed", "big": "passed",
-        "complex": "passed", "fixture": "passed",
+        "nan": "passed",
+        "negzero": "passed",
+        "nested": "passed",
+        "set_vs_list": "failed",
+        "list_vs_tuple": "failed",
+        "set_ok": "passed",
+        "long": "passed",
+        "float_tolerance": "passed",
+        "float_strict": "failed",
+        "bool_is_not_int": "failed",
+        "int_is_not_bool": "failed",
+        "big": "passed",
+        "complex": "passed",
+        "fixture": "passed",
     }
 
 
@@ -94,11 +112,13 @@ def test_it_reports_exceptions_with_the_students_line(sandbox_image):
 
 
 def test_it_reports_syntax_errors(sandbox_image):
-    result = sandbox.run(Job(files={"solution.py": "def f(:\n"}, tests=[expr("e", "f()", "1")]), sandbox_image)
+    result = sandbox.run(
+        Job(files={"solution.py": "def f(:\n"}, tests=[expr("e", "f()", "1")]), sandbox_image
+    )
     assert result.tests[0].outcome == sandbox.Outcome.ERROR and result.tests[0].error.type == "SyntaxError"
 
 
-PYTEST_FILE = '''
+PYTEST_FILE = """
 import pytest
 import solution
 from solution import add
@@ -112,7 +132,7 @@ def test_add_floats():
 def test_raises():
     with pytest.raises(TypeError):
         solution.add(1, "x")
-'''
+"""
 
 
 def test_it_runs_instructor_pytest_files(sandbox_image):
@@ -130,8 +150,10 @@ def test_it_runs_instructor_pytest_files(sandbox_image):
 
 def test_it_runs_a_program_with_stdin_and_separate_points(sandbox_image):
     code = "n = int(input())\nprint(n * 2)\n"
-    tests = [Test(id="a", name="a", spec=IOSpec(stdin="21\n", stdout="42\n"), points=2.5),
-             Test(id="b", name="b", spec=IOSpec(stdin="1\n", stdout="3\n"), points=1, visible=False)]
+    tests = [
+        Test(id="a", name="a", spec=IOSpec(stdin="21\n", stdout="42\n"), points=2.5),
+        Test(id="b", name="b", spec=IOSpec(stdin="1\n", stdout="3\n"), points=1, visible=False),
+    ]
     result = sandbox.run(Job(files={"solution.py": code}, tests=tests), sandbox_image)
     assert outcomes(result) == {"a": "passed", "b": "failed"}
     assert (result.score, result.max_score) == (2.5, 3.5)

@@ -15,8 +15,13 @@ SECRET = "hidden-7f3a9c2e51"
 
 
 def expr(test_id, expression, expected, visible=True, time_limit=3.0):
-    return Test(id=test_id, name=test_id, spec=ExprSpec(expr=expression, expected=expected), visible=visible,
-                time_limit=time_limit)
+    return Test(
+        id=test_id,
+        name=test_id,
+        spec=ExprSpec(expr=expression, expected=expected),
+        visible=visible,
+        time_limit=time_limit,
+    )
 
 
 def io(test_id, stdin, stdout, time_limit=3.0):
@@ -49,38 +54,77 @@ FORGERIES = [
     ("os_exit_at_import", "import os\nos._exit(0)\n", "crashed", "failed"),
     ("raise_systemexit_in_call", "def add(a, b):\n    raise SystemExit(0)\n", "error", "failed"),
     ("raise_keyboardinterrupt", "def add(a, b):\n    raise KeyboardInterrupt\n", "error", "failed"),
-    ("monkeypatch_harness",
-     "import sys\nsys.path.insert(0, '/opt/grader')\nimport grader_harness, plaindata\n"
-     "grader_harness.compare_output = lambda *a, **k: True\nplaindata.equal = lambda *a, **k: True\n"
-     "def add(a, b):\n    return 0\nprint(0)\n", "failed", "failed"),
-    ("print_fake_result_marker",
-     "import json\nfake = 'GRADER-RESULT 0 ' + json.dumps({'status': 'ok', 'tests': []})\n"
-     "def add(a, b):\n    print(fake)\n    return 0\nprint(fake)\n", "failed", "failed"),
-    ("write_to_harness_stdout",
-     "def add(a, b):\n    for path in ('/proc/1/fd/1', '/proc/1/fd/3', '/run/harness/result'):\n"
-     "        try:\n            open(path, 'w').write('GRADER-RESULT forged')\n"
-     "        except OSError:\n            pass\n    return 0\n", "failed", "failed"),
-    ("always_equal_object",
-     "class Yes:\n    def __eq__(self, other):\n        return True\n    __hash__ = object.__hash__\n"
-     "def add(a, b):\n    return Yes()\n", "error", "failed"),
-    ("int_subclass_that_lies",
-     "class Three(int):\n    def __eq__(self, other):\n        return True\n"
-     "def add(a, b):\n    return Three(99)\n", "error", "failed"),
-    ("repr_that_looks_right",
-     "class R:\n    def __repr__(self):\n        return '3'\n    __str__ = __repr__\n"
-     "def add(a, b):\n    return R()\n", "error", "failed"),
-    ("close_every_fd",
-     "import os\ndef add(a, b):\n    os.closerange(0, 1024)\n    return a + b\n", "crashed", "failed"),
-    ("garbage_on_every_fd",
-     "import os\ndef add(a, b):\n    for fd in range(3, 64):\n        try:\n            os.write(fd, b'\\xff' * 16)\n"
-     "        except OSError:\n            pass\n    return 0\n", "error", "failed"),
-    ("kill_parent_and_pid1",
-     "import os, signal\ndef add(a, b):\n    for pid in (os.getppid(), 1):\n        try:\n"
-     "            os.kill(pid, signal.SIGKILL)\n        except OSError:\n            pass\n    return 0\n",
-     "failed", "failed"),
+    (
+        "monkeypatch_harness",
+        "import sys\nsys.path.insert(0, '/opt/grader')\nimport grader_harness, plaindata\n"
+        "grader_harness.compare_output = lambda *a, **k: True\nplaindata.equal = lambda *a, **k: True\n"
+        "def add(a, b):\n    return 0\nprint(0)\n",
+        "failed",
+        "failed",
+    ),
+    (
+        "print_fake_result_marker",
+        "import json\nfake = 'GRADER-RESULT 0 ' + json.dumps({'status': 'ok', 'tests': []})\n"
+        "def add(a, b):\n    print(fake)\n    return 0\nprint(fake)\n",
+        "failed",
+        "failed",
+    ),
+    (
+        "write_to_harness_stdout",
+        "def add(a, b):\n    for path in ('/proc/1/fd/1', '/proc/1/fd/3', '/run/harness/result'):\n"
+        "        try:\n            open(path, 'w').write('GRADER-RESULT forged')\n"
+        "        except OSError:\n            pass\n    return 0\n",
+        "failed",
+        "failed",
+    ),
+    (
+        "always_equal_object",
+        "class Yes:\n    def __eq__(self, other):\n        return True\n    __hash__ = object.__hash__\n"
+        "def add(a, b):\n    return Yes()\n",
+        "error",
+        "failed",
+    ),
+    (
+        "int_subclass_that_lies",
+        "class Three(int):\n    def __eq__(self, other):\n        return True\n"
+        "def add(a, b):\n    return Three(99)\n",
+        "error",
+        "failed",
+    ),
+    (
+        "repr_that_looks_right",
+        "class R:\n    def __repr__(self):\n        return '3'\n    __str__ = __repr__\n"
+        "def add(a, b):\n    return R()\n",
+        "error",
+        "failed",
+    ),
+    (
+        "close_every_fd",
+        "import os\ndef add(a, b):\n    os.closerange(0, 1024)\n    return a + b\n",
+        "crashed",
+        "failed",
+    ),
+    (
+        "garbage_on_every_fd",
+        "import os\ndef add(a, b):\n    for fd in range(3, 64):\n        try:\n            os.write(fd, b'\\xff' * 16)\n"
+        "        except OSError:\n            pass\n    return 0\n",
+        "error",
+        "failed",
+    ),
+    (
+        "kill_parent_and_pid1",
+        "import os, signal\ndef add(a, b):\n    for pid in (os.getppid(), 1):\n        try:\n"
+        "            os.kill(pid, signal.SIGKILL)\n        except OSError:\n            pass\n    return 0\n",
+        "failed",
+        "failed",
+    ),
     # kill(-1) reaches no process but its own: ProcessLookupError.
-    ("kill_everything_it_can",
-     "import os, signal\ndef add(a, b):\n    os.kill(-1, signal.SIGKILL)\n    return 0\n", "error", "failed"),
+    (
+        "kill_everything_it_can",
+        "import os, signal\ndef add(a, b):\n    os.kill(-1, signal.SIGKILL)\n    return 0\n",
+        "error",
+        "failed",
+    ),
 ]
 
 
@@ -93,8 +137,11 @@ def test_it_cannot_be_forged(sandbox_image, case, code, expr_outcome, io_outcome
 PYTEST_FORGERIES = [
     ("os_exit_in_call", "import os\ndef add(a, b):\n    os._exit(0)\n"),
     ("sys_exit_in_call", "def add(a, b):\n    raise SystemExit(0)\n"),
-    ("patch_pytest", "import pytest, sys\npytest.main = lambda *a, **k: 0\nsys.modules['_pytest'] = None\n"
-                     "def add(a, b):\n    return 0\n"),
+    (
+        "patch_pytest",
+        "import pytest, sys\npytest.main = lambda *a, **k: 0\nsys.modules['_pytest'] = None\n"
+        "def add(a, b):\n    return 0\n",
+    ),
     ("exit_at_import", "import sys\nsys.exit(0)\n"),
 ]
 
@@ -140,24 +187,32 @@ def steal():
 
 
 def test_it_keeps_hidden_tests_and_expected_values_out_of_reach(sandbox_image):
-    tests = [expr("steal", "steal()", repr(SECRET), visible=False, time_limit=8),
-             Test(id="p", name="p", spec=PytestSpec(source=f"def test_x():\n    assert '{SECRET}'\n"))]
+    tests = [
+        expr("steal", "steal()", repr(SECRET), visible=False, time_limit=8),
+        Test(id="p", name="p", spec=PytestSpec(source=f"def test_x():\n    assert '{SECRET}'\n")),
+    ]
     reports = run(sandbox_image, STEAL, tests)
     assert reports["steal"].outcome.value == "failed"
     assert reports["steal"].actual == "'nothing found'"
 
 
 def test_it_gives_student_code_a_clean_environment(sandbox_image):
-    code = "import os\ndef env():\n    return sorted(os.environ)\ndef uid():\n    return os.getuid() >= 20000\n"
-    reports = run(sandbox_image, code, [
-        expr("env", "env()", "['HOME', 'LANG', 'PATH', 'PYTHONDONTWRITEBYTECODE', 'PYTHONIOENCODING']"),
-        expr("not_root", "uid()", "True"),
-    ])
+    code = (
+        "import os\ndef env():\n    return sorted(os.environ)\ndef uid():\n    return os.getuid() >= 20000\n"
+    )
+    reports = run(
+        sandbox_image,
+        code,
+        [
+            expr("env", "env()", "['HOME', 'LANG', 'PATH', 'PYTHONDONTWRITEBYTECODE', 'PYTHONIOENCODING']"),
+            expr("not_root", "uid()", "True"),
+        ],
+    )
     assert outcomes(reports) == {"env": "passed", "not_root": "passed"}
 
 
 def test_it_refuses_privilege_escalation_and_symlink_tricks(sandbox_image):
-    code = '''
+    code = """
 import os
 def setuid():
     try:
@@ -177,10 +232,16 @@ def write_root():
         return "wrote"
     except OSError:
         return "refused"
-'''
-    reports = run(sandbox_image, code, [expr("setuid", "setuid()", "'denied'"),
-                                        expr("symlink", "symlink()", "'denied'"),
-                                        expr("write_root", "write_root()", "'refused'")])
+"""
+    reports = run(
+        sandbox_image,
+        code,
+        [
+            expr("setuid", "setuid()", "'denied'"),
+            expr("symlink", "symlink()", "'denied'"),
+            expr("write_root", "write_root()", "'refused'"),
+        ],
+    )
     assert outcomes(reports) == {"setuid": "passed", "symlink": "passed", "write_root": "passed"}
 
 
@@ -188,7 +249,7 @@ def test_it_has_no_network(sandbox_image):
     # The outside address is TEST-NET-1 (RFC 5737, never routed), and it is tried only once
     # the container is known to hold nothing but loopback, so no packet can leave even if
     # the sandbox were broken: a broken sandbox fails the "interfaces" test instead.
-    code = '''
+    code = """
 import socket
 def interfaces():
     return [name for _, name in socket.if_nameindex()]
@@ -200,32 +261,49 @@ def connect(host, port):
         return "connected"
     except OSError as exc:
         return str(exc)
-'''
-    reports = run(sandbox_image, code, [expr("interfaces", "interfaces()", "['lo']"),
-                                        expr("outside", "connect('192.0.2.1', 80)", "'connected'"),
-                                        expr("loopback", "connect('127.0.0.1', 5432)", "'connected'")])
+"""
+    reports = run(
+        sandbox_image,
+        code,
+        [
+            expr("interfaces", "interfaces()", "['lo']"),
+            expr("outside", "connect('192.0.2.1', 80)", "'connected'"),
+            expr("loopback", "connect('127.0.0.1', 5432)", "'connected'"),
+        ],
+    )
     assert outcomes(reports) == {"interfaces": "passed", "outside": "failed", "loopback": "failed"}
     assert "unreachable" in reports["outside"].actual
-    assert "refused" in reports["loopback"].actual  # the container's own loopback: the host's database is not there
+    assert (
+        "refused" in reports["loopback"].actual
+    )  # the container's own loopback: the host's database is not there
 
 
 def test_it_survives_a_fork_bomb(sandbox_image):
-    code = "import os\ndef bomb():\n    while True:\n        try:\n            os.fork()\n        except OSError:\n" \
-           "            pass\ndef ok():\n    return 1\n"
-    reports = run(sandbox_image, code, [expr("bomb", "bomb()", "None", time_limit=2), expr("after", "ok()", "1")])
+    code = (
+        "import os\ndef bomb():\n    while True:\n        try:\n            os.fork()\n        except OSError:\n"
+        "            pass\ndef ok():\n    return 1\n"
+    )
+    reports = run(
+        sandbox_image, code, [expr("bomb", "bomb()", "None", time_limit=2), expr("after", "ok()", "1")]
+    )
     assert outcomes(reports) == {"bomb": "timeout", "after": "passed"}
 
 
 def test_it_contains_memory_bombs(sandbox_image):
-    code = "def big():\n    return bytearray(2 ** 34)\ndef grow():\n    xs = []\n    while True:\n" \
-           "        xs.append(bytearray(10 ** 7))\ndef ok():\n    return 1\n"
-    reports = run(sandbox_image, code, [expr("big", "big()", "None"), expr("grow", "grow()", "None"),
-                                        expr("after", "ok()", "1")])
+    code = (
+        "def big():\n    return bytearray(2 ** 34)\ndef grow():\n    xs = []\n    while True:\n"
+        "        xs.append(bytearray(10 ** 7))\ndef ok():\n    return 1\n"
+    )
+    reports = run(
+        sandbox_image,
+        code,
+        [expr("big", "big()", "None"), expr("grow", "grow()", "None"), expr("after", "ok()", "1")],
+    )
     assert outcomes(reports) == {"big": "memory", "grow": "memory", "after": "passed"}
 
 
 def test_it_contains_a_disk_fill_and_keeps_tests_apart(sandbox_image):
-    code = '''
+    code = """
 import os
 def fill():
     n = 0
@@ -241,9 +319,16 @@ def huge_file():
         f.write(b"x" * (64 << 20))
 def fresh():
     return sorted(os.listdir("/tmp/work"))
-'''
-    reports = run(sandbox_image, code, [expr("fill", "fill()", "'full'"), expr("huge_file", "huge_file()", "None"),
-                                        expr("fresh", "fresh()", "['solution.py']")])
+"""
+    reports = run(
+        sandbox_image,
+        code,
+        [
+            expr("fill", "fill()", "'full'"),
+            expr("huge_file", "huge_file()", "None"),
+            expr("fresh", "fresh()", "['solution.py']"),
+        ],
+    )
     assert outcomes(reports) == {"fill": "passed", "huge_file": "error", "fresh": "passed"}
 
 
@@ -256,10 +341,19 @@ def test_it_caps_huge_output_without_blocking(sandbox_image):
 
 
 def test_it_times_out_loops_and_sleeps_but_finishes_the_rest(sandbox_image):
-    code = "import time\ndef spin():\n    while True:\n        pass\ndef nap():\n    time.sleep(10 ** 6)\n" \
-           "def ok():\n    return 1\n"
-    reports = run(sandbox_image, code, [expr("spin", "spin()", "None", time_limit=1),
-                                        expr("nap", "nap()", "None", time_limit=1), expr("ok", "ok()", "1")])
+    code = (
+        "import time\ndef spin():\n    while True:\n        pass\ndef nap():\n    time.sleep(10 ** 6)\n"
+        "def ok():\n    return 1\n"
+    )
+    reports = run(
+        sandbox_image,
+        code,
+        [
+            expr("spin", "spin()", "None", time_limit=1),
+            expr("nap", "nap()", "None", time_limit=1),
+            expr("ok", "ok()", "1"),
+        ],
+    )
     assert outcomes(reports) == {"spin": "timeout", "nap": "timeout", "ok": "passed"}
 
 
@@ -272,7 +366,7 @@ def test_it_enforces_the_submission_time_budget(sandbox_image):
 
 
 def test_it_keeps_one_test_from_affecting_another(sandbox_image):
-    code = '''
+    code = """
 import os, time
 state = []
 def count():
@@ -300,18 +394,30 @@ def leak_hidden():
 def store(value):
     open("/dev/shm/leak", "w").write(value)
     return value
-'''
-    tests = [expr("hidden_store", "store('hidden-input-42')", "'x'", visible=False),
-             expr("first", "count()", "1"), expr("second", "count()", "1"), expr("clean", "mark_exists()", "False"),
-             expr("daemon", "daemon()", "1"), expr("later", "later()", "False"),
-             expr("visible_reads_hidden", "leak_hidden()", "'none'")]
+"""
+    tests = [
+        expr("hidden_store", "store('hidden-input-42')", "'x'", visible=False),
+        expr("first", "count()", "1"),
+        expr("second", "count()", "1"),
+        expr("clean", "mark_exists()", "False"),
+        expr("daemon", "daemon()", "1"),
+        expr("later", "later()", "False"),
+        expr("visible_reads_hidden", "leak_hidden()", "'none'"),
+    ]
     reports = run(sandbox_image, code, tests)
-    assert outcomes(reports) == {"hidden_store": "failed", "first": "passed", "second": "passed", "clean": "passed",
-                                 "daemon": "passed", "later": "passed", "visible_reads_hidden": "passed"}
+    assert outcomes(reports) == {
+        "hidden_store": "failed",
+        "first": "passed",
+        "second": "passed",
+        "clean": "passed",
+        "daemon": "passed",
+        "later": "passed",
+        "visible_reads_hidden": "passed",
+    }
 
 
 def test_it_reports_crashes_from_deep_recursion_and_thread_bombs(sandbox_image):
-    code = '''
+    code = """
 import sys, threading, time
 def deep():
     sys.setrecursionlimit(10 ** 8)
@@ -326,8 +432,10 @@ def threads():
             started += 1
     except RuntimeError:
         return -started
-'''
-    reports = run(sandbox_image, code, [expr("deep", "deep()", "0"), expr("threads", "threads() > 0", "True")])
+"""
+    reports = run(
+        sandbox_image, code, [expr("deep", "deep()", "0"), expr("threads", "threads() > 0", "True")]
+    )
     assert outcomes(reports) == {"deep": "crashed", "threads": "failed"}
 
 

@@ -1,6 +1,6 @@
 """Late penalties, table-driven."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 
@@ -8,12 +8,18 @@ import pytest
 
 from grader.scoring import LateRejected, apply_penalty, lateness
 
-DEADLINE = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
+DEADLINE = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
 
 def policy(**overrides):
-    base = dict(deadline=DEADLINE, hard_deadline=None, late_policy="penalty", late_penalty_percent=Decimal(10),
-                late_penalty_unit="day", late_penalty_cap_percent=Decimal(50))
+    base = dict(
+        deadline=DEADLINE,
+        hard_deadline=None,
+        late_policy="penalty",
+        late_penalty_percent=Decimal(10),
+        late_penalty_unit="day",
+        late_penalty_cap_percent=Decimal(50),
+    )
     return SimpleNamespace(**{**base, **overrides})
 
 
@@ -39,15 +45,19 @@ def test_it_computes_lateness(delay, overrides, late, penalty):
 
 @pytest.mark.parametrize(
     "overrides, delay",
-    [({"late_policy": "reject"}, timedelta(seconds=1)),
-     ({"hard_deadline": DEADLINE + timedelta(days=1)}, timedelta(days=1, seconds=1))],
+    [
+        ({"late_policy": "reject"}, timedelta(seconds=1)),
+        ({"hard_deadline": DEADLINE + timedelta(days=1)}, timedelta(days=1, seconds=1)),
+    ],
 )
 def test_it_rejects_late_work(overrides, delay):
     with pytest.raises(LateRejected):
         lateness(policy(**overrides), DEADLINE + delay)
 
 
-@pytest.mark.parametrize("raw, penalty, score", [(10, 0, "10.00"), (10, 15, "8.50"), (3, 100, "0.00"),
-                                                  (Decimal("2.5"), 10, "2.25")])
+@pytest.mark.parametrize(
+    "raw, penalty, score",
+    [(10, 0, "10.00"), (10, 15, "8.50"), (3, 100, "0.00"), (Decimal("2.5"), 10, "2.25")],
+)
 def test_it_applies_the_penalty(raw, penalty, score):
     assert apply_penalty(Decimal(raw), Decimal(penalty)) == Decimal(score)

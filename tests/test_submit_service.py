@@ -30,7 +30,10 @@ def test_it_numbers_attempts_per_student(people, assignment):
     for _ in range(2):
         do_submit(people["alice"], assignment, [Upload("solution.py", b"x = 1\n")])
     bob = do_submit(people["bob"], assignment, [Upload("solution.py", b"x = 1\n")])
-    assert sorted(Submission.objects.filter(student=people["alice"]).values_list("attempt", flat=True)) == [1, 2]
+    assert sorted(Submission.objects.filter(student=people["alice"]).values_list("attempt", flat=True)) == [
+        1,
+        2,
+    ]
     assert bob.attempt == 1
 
 

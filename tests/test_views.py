@@ -12,14 +12,29 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def graded(people, assignment):
     """alice's graded attempt: the hidden test failed with a revealing expected value."""
-    submission = Submission.objects.create(assignment=assignment, student=people["alice"], attempt=1,
-                                           files={"solution.py": "x"}, status=Status.GRADED, score=2, max_score=3)
+    submission = Submission.objects.create(
+        assignment=assignment,
+        student=people["alice"],
+        attempt=1,
+        files={"solution.py": "x"},
+        status=Status.GRADED,
+        score=2,
+        max_score=3,
+    )
     for order, test in enumerate(assignment.tests.all()):
-        TestResult.objects.create(submission=submission, test_case=test, name=test.name, visible=test.visible,
-                                  order=order, outcome="passed" if test.visible else "failed", points=test.points,
-                                  points_earned=test.points if test.visible else 0,
-                                  expected="SECRET-EXPECTED" if not test.visible else "3",
-                                  actual="29", message="wrong value")
+        TestResult.objects.create(
+            submission=submission,
+            test_case=test,
+            name=test.name,
+            visible=test.visible,
+            order=order,
+            outcome="passed" if test.visible else "failed",
+            points=test.points,
+            points_earned=test.points if test.visible else 0,
+            expected="SECRET-EXPECTED" if not test.visible else "3",
+            actual="29",
+            message="wrong value",
+        )
     return submission
 
 
@@ -51,8 +66,10 @@ def test_it_sanitises_the_statement(client, people, assignment):
     assert "<script>alert" not in html and "javascript:alert" not in html
 
 
-@pytest.mark.parametrize("name, args", [("course", ["cs1"]), ("assignment", ["cs1", "add"]),
-                                         ("assignment_submissions", ["cs1", "add"])])
+@pytest.mark.parametrize(
+    "name, args",
+    [("course", ["cs1"]), ("assignment", ["cs1", "add"]), ("assignment_submissions", ["cs1", "add"])],
+)
 def test_it_gives_outsiders_404(client, people, assignment, name, args):
     assert get(client, people["charlie"], name, *args).status_code == 404
 

@@ -5,50 +5,117 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('grader', '0001_initial'),
+        ("grader", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Feedback',
+            name="Feedback",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('hint', models.TextField()),
-                ('line', models.PositiveIntegerField(blank=True, help_text="Line of the student's code pointed at", null=True)),
-                ('concept', models.CharField(blank=True, max_length=200)),
-                ('source', models.CharField(choices=[('llm', 'Model'), ('fallback', 'Automatic (from test results)')], max_length=16)),
-                ('model', models.CharField(blank=True, max_length=200)),
-                ('prompt_tokens', models.PositiveIntegerField(default=0)),
-                ('completion_tokens', models.PositiveIntegerField(default=0)),
-                ('cached_tokens', models.PositiveIntegerField(default=0)),
-                ('latency_seconds', models.FloatField(blank=True, null=True)),
-                ('rating', models.SmallIntegerField(blank=True, help_text="Student's rating: 1 helpful, -1 not", null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('submission', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='feedback', to='grader.submission')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("hint", models.TextField()),
+                (
+                    "line",
+                    models.PositiveIntegerField(
+                        blank=True, help_text="Line of the student's code pointed at", null=True
+                    ),
+                ),
+                ("concept", models.CharField(blank=True, max_length=200)),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[("llm", "Model"), ("fallback", "Automatic (from test results)")],
+                        max_length=16,
+                    ),
+                ),
+                ("model", models.CharField(blank=True, max_length=200)),
+                ("prompt_tokens", models.PositiveIntegerField(default=0)),
+                ("completion_tokens", models.PositiveIntegerField(default=0)),
+                ("cached_tokens", models.PositiveIntegerField(default=0)),
+                ("latency_seconds", models.FloatField(blank=True, null=True)),
+                (
+                    "rating",
+                    models.SmallIntegerField(
+                        blank=True, help_text="Student's rating: 1 helpful, -1 not", null=True
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "submission",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="feedback",
+                        to="grader.submission",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.CheckConstraint(condition=models.Q(('rating__isnull', True), ('rating__in', [-1, 1]), _connector='OR'), name='rating_is_plus_or_minus_one')],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("rating__isnull", True), ("rating__in", [-1, 1]), _connector="OR"
+                        ),
+                        name="rating_is_plus_or_minus_one",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='FeedbackRequest',
+            name="FeedbackRequest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('in_progress', 'In progress'), ('done', 'Done'), ('failed', 'Failed')], default='pending', max_length=16)),
-                ('priority', models.PositiveSmallIntegerField(choices=[(0, 'A student is waiting'), (10, 'Bulk (regrade)')], default=0)),
-                ('tries', models.PositiveIntegerField(default=0)),
-                ('last_error', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('submission', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='feedback_request', to='grader.submission')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("in_progress", "In progress"),
+                            ("done", "Done"),
+                            ("failed", "Failed"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "priority",
+                    models.PositiveSmallIntegerField(
+                        choices=[(0, "A student is waiting"), (10, "Bulk (regrade)")], default=0
+                    ),
+                ),
+                ("tries", models.PositiveIntegerField(default=0)),
+                ("last_error", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "submission",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="feedback_request",
+                        to="grader.submission",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['priority', 'created_at'],
-                'indexes': [models.Index(fields=['status', 'priority', 'created_at'], name='feedback_fe_status_7506a5_idx')],
+                "ordering": ["priority", "created_at"],
+                "indexes": [
+                    models.Index(
+                        fields=["status", "priority", "created_at"], name="feedback_fe_status_7506a5_idx"
+                    )
+                ],
             },
         ),
     ]

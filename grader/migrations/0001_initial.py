@@ -6,94 +6,188 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('courses', '0001_initial'),
+        ("courses", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Submission',
+            name="Submission",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('attempt', models.PositiveIntegerField()),
-                ('files', models.JSONField(help_text='File name to UTF-8 text')),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('graded', 'Graded'), ('error', 'Not gradable (platform error)')], db_index=True, default='queued', max_length=16)),
-                ('score', models.DecimalField(blank=True, decimal_places=2, max_digits=9, null=True)),
-                ('max_score', models.DecimalField(blank=True, decimal_places=2, max_digits=9, null=True)),
-                ('raw_score', models.DecimalField(blank=True, decimal_places=2, help_text='Before the late penalty', max_digits=9, null=True)),
-                ('late_penalty_percent', models.DecimalField(decimal_places=2, default=0, max_digits=5)),
-                ('is_late', models.BooleanField(default=False)),
-                ('error_message', models.TextField(blank=True)),
-                ('infra_failures', models.PositiveIntegerField(default=0)),
-                ('submitted_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('graded_at', models.DateTimeField(blank=True, null=True)),
-                ('sandbox_seconds', models.FloatField(blank=True, null=True)),
-                ('assignment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='submissions', to='courses.assignment')),
-                ('student', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='submissions', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("attempt", models.PositiveIntegerField()),
+                ("files", models.JSONField(help_text="File name to UTF-8 text")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("graded", "Graded"),
+                            ("error", "Not gradable (platform error)"),
+                        ],
+                        db_index=True,
+                        default="queued",
+                        max_length=16,
+                    ),
+                ),
+                ("score", models.DecimalField(blank=True, decimal_places=2, max_digits=9, null=True)),
+                ("max_score", models.DecimalField(blank=True, decimal_places=2, max_digits=9, null=True)),
+                (
+                    "raw_score",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=2,
+                        help_text="Before the late penalty",
+                        max_digits=9,
+                        null=True,
+                    ),
+                ),
+                ("late_penalty_percent", models.DecimalField(decimal_places=2, default=0, max_digits=5)),
+                ("is_late", models.BooleanField(default=False)),
+                ("error_message", models.TextField(blank=True)),
+                ("infra_failures", models.PositiveIntegerField(default=0)),
+                ("submitted_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("graded_at", models.DateTimeField(blank=True, null=True)),
+                ("sandbox_seconds", models.FloatField(blank=True, null=True)),
+                (
+                    "assignment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="submissions",
+                        to="courses.assignment",
+                    ),
+                ),
+                (
+                    "student",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="submissions",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-submitted_at', '-id'],
+                "ordering": ["-submitted_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='TestResult',
+            name="TestResult",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('visible', models.BooleanField()),
-                ('order', models.PositiveIntegerField(default=0)),
-                ('outcome', models.CharField(choices=[('passed', 'Passed'), ('failed', 'Failed'), ('error', 'Error'), ('timeout', 'Time limit exceeded'), ('memory', 'Memory limit exceeded'), ('crashed', 'Crashed')], max_length=16)),
-                ('points', models.DecimalField(decimal_places=2, max_digits=7)),
-                ('points_earned', models.DecimalField(decimal_places=2, max_digits=7)),
-                ('duration', models.FloatField(default=0)),
-                ('message', models.TextField(blank=True)),
-                ('expected', models.TextField(blank=True, null=True)),
-                ('actual', models.TextField(blank=True, null=True)),
-                ('stdout', models.TextField(blank=True)),
-                ('stderr', models.TextField(blank=True)),
-                ('error', models.JSONField(blank=True, help_text='Exception type, message, line, traceback', null=True)),
-                ('submission', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='results', to='grader.submission')),
-                ('test_case', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='results', to='courses.testcase')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                ("visible", models.BooleanField()),
+                ("order", models.PositiveIntegerField(default=0)),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("passed", "Passed"),
+                            ("failed", "Failed"),
+                            ("error", "Error"),
+                            ("timeout", "Time limit exceeded"),
+                            ("memory", "Memory limit exceeded"),
+                            ("crashed", "Crashed"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("points", models.DecimalField(decimal_places=2, max_digits=7)),
+                ("points_earned", models.DecimalField(decimal_places=2, max_digits=7)),
+                ("duration", models.FloatField(default=0)),
+                ("message", models.TextField(blank=True)),
+                ("expected", models.TextField(blank=True, null=True)),
+                ("actual", models.TextField(blank=True, null=True)),
+                ("stdout", models.TextField(blank=True)),
+                ("stderr", models.TextField(blank=True)),
+                (
+                    "error",
+                    models.JSONField(
+                        blank=True, help_text="Exception type, message, line, traceback", null=True
+                    ),
+                ),
+                (
+                    "submission",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="results",
+                        to="grader.submission",
+                    ),
+                ),
+                (
+                    "test_case",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="results",
+                        to="courses.testcase",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['submission', 'order', 'id'],
+                "ordering": ["submission", "order", "id"],
             },
         ),
         migrations.AddIndex(
-            model_name='submission',
-            index=models.Index(fields=['assignment', 'student'], name='grader_subm_assignm_579c9f_idx'),
+            model_name="submission",
+            index=models.Index(fields=["assignment", "student"], name="grader_subm_assignm_579c9f_idx"),
         ),
         migrations.AddConstraint(
-            model_name='submission',
-            constraint=models.UniqueConstraint(fields=('assignment', 'student', 'attempt'), name='unique_attempt_number'),
+            model_name="submission",
+            constraint=models.UniqueConstraint(
+                fields=("assignment", "student", "attempt"), name="unique_attempt_number"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='submission',
-            constraint=models.CheckConstraint(condition=models.Q(('attempt__gte', 1)), name='attempt_starts_at_one'),
+            model_name="submission",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("attempt__gte", 1)), name="attempt_starts_at_one"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='submission',
-            constraint=models.CheckConstraint(condition=models.Q(('score__isnull', True), ('score__gte', 0), _connector='OR'), name='score_nonnegative'),
+            model_name="submission",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("score__isnull", True), ("score__gte", 0), _connector="OR"),
+                name="score_nonnegative",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='submission',
-            constraint=models.CheckConstraint(condition=models.Q(('late_penalty_percent__gte', 0), ('late_penalty_percent__lte', 100)), name='submission_penalty_in_range'),
+            model_name="submission",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("late_penalty_percent__gte", 0), ("late_penalty_percent__lte", 100)),
+                name="submission_penalty_in_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='testresult',
-            constraint=models.UniqueConstraint(fields=('submission', 'test_case'), name='one_result_per_test'),
+            model_name="testresult",
+            constraint=models.UniqueConstraint(
+                fields=("submission", "test_case"), name="one_result_per_test"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='testresult',
-            constraint=models.CheckConstraint(condition=models.Q(('points_earned__gte', 0)), name='earned_nonnegative'),
+            model_name="testresult",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("points_earned__gte", 0)), name="earned_nonnegative"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='testresult',
-            constraint=models.CheckConstraint(condition=models.Q(('points_earned__lte', models.F('points'))), name='earned_at_most_points'),
+            model_name="testresult",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("points_earned__lte", models.F("points"))), name="earned_at_most_points"
+            ),
         ),
     ]

@@ -7,7 +7,6 @@ process holds. Expected values and other tests never enter a student process;
 see sandbox/README.md for the threat model. Stdlib only (copied into the image).
 """
 
-import ast
 import builtins
 import ctypes
 import json
@@ -30,8 +29,13 @@ BOOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "student_boot.py
 PRIVATE = "/run/harness"
 RESULT_MARKER = "GRADER-RESULT"
 MAX_JOB_BYTES = 32 * 1024 * 1024
-STUDENT_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp/work", "LANG": "C.UTF-8",
-               "PYTHONDONTWRITEBYTECODE": "1", "PYTHONIOENCODING": "utf-8"}
+STUDENT_ENV = {
+    "PATH": "/usr/local/bin:/usr/bin:/bin",
+    "HOME": "/tmp/work",
+    "LANG": "C.UTF-8",
+    "PYTHONDONTWRITEBYTECODE": "1",
+    "PYTHONIOENCODING": "utf-8",
+}
 
 
 class StudentTimeout(Exception):
@@ -76,9 +80,16 @@ class StudentProcess:
         self.proc = subprocess.Popen(
             [sys.executable, "-I", "-B", BOOT, str(req_r), str(ans_w)],
             stdin=subprocess.PIPE if stdin_bytes else subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            pass_fds=(req_r, ans_w), close_fds=True, cwd="/tmp", env=STUDENT_ENV,
-            user=self.uid, group=self.uid, extra_groups=[], start_new_session=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            pass_fds=(req_r, ans_w),
+            close_fds=True,
+            cwd="/tmp",
+            env=STUDENT_ENV,
+            user=self.uid,
+            group=self.uid,
+            extra_groups=[],
+            start_new_session=True,
         )
         os.close(req_r)
         os.close(ans_w)
@@ -86,9 +97,11 @@ class StudentProcess:
         self.outgoing = {self.req_w: bytearray(protocol.pack(init))}
         if stdin_bytes:
             self.outgoing[self.proc.stdin.fileno()] = bytearray(stdin_bytes)
-        self.readers = {self.proc.stdout.fileno(): self.stdout.add,
-                        self.proc.stderr.fileno(): self.stderr.add,
-                        self.ans_r: self.frames.feed}
+        self.readers = {
+            self.proc.stdout.fileno(): self.stdout.add,
+            self.proc.stderr.fileno(): self.stderr.add,
+            self.ans_r: self.frames.feed,
+        }
         for fd in list(self.outgoing) + list(self.readers):
             os.set_blocking(fd, False)
         self.exited = False
@@ -226,7 +239,9 @@ def compare_output(expected, actual, mode, rel_tol, abs_tol):
         return expected.split() == actual.split()
     if mode == "numeric":
         want, got = expected.split(), actual.split()
-        return len(want) == len(got) and all(_token_equal(w, g, rel_tol, abs_tol) for w, g in zip(want, got))
+        return len(want) == len(got) and all(
+            _token_equal(w, g, rel_tol, abs_tol) for w, g in zip(want, got, strict=True)
+        )
     if mode == "regex":
         return re.fullmatch(expected, actual.rstrip("\n"), re.DOTALL) is not None
     raise ValueError("unknown comparison mode %r" % mode)
@@ -258,15 +273,29 @@ def student_limits(job, test):
 
 
 def base_init(job, test, mode):
-    return {"mode": mode, "files": job["files"], "module": job["module"], "main": job["main"],
-            "setup": job.get("setup_code") or "", "limits": student_limits(job, test)}
+    return {
+        "mode": mode,
+        "files": job["files"],
+        "module": job["module"],
+        "main": job["main"],
+        "setup": job.get("setup_code") or "",
+        "limits": student_limits(job, test),
+    }
 
 
 def report(test, outcome, **fields):
     earned = test["points"] if outcome == "passed" else 0
-    data = {"id": test["id"], "name": test["name"], "outcome": outcome,
-            "points": test["points"], "points_earned": earned, "message": "",
-            "expected": None, "actual": None, "error": None}
+    data = {
+        "id": test["id"],
+        "name": test["name"],
+        "outcome": outcome,
+        "points": test["points"],
+        "points_earned": earned,
+        "message": "",
+        "expected": None,
+        "actual": None,
+        "error": None,
+    }
     data.update(fields)
     return data
 
@@ -303,17 +332,32 @@ def run_io(job, test, deadline):
                 outcome, message = "error", "exited with status %d" % code
             return report(test, outcome, message=message, error=error, **streams(student))
         actual = student.stdout.text()
-        ok = compare_output(spec["stdout"], actual, spec.get("compare", "trailing"),
-                            spec.get("rel_tol", 1e-9), spec.get("abs_tol", 0.0))
-        return report(test, "passed" if ok else "failed", expected=spec["stdout"], actual=actual,
-                      message="" if ok else "output differs", **streams(student))
+        ok = compare_output(
+            spec["stdout"],
+            actual,
+            spec.get("compare", "trailing"),
+            spec.get("rel_tol", 1e-9),
+            spec.get("abs_tol", 0.0),
+        )
+        return report(
+            test,
+            "passed" if ok else "failed",
+            expected=spec["stdout"],
+            actual=actual,
+            message="" if ok else "output differs",
+            **streams(student),
+        )
     finally:
         student.close()
 
 
 def streams(student):
-    return {"stdout": student.stdout.text(), "stderr": student.stderr.text(),
-            "stdout_truncated": student.stdout.truncated, "stderr_truncated": student.stderr.truncated}
+    return {
+        "stdout": student.stdout.text(),
+        "stderr": student.stderr.text(),
+        "stdout_truncated": student.stdout.truncated,
+        "stderr_truncated": student.stderr.truncated,
+    }
 
 
 def run_expr(job, test, deadline):
@@ -336,9 +380,14 @@ def run_expr(job, test, deadline):
         except (ValueError, TypeError, OverflowError) as exc:
             return report(test, "error", message="unreadable answer: %s" % exc, **streams(student))
         ok = plaindata.equal(expected, actual, spec.get("rel_tol", 1e-9), spec.get("abs_tol", 0.0))
-        return report(test, "passed" if ok else "failed", expected=plaindata.short_repr(expected),
-                      actual=plaindata.short_repr(actual),
-                      message="" if ok else "wrong value", **streams(student))
+        return report(
+            test,
+            "passed" if ok else "failed",
+            expected=plaindata.short_repr(expected),
+            actual=plaindata.short_repr(actual),
+            message="" if ok else "wrong value",
+            **streams(student),
+        )
     finally:
         student.close()
 
@@ -376,8 +425,11 @@ class RemoteModule:
             raise AttributeError(name)
 
         def call(*args, **kwargs):
-            message = {"name": name, "args": plaindata.encode(list(args)),
-                       "kwargs": plaindata.encode(dict(kwargs))}
+            message = {
+                "name": name,
+                "args": plaindata.encode(list(args)),
+                "kwargs": plaindata.encode(dict(kwargs)),
+            }
             try:
                 frame = self._student.request(message, self._deadline)
             except StudentTimeout:
@@ -413,8 +465,14 @@ class Collector:
     def pytest_runtest_logreport(self, report):
         if report.when == "call" or report.outcome != "passed":
             text = report.longreprtext if report.outcome != "passed" else ""
-            self.cases.append({"name": report.nodeid.split("::", 1)[-1], "outcome": report.outcome,
-                               "when": report.when, "detail": text[-4000:]})
+            self.cases.append(
+                {
+                    "name": report.nodeid.split("::", 1)[-1],
+                    "outcome": report.outcome,
+                    "when": report.when,
+                    "detail": text[-4000:],
+                }
+            )
 
 
 def run_pytest(job, test, deadline):
@@ -439,9 +497,21 @@ def run_pytest(job, test, deadline):
         remote = RemoteModule(student, deadline, module_name)
         sys.modules[module_name] = remote
         collector = Collector()
-        code = pytest.main([path, "-q", "-p", "no:cacheprovider", "--rootdir", folder,
-                            "--confcutdir", folder, "-o", "console_output_style=classic"],
-                           plugins=[collector])
+        code = pytest.main(
+            [
+                path,
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "--rootdir",
+                folder,
+                "--confcutdir",
+                folder,
+                "-o",
+                "console_output_style=classic",
+            ],
+            plugins=[collector],
+        )
         return pytest_report(test, code, collector, remote, student)
     finally:
         sys.modules.pop(module_name, None)
@@ -461,8 +531,9 @@ def pytest_report(test, code, collector, remote, student):
     else:
         outcome, message = "failed", "%d of %d checks failed" % (len(failed), len(cases))
     detail = "\n\n".join("%s: %s\n%s" % (c["name"], c["outcome"], c["detail"]) for c in failed)
-    return report(test, outcome, message=message, cases=cases, actual=detail[-8000:] or None,
-                  **streams(student))
+    return report(
+        test, outcome, message=message, cases=cases, actual=detail[-8000:] or None, **streams(student)
+    )
 
 
 # -- the job ----------------------------------------------------------------------------------
@@ -478,12 +549,14 @@ def run_job(job):
     budget_end = time.monotonic() + job["limits"]["wall_seconds"]
     # Visible tests first, hidden ones last: nothing a hidden test hands the student's code
     # can surface in the output of a test the student is allowed to see.
-    order = sorted(job["tests"], key=lambda t: (not t.get("visible", True)))
+    order = sorted(job["tests"], key=lambda t: not t.get("visible", True))
     results = {}
     for test in order:
         now = time.monotonic()
         if now >= budget_end:
-            results[test["id"]] = report(test, "timeout", message="submission time budget used up", duration=0.0)
+            results[test["id"]] = report(
+                test, "timeout", message="submission time budget used up", duration=0.0
+            )
             continue
         results[test["id"]] = run_test(job, test, min(now + test["time_limit"], budget_end))
     return [results[t["id"]] for t in job["tests"]]
@@ -505,8 +578,11 @@ def main():
     except Exception as exc:  # noqa: BLE001 - report the harness's own failure as infrastructure
         import traceback
 
-        body = {"status": "infra_error", "message": "harness failed: %r" % exc,
-                "detail": traceback.format_exc()[-4000:]}
+        body = {
+            "status": "infra_error",
+            "message": "harness failed: %r" % exc,
+            "detail": traceback.format_exc()[-4000:],
+        }
     line = "%s %s %s\n" % (RESULT_MARKER, token, json.dumps(body, separators=(",", ":")))
     protocol_write_all(result_fd, line.encode("utf-8"))
 
@@ -514,7 +590,7 @@ def main():
 def protocol_write_all(fd, data):
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view):]
+        view = view[os.write(fd, view) :]
 
 
 if __name__ == "__main__":

@@ -83,7 +83,7 @@ def decode(data, _depth=0):
         return data
     if type(data) is not dict or len(data) != 1:
         raise ValueError("malformed plain-data value")
-    (tag, payload), = data.items()
+    ((tag, payload),) = data.items()
     if tag in _SCALARS:
         return _SCALARS[tag](payload)
     if tag in _CONTAINERS:
@@ -121,7 +121,7 @@ def equal(expected, actual, rel_tol=0.0, abs_tol=0.0):
         return False
     if te in (list, tuple):
         return len(expected) == len(actual) and all(
-            equal(e, a, rel_tol, abs_tol) for e, a in zip(expected, actual)
+            equal(e, a, rel_tol, abs_tol) for e, a in zip(expected, actual, strict=True)
         )
     if te is dict:
         return expected.keys() == actual.keys() and all(

@@ -89,8 +89,11 @@ def answer(message):
     try:
         protocol.write_frame(ANSWERS, message)
     except protocol.FrameError:
-        too_large = {"type": "AnswerTooLarge", "message": "the value is too large to send back "
-                     "(over %d MB)" % (protocol.MAX_FRAME >> 20), "line": None}
+        too_large = {
+            "type": "AnswerTooLarge",
+            "message": "the value is too large to send back (over %d MB)" % (protocol.MAX_FRAME >> 20),
+            "line": None,
+        }
         answer({"ok": False, "error": too_large})
     except OSError:
         pass

@@ -8,5 +8,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         course = demo.seed()
-        self.stdout.write(f"demo course {course.code} ready; logins: "
-                          + ", ".join(name for name, _ in demo.PEOPLE) + f" / password {demo.PASSWORD}")
+        self.stdout.write(
+            f"demo course {course.code} ready; logins: "
+            + ", ".join(name for name, _ in demo.PEOPLE)
+            + f" / password {demo.PASSWORD}"
+        )

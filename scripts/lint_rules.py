@@ -1,0 +1,68 @@
+"""Project rules that a regex can check (in the spirit of Zulip's tools/linter_lib).
+
+Each rule: where it applies, a pattern that must not match, and why.
+Run: python scripts/lint_rules.py   (also run by tests/test_project_rules.py)
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("grader", "courses", "feedback", "sandbox", "bench")
+
+RULES = [
+    {
+        "name": "sandbox-is-django-free",
+        "applies": lambda path: path.parts[0] == "sandbox",
+        "pattern": re.compile(r"^\s*(from|import)\s+(django|rest_framework|courses|grader|feedback)\b", re.M),
+        "why": "sandbox/ is a plain library; Django code calls it, never the other way round",
+        "bad": "from django.conf import settings",
+        "good": "from sandbox.schema import Job",
+    },
+    {
+        "name": "docker-only-in-sandbox",
+        "applies": lambda path: path.parts[0] not in ("sandbox", "tests", "bench"),
+        "pattern": re.compile(r"^\s*(from|import)\s+docker\b", re.M),
+        "why": "only sandbox/ talks to the Docker daemon",
+        "bad": "import docker",
+        "good": "import sandbox",
+    },
+    {
+        "name": "harness-is-stdlib-only",
+        "applies": lambda path: path.parts[:2] == ("sandbox", "harness"),
+        "pattern": re.compile(r"^\s*(from|import)\s+(pydantic|docker|sandbox)\b", re.M),
+        "why": "the harness runs inside the image, which has only the standard library (and pytest)",
+        "bad": "from pydantic import BaseModel",
+        "good": "import json",
+    },
+]
+
+
+def violations() -> list[str]:
+    found = []
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            relative = path.relative_to(ROOT)
+            text = path.read_text()
+            for rule in RULES:
+                if rule["applies"](relative):
+                    for match in rule["pattern"].finditer(text):
+                        line = text.count("\n", 0, match.start()) + 1
+                        found.append(f"{relative}:{line}: {rule['name']}: {rule['why']}")
+    return found
+
+
+def self_check() -> None:
+    for rule in RULES:
+        assert rule["pattern"].search(rule["bad"]), rule["name"]
+        assert not rule["pattern"].search(rule["good"]), rule["name"]
+
+
+if __name__ == "__main__":
+    self_check()
+    problems = violations()
+    print("\n".join(problems) or "project rules: ok")
+    sys.exit(1 if problems else 0)

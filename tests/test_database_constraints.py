@@ -1,0 +1,29 @@
+"""Rules the database itself enforces, whatever code path writes."""
+
+import pytest
+from django.db import IntegrityError, transaction
+
+from courses.models import TestCase
+from grader.models import Submission
+
+pytestmark = pytest.mark.django_db
+
+
+def test_attempt_numbers_are_unique_per_student_and_assignment(people, assignment):
+    Submission.objects.create(assignment=assignment, student=people["alice"], attempt=1, files={})
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Submission.objects.create(assignment=assignment, student=people["alice"], attempt=1, files={})
+    Submission.objects.create(assignment=assignment, student=people["bob"], attempt=1, files={})
+
+
+def test_points_cannot_be_negative(assignment):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        TestCase.objects.create(
+            assignment=assignment, name="neg", kind="expr", points=-1, spec={"expr": "1", "expected": "1"}
+        )
+
+
+def test_a_late_penalty_cannot_be_negative(assignment):
+    assignment.late_penalty_percent = -5
+    with pytest.raises(IntegrityError), transaction.atomic():
+        assignment.save()

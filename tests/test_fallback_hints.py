@@ -1,0 +1,49 @@
+"""Deterministic hints: useful, and never quoting a hidden test's values."""
+
+from feedback.fallback import build_hint
+
+
+def result(name, outcome, visible=True, **extra):
+    return {
+        "name": name,
+        "outcome": outcome,
+        "visible": visible,
+        "expected": None,
+        "actual": None,
+        "message": "",
+        "error": None,
+        **extra,
+    }
+
+
+def test_it_gives_no_hint_when_everything_passed():
+    assert build_hint([result("a", "passed")]) is None
+
+
+def test_it_points_at_the_line_of_an_exception():
+    hint = build_hint(
+        [result("a", "error", error={"type": "IndexError", "message": "list index out of range", "line": 7})]
+    )
+    assert (
+        hint.line == 7 and "IndexError at line 7" in hint.text and hint.concept == "runtime error: IndexError"
+    )
+
+
+def test_it_prefers_a_visible_failure_and_shows_expected_and_actual():
+    hint = build_hint(
+        [
+            result("hidden", "failed", visible=False, expected="SECRET"),
+            result("shown", "failed", expected="5", actual="6"),
+        ]
+    )
+    assert "expected 5 but your code gave 6" in hint.text
+
+
+def test_it_never_quotes_hidden_values():
+    hint = build_hint([result("h", "failed", visible=False, expected="SECRET", actual="LEAK")])
+    assert "SECRET" not in hint.text and "LEAK" not in hint.text and "edge cases" in hint.text
+
+
+def test_it_explains_timeouts_and_memory():
+    assert "ran out of time" in build_hint([result("t", "timeout")]).text
+    assert "ran out of memory" in build_hint([result("m", "memory")]).text

@@ -1,0 +1,29 @@
+"""The janitor removes sandbox containers a crashed worker left behind, and only those."""
+
+import time
+
+import docker
+import pytest
+
+from sandbox import janitor
+
+pytestmark = pytest.mark.docker
+
+
+def test_it_removes_expired_sandbox_containers_only(sandbox_image):
+    client = docker.from_env()
+    common = dict(image=sandbox_image, command=["sleep", "60"], network_mode="none")
+    expired = client.containers.create(
+        labels={"grader.sandbox": "1", "grader.deadline": str(int(time.time()) - 5)}, **common
+    )
+    live = client.containers.create(
+        labels={"grader.sandbox": "1", "grader.deadline": str(int(time.time()) + 600)}, **common
+    )
+    other = client.containers.create(labels={"someone.else": "1"}, **common)
+    try:
+        assert janitor.sweep(client) == 1
+        remaining = {c.id for c in client.containers.list(all=True)}
+        assert expired.id not in remaining and {live.id, other.id} <= remaining
+    finally:
+        for container in (live, other):
+            container.remove(force=True)
