@@ -13,6 +13,7 @@ import logging
 import secrets
 import socket
 import time
+from dataclasses import dataclass
 
 import docker
 from docker.errors import DockerException, ImageNotFound
@@ -20,7 +21,7 @@ from docker.types import LogConfig, Ulimit
 from docker.utils.socket import frames_iter
 from pydantic import ValidationError
 
-from sandbox.schema import Job, Outcome, Result, RunStatus, TestReport
+from sandbox.schema import Job, Limits, Outcome, Result, RunStatus, TestReport
 
 log = logging.getLogger(__name__)
 
@@ -31,15 +32,16 @@ RESULT_MARKER = "GRADER-RESULT"
 # The harness enforces every time limit itself; this margin covers container start and
 # teardown before the runner gives up and kills the container as an infrastructure failure.
 WALL_MARGIN_SECONDS = 15.0
-STUDENT_UIDS = (20_000, 60_000)
+# Each run draws a base uid; its tests run as base, base+1, ... (users of their own, on no
+# other container's range in practice: RLIMIT_NPROC counts per uid across the host).
+STUDENT_UIDS = (100_000, 2_000_000_000)
 
 
 class SandboxError(Exception):
     """The infrastructure failed (Docker down, image missing, harness silent)."""
 
 
-def container_options(job: Job, image: str, deadline: float) -> dict:
-    limits = job.limits
+def container_options(limits: Limits, image: str, deadline: float, warm: bool = False) -> dict:
     memory = f"{limits.memory_mb}m"
     return dict(
         image=image,
@@ -65,7 +67,8 @@ def container_options(job: Job, image: str, deadline: float) -> dict:
             Ulimit(name="nofile", soft=max(256, limits.open_files), hard=max(256, limits.open_files)),
             Ulimit(name="core", soft=0, hard=0),
         ],
-        environment={"PYTHONDONTWRITEBYTECODE": "1", "LANG": "C.UTF-8"},
+        # GRADER_WARM: a pooled container waits for its job; the harness pre-imports pytest meanwhile.
+        environment={"PYTHONDONTWRITEBYTECODE": "1", "LANG": "C.UTF-8", "GRADER_WARM": "1" if warm else "0"},
         labels={LABEL: "1", "grader.deadline": str(int(deadline))},
         log_config=LogConfig(type="none"),
         hostname="sandbox",
@@ -85,18 +88,22 @@ def job_message(job: Job, token: str) -> bytes:
     return json.dumps(payload).encode("utf-8")
 
 
-def run(job: Job, image: str, client: docker.DockerClient | None = None) -> Result:
-    """Run ``job`` in a fresh container of ``image``.
+def run(job: Job, image: str, client: docker.DockerClient | None = None, pool=None) -> Result:
+    """Run ``job`` in a fresh container of ``image`` (taken from ``pool`` if given).
 
     Never raises for anything the student's code does: those are outcomes in the
     result. Infrastructure failures come back as ``status=infra_error`` so the
     caller can retry without charging the student. No side effects beyond the
-    container, which is always removed.
+    container, which is always removed and never used for a second job.
     """
     started = time.monotonic()
     try:
         client = client or docker.from_env()
-        body = _run_container(client, job, image)
+        sandbox = pool.take(job.limits, image) if pool else start(client, job.limits, image)
+        try:
+            body = _exchange(sandbox, job)
+        finally:
+            (pool.dispose if pool else _remove)(sandbox.container)
         result = _validated(job, body)
     except (SandboxError, DockerException, OSError) as exc:
         log.warning("sandbox infrastructure failure: %s", exc)
@@ -105,29 +112,52 @@ def run(job: Job, image: str, client: docker.DockerClient | None = None) -> Resu
     return result
 
 
-def _run_container(client: docker.DockerClient, job: Job, image: str) -> dict:
-    token = secrets.token_hex(16)
-    budget = job.limits.wall_seconds + WALL_MARGIN_SECONDS
-    deadline = time.time() + budget
+@dataclass
+class Started:
+    """A started container whose harness waits for its job on the attached stdin."""
+
+    container: object
+    stream: object
+    created: float
+
+
+def start(client: docker.DockerClient, limits: Limits, image: str, idle_seconds: float = 0.0) -> Started:
+    """Create, attach and start a container. ``idle_seconds``: how long it may wait for a job
+    (pooled containers), added to the deadline after which the janitor removes it."""
+    deadline = time.time() + idle_seconds + limits.wall_seconds + WALL_MARGIN_SECONDS
     try:
-        container = client.containers.create(**container_options(job, image, deadline))
+        container = client.containers.create(
+            **container_options(limits, image, deadline, warm=idle_seconds > 0)
+        )
     except ImageNotFound as exc:
         raise SandboxError(f"sandbox image {image} is missing; run the set-up script") from exc
     try:
         stream = client.api.attach_socket(container.id, params={"stdin": 1, "stdout": 1, "stream": 1})
-        raw = stream._sock
         container.start()
-        raw.sendall(job_message(job, token))
-        raw.shutdown(socket.SHUT_WR)
-        raw.settimeout(budget)
-        output = _read_stdout(stream, time.monotonic() + budget, container)
-        stream.close()
-        return _parse(output, token)
-    finally:
-        try:
-            container.remove(force=True, v=True)
-        except DockerException as exc:  # the janitor will find it by label
-            log.warning("could not remove sandbox container %s: %s", container.id[:12], exc)
+    except Exception:
+        _remove(container)
+        raise
+    return Started(container, stream, time.monotonic())
+
+
+def _exchange(sandbox: Started, job: Job) -> dict:
+    """Send the job, read the harness's answer (bounded in size and time)."""
+    token = secrets.token_hex(16)
+    budget = job.limits.wall_seconds + WALL_MARGIN_SECONDS
+    raw = sandbox.stream._sock
+    raw.sendall(job_message(job, token))
+    raw.shutdown(socket.SHUT_WR)
+    raw.settimeout(budget)
+    output = _read_stdout(sandbox.stream, time.monotonic() + budget, sandbox.container)
+    sandbox.stream.close()
+    return _parse(output, token)
+
+
+def _remove(container) -> None:
+    try:
+        container.remove(force=True, v=True)
+    except DockerException as exc:  # the janitor will find it by label
+        log.warning("could not remove sandbox container %s: %s", container.id[:12], exc)
 
 
 def _read_stdout(stream, deadline: float, container) -> bytes:

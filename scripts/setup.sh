@@ -30,7 +30,8 @@ die() { printf '[setup] ERROR: %s\n' "$*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "run as root (it installs Debian packages and starts dockerd)"
 
 # --- Debian packages -------------------------------------------------------------------------
-PACKAGES=(postgresql redis-server docker.io debootstrap python3-venv make curl)
+# python3-pytest: Debian's interpreter runs the bare-subprocess baseline of bench/sandbox.py
+PACKAGES=(postgresql redis-server docker.io debootstrap python3-venv python3-pytest make curl)
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -118,11 +118,12 @@ FORGERIES = [
         "failed",
         "failed",
     ),
-    # kill(-1) reaches no process but its own: ProcessLookupError.
+    # kill(-1) finds the harness's processes but may signal none of them (other uids); Linux
+    # then returns success, the function returns its wrong 0, and every test still reports.
     (
         "kill_everything_it_can",
         "import os, signal\ndef add(a, b):\n    os.kill(-1, signal.SIGKILL)\n    return 0\n",
-        "error",
+        "failed",
         "failed",
     ),
 ]
@@ -198,7 +199,7 @@ def test_it_keeps_hidden_tests_and_expected_values_out_of_reach(sandbox_image):
 
 def test_it_gives_student_code_a_clean_environment(sandbox_image):
     code = (
-        "import os\ndef env():\n    return sorted(os.environ)\ndef uid():\n    return os.getuid() >= 20000\n"
+        "import os\ndef env():\n    return sorted(os.environ)\ndef uid():\n    return os.getuid() >= 100000\n"
     )
     reports = run(
         sandbox_image,

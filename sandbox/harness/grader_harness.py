@@ -14,8 +14,8 @@ import math
 import os
 import re
 import selectors
+import shutil
 import signal
-import subprocess
 import sys
 import time
 
@@ -24,14 +24,15 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import plaindata  # noqa: E402
 import protocol  # noqa: E402
+import spawner  # noqa: E402
 
-BOOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "student_boot.py")
-PRIVATE = "/run/harness"
+# Where things live in the container. The bare-subprocess benchmark passes its own
+# ("paths" in the job) so that a run on a host never touches the host's /tmp.
+PATHS = {"private": "/run/harness", "scratch": ["/tmp", "/dev/shm"], "workdir": "/tmp/work"}
 RESULT_MARKER = "GRADER-RESULT"
 MAX_JOB_BYTES = 32 * 1024 * 1024
 STUDENT_ENV = {
     "PATH": "/usr/local/bin:/usr/bin:/bin",
-    "HOME": "/tmp/work",
     "LANG": "C.UTF-8",
     "PYTHONDONTWRITEBYTECODE": "1",
     "PYTHONIOENCODING": "utf-8",
@@ -67,41 +68,30 @@ class Capture:
 
 
 class StudentProcess:
-    """One student process (one test), driven through pipes with select() and a deadline."""
+    """One student process (one test), driven through pipes with select() and a deadline.
 
-    def __init__(self, job, init, stdin_bytes=b""):
-        # An empty stdin is /dev/null, so a program that reads input sees EOF at once.
-        self.uid = job["student_uid"]
+    The spawner forks it as ``uid``, a user of its own for this test.
+    """
+
+    def __init__(self, job, init, uid, stdin_bytes=b""):
+        self.uid = uid
         limits = job["limits"]
         self.stdout, self.stderr = Capture(limits["output_bytes"]), Capture(limits["output_bytes"])
         self.frames = protocol.FrameBuffer()
-        req_r, self.req_w = os.pipe()
-        self.ans_r, ans_w = os.pipe()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-I", "-B", BOOT, str(req_r), str(ans_w)],
-            stdin=subprocess.PIPE if stdin_bytes else subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            pass_fds=(req_r, ans_w),
-            close_fds=True,
-            cwd="/tmp",
-            env=STUDENT_ENV,
-            user=self.uid,
-            group=self.uid,
-            extra_groups=[],
-            start_new_session=True,
-        )
-        os.close(req_r)
-        os.close(ans_w)
-        self.pidfd = os.pidfd_open(self.proc.pid)
+        self.returncode = None
+        env = dict(STUDENT_ENV, HOME=PATHS["workdir"])
+        spawner.send(SPAWNER, {"uid": uid, "cwd": PATHS["scratch"][0], "env": env})
+        reply, fds = spawner.recv(SPAWNER)
+        if reply is None or len(fds) != 5:
+            raise RuntimeError("the spawner did not start the student process")
+        self.pid = reply["pid"]
+        stdin_w, stdout_r, stderr_r, self.req_w, self.ans_r = fds
         self.outgoing = {self.req_w: bytearray(protocol.pack(init))}
         if stdin_bytes:
-            self.outgoing[self.proc.stdin.fileno()] = bytearray(stdin_bytes)
-        self.readers = {
-            self.proc.stdout.fileno(): self.stdout.add,
-            self.proc.stderr.fileno(): self.stderr.add,
-            self.ans_r: self.frames.feed,
-        }
+            self.outgoing[stdin_w] = bytearray(stdin_bytes)
+        else:
+            os.close(stdin_w)  # the program reads EOF at once
+        self.readers = {stdout_r: self.stdout.add, stderr_r: self.stderr.add, self.ans_r: self.frames.feed}
         for fd in list(self.outgoing) + list(self.readers):
             os.set_blocking(fd, False)
         self.exited = False
@@ -117,7 +107,7 @@ class StudentProcess:
                 if buf:
                     sel.register(fd, selectors.EVENT_WRITE)
             if not self.exited:
-                sel.register(self.pidfd, selectors.EVENT_READ)
+                sel.register(SPAWNER, selectors.EVENT_READ)  # it reports the child's exit
             while True:
                 if want_frame:
                     frame = self.frames.pop()
@@ -129,13 +119,12 @@ class StudentProcess:
                 if remaining <= 0:
                     raise StudentTimeout()
                 for key, _ in sel.select(remaining):
-                    self._service(sel, key.fd)
+                    self._service(sel, key.fileobj)
 
     def _service(self, sel, fd):
-        if fd == self.pidfd:
+        if fd is SPAWNER:
             sel.unregister(fd)
-            self.exited = True
-            self.proc.wait()
+            self._collect_exit()
             self.kill_all()  # grandchildren may hold the pipes open
             return
         if fd in self.outgoing:
@@ -158,14 +147,19 @@ class StudentProcess:
         else:
             sel.unregister(fd)
             del self.readers[fd]
+            os.close(fd)
+
+    def _collect_exit(self):
+        message, _ = spawner.recv(SPAWNER)
+        if message is None:
+            raise RuntimeError("the spawner died")
+        self.returncode = os.waitstatus_to_exitcode(message["status"])
+        self.exited = True
 
     def _close_out(self, fd):
         self.outgoing.pop(fd, None)
         try:
-            if self.proc.stdin is not None and fd == self.proc.stdin.fileno():
-                self.proc.stdin.close()
-            else:
-                os.close(fd)
+            os.close(fd)
         except OSError:
             pass
 
@@ -185,34 +179,50 @@ class StudentProcess:
     def finish(self, deadline):
         """Wait for the child to exit on its own and drain its output."""
         self._pump(deadline, want_frame=False)
-        return self.proc.returncode
+        return self.returncode
 
     def kill_all(self):
-        """SIGKILL every process of the student user: kill(-1) from a child that became it."""
+        """SIGKILL every process of this test's user and delete its files: from a child
+        that became that user, so kill(-1) reaches exactly those processes."""
         pid = os.fork()
         if pid == 0:
             try:
                 os.setgid(self.uid)
                 os.setuid(self.uid)
                 os.kill(-1, signal.SIGKILL)
+                wipe_own_files(PATHS["scratch"])
             finally:
                 os._exit(0)
         os.waitpid(pid, 0)
 
     def close(self):
         self.kill_all()
-        if self.proc.returncode is None:
-            self.proc.wait()
-        for fd in list(self.outgoing):
-            self._close_out(fd)
-        for handle in (self.proc.stdout, self.proc.stderr):
-            handle.close()
-        for fd in (self.ans_r, self.pidfd):
+        if not self.exited:
+            self._collect_exit()
+        for fd in list(self.outgoing) + list(self.readers):
             try:
                 os.close(fd)
             except OSError:
                 pass
+        self.outgoing, self.readers = {}, {}
         reap_orphans()
+
+
+def wipe_own_files(folders):
+    for folder in folders:
+        try:
+            entries = os.listdir(folder)
+        except OSError:
+            continue
+        for entry in entries:
+            path = os.path.join(folder, entry)
+            try:
+                if os.path.isdir(path) and not os.path.islink(path):
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    os.unlink(path)
+            except OSError:
+                pass
 
 
 def reap_orphans():
@@ -280,6 +290,8 @@ def base_init(job, test, mode):
         "main": job["main"],
         "setup": job.get("setup_code") or "",
         "limits": student_limits(job, test),
+        "workdir": PATHS["workdir"],
+        "scratch": PATHS["scratch"],
     }
 
 
@@ -318,7 +330,7 @@ def crash_outcome(returncode, error):
 
 def run_io(job, test, deadline):
     spec = test["spec"]
-    student = StudentProcess(job, base_init(job, test, "main"), spec.get("stdin", "").encode())
+    student = StudentProcess(job, base_init(job, test, "main"), test["uid"], spec.get("stdin", "").encode())
     try:
         try:
             code = student.finish(deadline)
@@ -365,7 +377,7 @@ def run_expr(job, test, deadline):
     init = base_init(job, test, "expr")
     init["expr"] = spec["expr"]
     expected = plaindata.parse_literal(spec["expected"])
-    student = StudentProcess(job, init)
+    student = StudentProcess(job, init, test["uid"])
     try:
         try:
             frame = student.answer(deadline)
@@ -373,7 +385,7 @@ def run_expr(job, test, deadline):
             return report(test, "timeout", message="time limit exceeded", **streams(student))
         if frame is None or frame.get("ok") is not True:
             error = frame.get("error") if isinstance(frame, dict) else None
-            outcome, message = crash_outcome(student.proc.returncode, error)
+            outcome, message = crash_outcome(student.returncode, error)
             return report(test, outcome, message=message, error=error, **streams(student))
         try:
             actual = plaindata.decode(frame.get("value"))
@@ -478,7 +490,7 @@ class Collector:
 def run_pytest(job, test, deadline):
     import pytest
 
-    student = StudentProcess(job, base_init(job, test, "serve"))
+    student = StudentProcess(job, base_init(job, test, "serve"), test["uid"])
     module_name = job["module"]
     try:
         try:
@@ -487,9 +499,9 @@ def run_pytest(job, test, deadline):
             return report(test, "timeout", message="time limit exceeded while importing")
         if not loaded or loaded.get("ok") is not True:
             error = loaded.get("error") if isinstance(loaded, dict) else None
-            outcome, message = crash_outcome(student.proc.returncode, error)
+            outcome, message = crash_outcome(student.returncode, error)
             return report(test, outcome, message=message, error=error, **streams(student))
-        folder = os.path.join(PRIVATE, "pytest-%s" % test["id"])
+        folder = os.path.join(PATHS["private"], "pytest-%s" % test["id"])
         os.makedirs(folder, mode=0o700, exist_ok=True)
         path = os.path.join(folder, "test_%s.py" % test["id"])
         with open(path, "w", encoding="utf-8") as handle:
@@ -551,7 +563,8 @@ def run_job(job):
     # can surface in the output of a test the student is allowed to see.
     order = sorted(job["tests"], key=lambda t: not t.get("visible", True))
     results = {}
-    for test in order:
+    for position, test in enumerate(order):
+        test = dict(test, uid=job["student_uid"] + position)  # a user of its own per test
         now = time.monotonic()
         if now >= budget_end:
             results[test["id"]] = report(
@@ -562,17 +575,25 @@ def run_job(job):
     return [results[t["id"]] for t in job["tests"]]
 
 
+SPAWNER = None  # the harness's end of the socket to the spawner
+
+
 def main():
+    global SPAWNER
+    # The spawner is forked before the job is read: it never holds a test or the result channel.
+    SPAWNER, _ = spawner.start()
     make_undumpable()
+    if os.environ.get("GRADER_WARM") == "1":
+        import pytest  # noqa: F401 - a pooled container does this while it waits for its job
     result_fd = os.dup(1)
+    job = json.loads(sys.stdin.buffer.read(MAX_JOB_BYTES + 1))
+    token = job["token"]
+    PATHS.update(job.get("paths") or {})
     # Anything else this process (or pytest) prints goes to a private log, never to the result channel.
-    os.makedirs(PRIVATE, mode=0o700, exist_ok=True)
-    log = os.open(os.path.join(PRIVATE, "harness.log"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.makedirs(PATHS["private"], mode=0o700, exist_ok=True)
+    log = os.open(os.path.join(PATHS["private"], "harness.log"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.dup2(log, 1)
     os.dup2(log, 2)
-    raw = sys.stdin.buffer.read(MAX_JOB_BYTES + 1)
-    job = json.loads(raw)
-    token = job["token"]
     try:
         body = {"status": "ok", "tests": run_job(job)}
     except Exception as exc:  # noqa: BLE001 - report the harness's own failure as infrastructure

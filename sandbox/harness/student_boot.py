@@ -1,15 +1,19 @@
 """Student-side bootstrap: runs as the unprivileged student user, one process per test.
 
+The spawner forks it already imported and calls ``run`` after dropping to the test's uid.
+
 Everything in this process is untrusted once the student's module is imported:
 the harness treats whatever arrives on the answer pipe as plain data to check,
 never as a verdict. This file only sets the limits, lays out the files and
 runs the student's code; it never sees expected values.
 
-argv[1]: the fd of requests from the harness; argv[2]: the fd of answers to it (frames).
+Two pipes: requests from the harness and answers to it (frames).
 """
 
+import importlib  # noqa: F401 - pre-imported: the spawner forks this warm
 import os
 import resource
+import runpy  # noqa: F401 - pre-imported, as above
 import shutil
 import sys
 import traceback
@@ -19,7 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import plaindata  # noqa: E402
 import protocol  # noqa: E402
 
-REQUESTS, ANSWERS = int(sys.argv[1]), int(sys.argv[2])
+REQUESTS, ANSWERS = 3, 4
 WORKDIR = "/tmp/work"
 SCRATCH_DIRS = ("/tmp", "/dev/shm")
 
@@ -112,7 +116,6 @@ def encoded_or_error(compute):
 
 def run_main(init):
     sys.argv = [init["main"]]
-    import runpy
 
     try:
         runpy.run_path(os.path.join(WORKDIR, init["main"]), run_name="__main__")
@@ -128,7 +131,6 @@ def run_main(init):
 
 
 def import_student(init):
-    import importlib
 
     return importlib.import_module(init["module"])
 
@@ -165,8 +167,11 @@ def serve(init):
         answer(encoded_or_error(call))
 
 
-def main():
+def run(requests_fd, answers_fd):
+    global WORKDIR, SCRATCH_DIRS, REQUESTS, ANSWERS
+    REQUESTS, ANSWERS = requests_fd, answers_fd
     init = protocol.read_frame(REQUESTS)
+    WORKDIR, SCRATCH_DIRS = init["workdir"], tuple(init["scratch"])
     apply_limits(init["limits"])
     fresh_workdir(init["files"])
     mode = init["mode"]
@@ -181,7 +186,3 @@ def main():
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)
-
-
-if __name__ == "__main__":
-    main()

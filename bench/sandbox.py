@@ -1,0 +1,219 @@
+"""Sandbox benchmark: one 10-test Python assignment graded N times.
+
+Prints p50/p95 latency per submission and submissions per minute for
+  - bare:        the same harness in a plain subprocess on the host (no container): the baseline
+  - sequential:  sandbox.run, one submission at a time
+  - parallel:    sandbox.run from W worker threads (W=2 by default, like 2 Celery workers)
+and the ratios between them, all measured in the same run (the machines are noisy).
+Half the submissions are correct, half wrong; every result is checked, so a fast wrong
+answer cannot look like a good figure.
+
+    python -m bench.sandbox [--n 40] [--workers 2]
+
+Targets (issue #3, on a 2-core machine): p50 <= 0.5 s per submission, >= 300 submissions
+per minute with 2 workers. No assertion on them: this prints, a person judges.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import sandbox
+from sandbox import ExprSpec, IOSpec, Job, PytestSpec, Test, image, runner
+from sandbox.pool import WarmPool
+
+HARNESS = Path(sandbox.__file__).parent / "harness" / "grader_harness.py"
+# Debian's python3 (the same 3.11 the image has, with Debian's pytest): the student user must be
+# able to execute it, which rules out an interpreter under /root.
+BARE_PYTHON = "/usr/bin/python3"
+
+CORRECT = """
+def search(x, xs):
+    lo, hi = 0, len(xs) - 1
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        if xs[mid] == x:
+            return mid
+        if xs[mid] < x:
+            lo = mid + 1
+        else:
+            hi = mid - 1
+    return -1
+
+if __name__ == "__main__":
+    x = int(input())
+    xs = tuple(int(v) for v in input().split())
+    print(search(x, xs))
+"""
+# A classic slip: None instead of -1 for a missing value (fails 3 of the 10 tests).
+WRONG = CORRECT.replace("return -1\n\nif", "return None\n\nif")
+
+PYTEST = """
+from solution import search
+
+def test_first_and_last():
+    assert search(1, (1, 2, 3)) == 0
+    assert search(3, (1, 2, 3)) == 2
+"""
+
+
+def bench_tests() -> list[Test]:
+    xs = tuple(range(-50, 200, 3))
+    tests = [
+        Test(
+            id=f"e{i}",
+            name=f"expr {i}",
+            spec=ExprSpec(expr=f"search({x}, sample)", expected=repr(xs.index(x) if x in xs else -1)),
+            visible=i < 3,
+        )
+        for i, x in enumerate([-50, 1, 100, 8, 199, 5])
+    ]
+    line = " ".join(map(str, xs))
+    for i, x in enumerate([-47, 5, 13]):
+        expected = xs.index(x) if x in xs else -1
+        tests.append(
+            Test(id=f"io{i}", name=f"io {i}", spec=IOSpec(stdin=f"{x}\n{line}\n", stdout=f"{expected}\n"))
+        )
+    tests.append(Test(id="py", name="pytest", spec=PytestSpec(source=PYTEST)))
+    return tests
+
+
+def bench_job(correct: bool) -> Job:
+    xs = tuple(range(-50, 200, 3))
+    return Job(
+        files={"solution.py": CORRECT if correct else WRONG},
+        tests=bench_tests(),
+        setup_code=f"sample = {xs!r}",
+    )
+
+
+def expected_score(correct: bool) -> float:
+    return 10.0 if correct else 7.0  # e3, e5 and io1 look for missing values
+
+
+def run_bare(job: Job) -> float:
+    """The same harness and job message, in a subprocess on the host, without a container."""
+    root = Path(tempfile.mkdtemp(prefix="grader-bench-"))
+    root.chmod(0o711)  # the student user must reach its scratch folder
+    try:
+        scratch, private = root / "scratch", root / "private"
+        scratch.mkdir(mode=0o1777)
+        scratch.chmod(0o1777)
+        token = "bench"
+        message = json.loads(runner.job_message(job, token))
+        message["paths"] = {
+            "private": str(private),
+            "scratch": [str(scratch)],
+            "workdir": str(scratch / "work"),
+        }
+        started = time.perf_counter()
+        done = subprocess.run(
+            [BARE_PYTHON, "-I", "-B", str(HARNESS)],
+            input=json.dumps(message).encode(),
+            capture_output=True,
+            check=True,
+        )
+        elapsed = time.perf_counter() - started
+        body = runner._parse(done.stdout, token)
+        if body.get("status") != "ok":
+            print(body.get("detail"), file=sys.stderr)
+        result = runner._validated(job, body)
+        _check(result, job)
+        return elapsed
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def run_container(job: Job, tag: str, pool=None) -> float:
+    started = time.perf_counter()
+    result = sandbox.run(job, tag, pool=pool)
+    elapsed = time.perf_counter() - started
+    _check(result, job)
+    return elapsed
+
+
+def _check(result: sandbox.Result, job: Job) -> None:
+    correct = job.files["solution.py"] == CORRECT
+    if result.status != sandbox.RunStatus.OK or result.score != expected_score(correct):
+        raise SystemExit(f"wrong result ({result.status}, score {result.score}): {result.message}")
+
+
+def measure(label: str, fn, jobs: list[Job], workers: int) -> dict:
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        latencies = list(pool.map(fn, jobs))
+    wall = time.perf_counter() - started
+    latencies.sort()
+    return {
+        "label": label,
+        "workers": workers,
+        "n": len(jobs),
+        "p50": statistics.median(latencies),
+        "p95": latencies[max(0, int(round(0.95 * len(latencies))) - 1)],
+        "per_minute": len(jobs) / wall * 60,
+        "wall": wall,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--n", type=int, default=40, help="submissions per configuration (default 40)")
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args(argv)
+    if os.geteuid() != 0:
+        raise SystemExit("run as root: the bare baseline switches to a student uid like the container does")
+    tag = image.ensure()
+    jobs = [bench_job(i % 2 == 0) for i in range(args.n)]
+    run_container(jobs[0], tag)  # warm-up: page cache, image layers
+    w = args.workers
+    pool = WarmPool(size=w)
+    run_container(jobs[1], tag, pool)  # fills the pool
+    time.sleep(1)
+    rows = [
+        measure("bare subprocess", run_bare, jobs, 1),
+        measure(f"bare, {w} workers", run_bare, jobs, w),
+        measure("container, sequential", lambda j: run_container(j, tag), jobs, 1),
+        measure(f"container, {w} workers", lambda j: run_container(j, tag), jobs, w),
+        measure("pooled, sequential", lambda j: run_container(j, tag, pool), jobs, 1),
+        measure(f"pooled, {w} workers", lambda j: run_container(j, tag, pool), jobs, w),
+    ]
+    pool.close()
+    print(
+        f"sandbox benchmark: {len(bench_tests())} tests per submission (6 expression, 3 stdin/stdout, 1 pytest),"
+    )
+    print(f"{args.n} submissions per row, half of them correct, every score checked; image {tag}")
+    print(f"{'configuration':<24}{'p50 s':>8}{'p95 s':>8}{'subs/min':>10}")
+    for row in rows:
+        print(f"{row['label']:<24}{row['p50']:>8.3f}{row['p95']:>8.3f}{row['per_minute']:>10.0f}")
+    bare, bare_par, seq, par, pooled, pooled_par = rows
+    print(
+        f"container overhead per submission, p50: fresh {seq['p50'] - bare['p50']:+.3f} s "
+        f"({seq['p50'] / bare['p50']:.2f}x bare), pooled {pooled['p50'] - bare['p50']:+.3f} s "
+        f"({pooled['p50'] / bare['p50']:.2f}x bare)"
+    )
+    print(
+        f"throughput with {w} workers relative to bare: fresh {par['per_minute'] / bare_par['per_minute']:.2f}, "
+        f"pooled {pooled_par['per_minute'] / bare_par['per_minute']:.2f}"
+    )
+    print(
+        f"targets (pooled, the production path): p50 <= 0.5 s -> {pooled['p50']:.3f} s "
+        f"{'met' if pooled['p50'] <= 0.5 else 'NOT met'}; >= 300 subs/min with 2 workers -> "
+        f"{pooled_par['per_minute']:.0f} {'met' if pooled_par['per_minute'] >= 300 else 'NOT met'}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

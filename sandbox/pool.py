@@ -1,0 +1,107 @@
+"""A small pool of started sandbox containers, each used for exactly one job.
+
+Starting a container costs ~0.15 s and importing pytest in the harness ~0.1 s;
+a pooled container has done both before its job arrives. A container is handed
+out once and removed after its job (in the background), never reused. One pool
+per process (a Celery worker child): it refills in a background thread, keyed
+by image and limits, and only for keys that were asked for.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+import time
+from collections import defaultdict, deque
+from concurrent.futures import ThreadPoolExecutor
+
+import docker
+from docker.errors import DockerException
+
+from sandbox import runner
+from sandbox.schema import Limits
+
+log = logging.getLogger(__name__)
+
+
+class WarmPool:
+    def __init__(
+        self, size: int = 1, max_idle_seconds: float = 300.0, client: docker.DockerClient | None = None
+    ):
+        self.size = size
+        self.max_idle = max_idle_seconds
+        self._client = client
+        self._ready: dict[tuple, deque[runner.Started]] = defaultdict(deque)
+        self._pending: dict[tuple, int] = defaultdict(int)
+        self._lock = threading.Lock()
+        self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sandbox-pool")
+        self._closed = False
+        atexit.register(self.close)
+
+    @property
+    def client(self) -> docker.DockerClient:
+        if self._client is None:
+            self._client = docker.from_env()
+        return self._client
+
+    def take(self, limits: Limits, image: str) -> runner.Started:
+        """A started container for these limits: a warm one if ready, else started now."""
+        key = (image, limits.model_copy(update={"wall_seconds": 0.0, "output_bytes": 1024}).model_dump_json())
+        warm = self._pop_fresh(key)
+        self._refill(key, limits, image)
+        return warm or runner.start(self.client, limits, image)
+
+    def dispose(self, container) -> None:
+        """Remove a used container without making the caller wait."""
+        if self._closed:
+            runner._remove(container)
+        else:
+            self._executor.submit(runner._remove, container)
+
+    def _pop_fresh(self, key) -> runner.Started | None:
+        stale = []
+        with self._lock:
+            queue = self._ready[key]
+            found = None
+            while queue and found is None:
+                candidate = queue.popleft()
+                if time.monotonic() - candidate.created < self.max_idle:
+                    found = candidate
+                else:
+                    stale.append(candidate)
+        for old in stale:
+            self.dispose(old.container)
+        return found
+
+    def _refill(self, key, limits: Limits, image: str) -> None:
+        with self._lock:
+            missing = self.size - len(self._ready[key]) - self._pending[key]
+            if missing <= 0 or self._closed:
+                return
+            self._pending[key] += missing
+        for _ in range(missing):
+            self._executor.submit(self._add, key, limits, image)
+
+    def _add(self, key, limits: Limits, image: str) -> None:
+        try:
+            started = runner.start(self.client, limits, image, idle_seconds=self.max_idle)
+        except (DockerException, runner.SandboxError, OSError) as exc:
+            log.warning("could not pre-start a sandbox container: %s", exc)
+            started = None
+        with self._lock:
+            self._pending[key] -= 1
+            if started is not None and not self._closed:
+                self._ready[key].append(started)
+                started = None
+        if started is not None:  # closed meanwhile
+            runner._remove(started.container)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            leftovers = [s for queue in self._ready.values() for s in queue]
+            self._ready.clear()
+        for started in leftovers:
+            runner._remove(started.container)
+        self._executor.shutdown(wait=True)
