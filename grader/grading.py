@@ -16,6 +16,7 @@ import sandbox
 from grader import scoring
 from grader.models import Status, Submission, TestResult
 from sandbox import image as sandbox_image
+from sandbox.pool import WarmPool
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,18 @@ class GradeOutcome(enum.Enum):
 @functools.cache
 def image_tag() -> str:
     return settings.SANDBOX_IMAGE or sandbox_image.image_tag(settings.SANDBOX_BASE_IMAGE)
+
+
+@functools.cache
+def container_pool() -> WarmPool | None:
+    """This process's pool of pre-started containers (created lazily: after Celery forks)."""
+    return WarmPool(size=settings.SANDBOX_POOL_SIZE) if settings.SANDBOX_POOL_SIZE else None
+
+
+def close_pool() -> None:
+    if container_pool.cache_info().currsize and container_pool() is not None:
+        container_pool().close()
+    container_pool.cache_clear()
 
 
 def build_job(submission: Submission) -> sandbox.Job:
@@ -66,7 +79,7 @@ def grade(submission_id: int, redelivered: bool = False) -> GradeOutcome:
     if not tests:
         mark_not_gradable(submission_id, "The assignment has no tests yet.")
         return GradeOutcome.GRADED
-    result = sandbox.run(build_job(submission), image_tag())
+    result = sandbox.run(build_job(submission), image_tag(), pool=container_pool())
     if result.status != sandbox.RunStatus.OK:
         Submission.objects.filter(pk=submission_id, status=Status.RUNNING).update(
             status=Status.QUEUED, error_message=result.message[:2000], infra_failures=F("infra_failures") + 1

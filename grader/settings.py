@@ -170,6 +170,8 @@ SANDBOX_DEFAULT_CPUS = env_float("SANDBOX_DEFAULT_CPUS", 1.0, minimum=0.1, maxim
 SANDBOX_DEFAULT_PIDS = env_int("SANDBOX_DEFAULT_PIDS", 64, minimum=16, maximum=4096)
 SANDBOX_DEFAULT_TEST_SECONDS = env_float("SANDBOX_DEFAULT_TEST_SECONDS", 10.0, minimum=0.1, maximum=600)
 SANDBOX_DEFAULT_WALL_SECONDS = env_float("SANDBOX_DEFAULT_WALL_SECONDS", 60.0, minimum=1, maximum=1800)
+# Started containers kept ready per worker process (each used once); 0 disables the pool.
+SANDBOX_POOL_SIZE = env_int("SANDBOX_POOL_SIZE", 1, minimum=0, maximum=16)
 SUBMISSION_MAX_BYTES = env_int("SUBMISSION_MAX_BYTES", 256 * 1024, minimum=1024, maximum=16 * 1024 * 1024)
 SUBMISSION_MAX_FILES = env_int("SUBMISSION_MAX_FILES", 20, minimum=1, maximum=20)
 GRADING_MAX_RETRIES = env_int("GRADING_MAX_RETRIES", 5, minimum=0, maximum=50)

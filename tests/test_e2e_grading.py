@@ -1,12 +1,24 @@
 """The walking skeleton, for real: web form -> PostgreSQL -> Celery worker -> Docker -> page."""
 
 import pytest
+from django.db.models import Q
 from django.urls import reverse
 
+from feedback.models import RequestStatus
 from grader.models import Status, Submission
 from tests.conftest import CORRECT, WRONG
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.docker, pytest.mark.worker]
+
+
+@pytest.fixture(autouse=True)
+def no_work_left_behind(wait_for):
+    """Let the worker finish (grading and hints) before the database is flushed for the next test."""
+    yield
+    busy = Q(status__in=[Status.QUEUED, Status.RUNNING]) | Q(
+        feedback_request__status__in=[RequestStatus.PENDING, RequestStatus.IN_PROGRESS]
+    )
+    assert wait_for(lambda: not Submission.objects.filter(busy).exists(), 60)
 
 
 def submit_and_wait(client, assignment, code, wait_for):

@@ -1,0 +1,60 @@
+"""The warm pool hands out each pre-started container once, and cleans up after itself."""
+
+import docker
+import pytest
+
+import sandbox
+from sandbox import ExprSpec, Job, Test
+from sandbox.pool import WarmPool
+
+pytestmark = pytest.mark.docker
+
+JOB = Job(
+    files={"solution.py": "def f():\n    return 42\n"},
+    tests=[Test(id="t", name="t", spec=ExprSpec(expr="f()", expected="42"))],
+)
+
+
+def ids():
+    return {c.id for c in docker.from_env().containers.list(all=True, filters={"label": "grader.sandbox"})}
+
+
+def test_it_never_reuses_a_container(sandbox_image):
+    pool = WarmPool(size=1)
+    before = ids()
+    try:
+        seen = []
+        for _ in range(3):
+            started = pool.take(JOB.limits, sandbox_image)
+            seen.append(started.container.id)
+            result = sandbox.runner._validated(JOB, sandbox.runner._exchange(started, JOB))
+            pool.dispose(started.container)
+            assert result.score == 1
+        assert len(set(seen)) == 3
+    finally:
+        pool.close()
+    assert ids() <= before
+
+
+def test_it_grades_through_the_pool(sandbox_image):
+    pool = WarmPool(size=1)
+    try:
+        results = [sandbox.run(JOB, sandbox_image, pool=pool) for _ in range(2)]
+    finally:
+        pool.close()
+    assert [r.tests[0].outcome.value for r in results] == ["passed", "passed"]
+
+
+def test_it_discards_containers_that_waited_too_long(sandbox_image, wait_for):
+    pool = WarmPool(size=1, max_idle_seconds=0.5)
+    try:
+        pool.dispose(pool.take(JOB.limits, sandbox_image).container)  # asks for a refill
+        assert wait_for(lambda: sum(len(q) for q in pool._ready.values()) == 1, 30)
+        stale = next(iter(pool._ready.values()))[0].container.id
+        assert wait_for(lambda: False, 0.6) is False  # let it outlive max_idle
+        taken = pool.take(JOB.limits, sandbox_image)
+        assert taken.container.id != stale
+        pool.dispose(taken.container)
+        assert wait_for(lambda: stale not in ids(), 30)
+    finally:
+        pool.close()
