@@ -16,6 +16,14 @@ cleanup() {
   trap - INT TERM EXIT
   echo; echo "[demo] stopping..."
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  # Give the worker a moment to finish a grading job (warm shutdown), then insist.
+  for _ in $(seq 50); do
+    alive=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 0.2
+  done
+  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
   echo "[demo] stopped"
 }
@@ -24,7 +32,7 @@ trap cleanup INT TERM EXIT
 "$PY/celery" -A grader worker -Q grading,feedback,default --concurrency 2 --loglevel INFO \
   >"var/log/worker.log" 2>&1 &
 pids+=($!)
-"$PY/gunicorn" grader.wsgi --bind "127.0.0.1:$PORT" --workers 2 --threads 4 --access-logfile - \
+"$PY/gunicorn" grader.wsgi --bind "127.0.0.1:$PORT" --workers 2 --threads 4 --graceful-timeout 5 --access-logfile - \
   >"var/log/web.log" 2>&1 &
 pids+=($!)
 
