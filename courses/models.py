@@ -226,6 +226,12 @@ class TestCase(models.Model):
             spec["kind"] = self.kind
         return _SPEC.validate_python(spec)
 
+    @property
+    def input_text(self) -> str:
+        """What the test feeds the student's code, for display: the expression or the stdin."""
+        spec = self.spec if isinstance(self.spec, dict) else {}
+        return {"expr": spec.get("expr", ""), "io": spec.get("stdin", "")}.get(self.kind, "")
+
     def to_sandbox(self) -> sandbox.Test:
         return sandbox.Test(
             id=f"t{self.pk}",

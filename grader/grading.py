@@ -120,6 +120,7 @@ def _result_row(submission, test_case, index, report) -> TestResult:
         test_case=test_case,
         name=test_case.name,
         visible=test_case.visible,
+        test_input=test_case.input_text,
         order=index,
         outcome=report.outcome.value,
         points=test_case.points,

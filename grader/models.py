@@ -89,7 +89,9 @@ class TestResult(models.Model):
     points_earned = models.DecimalField(max_digits=7, decimal_places=2)
     duration = models.FloatField(default=0)
     message = models.TextField(blank=True)
-    expected = models.TextField(blank=True, null=True)  # noqa: DJ001 - None: no value to compare (not "")
+    test_input = models.TextField(blank=True, help_text="The expression or stdin, as graded")
+    # None means "no value to show" (an error, a pytest file), which differs from empty output.
+    expected = models.TextField(blank=True, null=True)  # noqa: DJ001
     actual = models.TextField(blank=True, null=True)  # noqa: DJ001
     stdout = models.TextField(blank=True)
     stderr = models.TextField(blank=True)

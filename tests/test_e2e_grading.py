@@ -52,6 +52,8 @@ def test_it_grades_a_correct_and_a_wrong_solution_end_to_end(
     page = client.get(reverse("submission", args=[bad.pk])).content.decode()
     assert "data-score>2.00</span> / 3.00" in page
     assert "Details of hidden tests are not shown." in page
+    assert "<pre>add(1, 2)</pre>" in page  # a visible test's input
+    assert "add(10, 20)" not in page  # a hidden one's
 
 
 def test_it_produces_a_labelled_fallback_hint_for_a_failed_test(
