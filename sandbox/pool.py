@@ -45,9 +45,11 @@ class WarmPool:
             self._client = docker.from_env()
         return self._client
 
-    def take(self, limits: Limits, image: str) -> runner.Started:
-        """A started container for these limits: a warm one if ready, else started now."""
+    def take(self, limits: Limits, image: str, preload_pytest: bool = False) -> runner.Started:
+        """A started container for these limits: a warm one if ready, else started now.
+        ``preload_pytest``: the job has pytest files (its warm container imports pytest early)."""
         key = (image, limits.model_copy(update={"wall_seconds": 0.0, "output_bytes": 1024}).model_dump_json())
+        key = (*key, preload_pytest)
         warm = self._pop_fresh(key)
         self._refill(key, limits, image)
         return warm or runner.start(self.client, limits, image)
@@ -85,7 +87,9 @@ class WarmPool:
 
     def _add(self, key, limits: Limits, image: str) -> None:
         try:
-            started = runner.start(self.client, limits, image, idle_seconds=self.max_idle)
+            started = runner.start(
+                self.client, limits, image, idle_seconds=self.max_idle, preload_pytest=key[-1]
+            )
         except (DockerException, runner.SandboxError, OSError) as exc:
             log.warning("could not pre-start a sandbox container: %s", exc)
             started = None

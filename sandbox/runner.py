@@ -41,7 +41,7 @@ class SandboxError(Exception):
     """The infrastructure failed (Docker down, image missing, harness silent)."""
 
 
-def container_options(limits: Limits, image: str, deadline: float, warm: bool = False) -> dict:
+def container_options(limits: Limits, image: str, deadline: float, preload_pytest: bool = False) -> dict:
     memory = f"{limits.memory_mb}m"
     return dict(
         image=image,
@@ -67,8 +67,13 @@ def container_options(limits: Limits, image: str, deadline: float, warm: bool = 
             Ulimit(name="nofile", soft=max(256, limits.open_files), hard=max(256, limits.open_files)),
             Ulimit(name="core", soft=0, hard=0),
         ],
-        # GRADER_WARM: a pooled container waits for its job; the harness pre-imports pytest meanwhile.
-        environment={"PYTHONDONTWRITEBYTECODE": "1", "LANG": "C.UTF-8", "GRADER_WARM": "1" if warm else "0"},
+        # GRADER_PRELOAD_PYTEST: a pooled container for a job with pytest files imports pytest
+        # while it waits for the job.
+        environment={
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "LANG": "C.UTF-8",
+            "GRADER_PRELOAD_PYTEST": "1" if preload_pytest else "0",
+        },
         labels={LABEL: "1", "grader.deadline": str(int(deadline))},
         log_config=LogConfig(type="none"),
         hostname="sandbox",
@@ -99,7 +104,7 @@ def run(job: Job, image: str, client: docker.DockerClient | None = None, pool=No
     started = time.monotonic()
     try:
         client = client or docker.from_env()
-        sandbox = pool.take(job.limits, image) if pool else start(client, job.limits, image)
+        sandbox = pool.take(job.limits, image, job.uses_pytest) if pool else start(client, job.limits, image)
         try:
             body = _exchange(sandbox, job)
         finally:
@@ -121,13 +126,19 @@ class Started:
     created: float
 
 
-def start(client: docker.DockerClient, limits: Limits, image: str, idle_seconds: float = 0.0) -> Started:
+def start(
+    client: docker.DockerClient,
+    limits: Limits,
+    image: str,
+    idle_seconds: float = 0.0,
+    preload_pytest: bool = False,
+) -> Started:
     """Create, attach and start a container. ``idle_seconds``: how long it may wait for a job
     (pooled containers), added to the deadline after which the janitor removes it."""
     deadline = time.time() + idle_seconds + limits.wall_seconds + WALL_MARGIN_SECONDS
     try:
         container = client.containers.create(
-            **container_options(limits, image, deadline, warm=idle_seconds > 0)
+            **container_options(limits, image, deadline, preload_pytest=preload_pytest)
         )
     except ImageNotFound as exc:
         raise SandboxError(f"sandbox image {image} is missing; run the set-up script") from exc

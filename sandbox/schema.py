@@ -158,6 +158,10 @@ class Job(Strict):
         return self
 
     @property
+    def uses_pytest(self) -> bool:
+        return any(t.spec.kind == "pytest" for t in self.tests)
+
+    @property
     def main_file(self) -> str:
         return self.main or f"{self.module}.py"
 

@@ -163,3 +163,26 @@ def test_it_reports_a_missing_image_as_an_infrastructure_failure():
     job = Job(files={"solution.py": "x = 1"}, tests=[expr("e", "1", "1")])
     result = sandbox.run(job, "grader-sandbox-python:does-not-exist")
     assert result.status == sandbox.RunStatus.INFRA_ERROR and "missing" in result.message
+
+
+UNITTEST_FILE = """
+import unittest
+from solution import add
+
+class AddTest(unittest.TestCase):
+    def test_add(self):
+        self.assertEqual(add(2, 3), 5)
+
+    def test_type_error(self):
+        with self.assertRaises(TypeError):
+            add(1, "x")
+"""
+
+
+def test_it_runs_unittest_style_files_too(sandbox_image):
+    tests = [Test(id="u", name="unittest", spec=PytestSpec(source=UNITTEST_FILE))]
+    result = sandbox.run(
+        Job(files={"solution.py": "def add(a, b):\n    return a + b\n"}, tests=tests), sandbox_image
+    )
+    assert outcomes(result) == {"u": "passed"}
+    assert [c["name"] for c in result.tests[0].cases] == ["AddTest::test_add", "AddTest::test_type_error"]

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('grader', '0001_initial'),
+        ("grader", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='testresult',
-            name='test_input',
-            field=models.TextField(blank=True, help_text='The expression or stdin, as graded'),
+            model_name="testresult",
+            name="test_input",
+            field=models.TextField(blank=True, help_text="The expression or stdin, as graded"),
         ),
     ]
