@@ -70,6 +70,28 @@ class PenaltyUnit(models.TextChoices):
     DAY = "day", "per started day"
 
 
+# New assignments' limits come from the SANDBOX_DEFAULT_* settings (named functions, so
+# migrations can refer to them).
+def default_memory_mb() -> int:
+    return settings.SANDBOX_DEFAULT_MEMORY_MB
+
+
+def default_cpus() -> Decimal:
+    return Decimal(str(settings.SANDBOX_DEFAULT_CPUS)).quantize(Decimal("0.01"))
+
+
+def default_pids() -> int:
+    return settings.SANDBOX_DEFAULT_PIDS
+
+
+def default_wall_seconds() -> int:
+    return int(settings.SANDBOX_DEFAULT_WALL_SECONDS)
+
+
+def default_test_seconds() -> float:
+    return settings.SANDBOX_DEFAULT_TEST_SECONDS
+
+
 def _nonneg(name: str) -> Q:
     return Q(**{f"{name}__gte": 0})
 
@@ -101,10 +123,12 @@ class Assignment(models.Model):
     )
     attempt_limit = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: unlimited")
 
-    memory_mb = models.PositiveIntegerField(default=256, validators=[MinValueValidator(32)])
-    cpus = models.DecimalField(max_digits=4, decimal_places=2, default=Decimal("1.00"))
-    pids_limit = models.PositiveIntegerField(default=64, validators=[MinValueValidator(16)])
-    wall_seconds = models.PositiveIntegerField(default=60, validators=[MinValueValidator(1)])
+    memory_mb = models.PositiveIntegerField(default=default_memory_mb, validators=[MinValueValidator(32)])
+    cpus = models.DecimalField(max_digits=4, decimal_places=2, default=default_cpus)
+    pids_limit = models.PositiveIntegerField(default=default_pids, validators=[MinValueValidator(16)])
+    wall_seconds = models.PositiveIntegerField(
+        default=default_wall_seconds, validators=[MinValueValidator(1)]
+    )
 
     llm_hints = models.BooleanField(default=True, help_text="Ask the model for debugging hints")
     show_hidden_details = models.BooleanField(
@@ -194,7 +218,7 @@ class TestCase(models.Model):
     points = models.DecimalField(
         max_digits=7, decimal_places=2, default=Decimal("1"), validators=[MinValueValidator(0)]
     )
-    time_limit = models.FloatField(default=10.0, validators=[MinValueValidator(0.1)])
+    time_limit = models.FloatField(default=default_test_seconds, validators=[MinValueValidator(0.1)])
     spec = models.JSONField(
         help_text="Kind-specific: io {stdin, stdout, compare}, expr {expr, expected}, pytest {source}"
     )

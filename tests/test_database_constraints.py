@@ -27,3 +27,12 @@ def test_a_late_penalty_cannot_be_negative(assignment):
     assignment.late_penalty_percent = -5
     with pytest.raises(IntegrityError), transaction.atomic():
         assignment.save()
+
+
+def test_new_assignments_take_their_limits_from_settings(course, settings):
+    from courses.models import Assignment
+
+    settings.SANDBOX_DEFAULT_MEMORY_MB, settings.SANDBOX_DEFAULT_WALL_SECONDS = 512, 30
+    assignment = Assignment.objects.create(course=course, slug="x", title="X")
+    assignment.refresh_from_db()
+    assert (assignment.memory_mb, assignment.wall_seconds, assignment.pids_limit) == (512, 30, 64)
