@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from courses.models import Assignment, Course, Membership, TestCase
+from courses.models import Assignment, Course, Extension, Membership, TestCase
 
 
 class MembershipInline(admin.TabularInline):
@@ -50,6 +50,8 @@ class AssignmentAdmin(admin.ModelAdmin):
                     "late_penalty_unit",
                     "late_penalty_cap_percent",
                     "attempt_limit",
+                    "min_seconds_between_attempts",
+                    "counted_submission",
                 ]
             },
         ),
@@ -63,3 +65,10 @@ class TestCaseAdmin(admin.ModelAdmin):
     list_display = ["name", "assignment", "kind", "visible", "points", "time_limit"]
     list_filter = ["kind", "visible", "assignment__course"]
     search_fields = ["name", "assignment__slug"]
+
+
+@admin.register(Extension)
+class ExtensionAdmin(admin.ModelAdmin):
+    list_display = ["student", "assignment", "deadline", "hard_deadline", "created_at"]
+    list_filter = ["assignment__course"]
+    autocomplete_fields = ["student"]

@@ -55,6 +55,11 @@ class Membership(models.Model):
         return self.role in STAFF_ROLES
 
 
+class CountedSubmission(models.TextChoices):
+    LAST = "last", "The last graded attempt"
+    BEST = "best", "The best attempt"
+
+
 class Language(models.TextChoices):
     PYTHON = "python", "Python 3"
 
@@ -122,6 +127,15 @@ class Assignment(models.Model):
         max_digits=5, decimal_places=2, default=Decimal("100"), validators=[MinValueValidator(0)]
     )
     attempt_limit = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: unlimited")
+    min_seconds_between_attempts = models.PositiveIntegerField(
+        default=0, help_text="A student must wait this long between two submissions (0: no wait)"
+    )
+    counted_submission = models.CharField(
+        max_length=8,
+        choices=CountedSubmission.choices,
+        default=CountedSubmission.LAST,
+        help_text="Which attempt the gradebook counts",
+    )
 
     memory_mb = models.PositiveIntegerField(default=default_memory_mb, validators=[MinValueValidator(32)])
     cpus = models.DecimalField(max_digits=4, decimal_places=2, default=default_cpus)
@@ -265,3 +279,26 @@ class TestCase(models.Model):
             time_limit=self.time_limit,
             visible=self.visible,
         )
+
+
+class Extension(models.Model):
+    """A student's own deadlines for one assignment (they replace the assignment's)."""
+
+    assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="extensions")
+    student = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="extensions")
+    deadline = models.DateTimeField()
+    hard_deadline = models.DateTimeField(null=True, blank=True)
+    reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["assignment", "student"], name="one_extension_per_student"),
+            models.CheckConstraint(
+                condition=Q(hard_deadline__isnull=True) | Q(hard_deadline__gte=models.F("deadline")),
+                name="extension_hard_deadline_after_deadline",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"extension for {self.student} on {self.assignment}"

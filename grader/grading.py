@@ -5,26 +5,37 @@ from __future__ import annotations
 import enum
 import functools
 import logging
+import os
+import socket
+import uuid
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
+from pydantic import ValidationError
 
 import sandbox
 from grader import scoring
 from grader.models import Status, Submission, TestResult
+from grader.states import transition
 from sandbox import image as sandbox_image
 from sandbox.pool import WarmPool
 
 log = logging.getLogger(__name__)
 
 
+def worker_id() -> str:
+    """host:pid of this process, read at call time (Celery forks after importing this module)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
 class GradeOutcome(enum.Enum):
     GRADED = "graded"
     SKIPPED = "skipped"  # someone else has it, or it is already finished
     INFRA_ERROR = "infra_error"  # put back in the queue; the task retries
+    REJECTED = "rejected"  # cannot be run at all; no retry, no attempt charged
 
 
 @functools.cache
@@ -55,14 +66,22 @@ def build_job(submission: Submission) -> sandbox.Job:
     )
 
 
-def claim(submission_id: int, redelivered: bool) -> bool:
-    """queued -> running, atomically. A redelivered message (the worker that had it died)
-    may also take back a submission left in running."""
-    claimable = Q(status=Status.QUEUED) | (Q(status=Status.RUNNING) if redelivered else Q(pk__in=[]))
-    count = Submission.objects.filter(claimable, pk=submission_id).update(
-        status=Status.RUNNING, started_at=timezone.now()
+def claim(submission_id: int, redelivered: bool) -> uuid.UUID | None:
+    """queued -> running, with a fresh run token. A redelivered message (its worker died)
+    may also take back a submission left running; the old run's token then no longer counts."""
+    token = uuid.uuid4()
+    allowed = [Status.QUEUED, Status.RUNNING] if redelivered else [Status.QUEUED]
+    detail = f"claimed by {worker_id()}" + (" (redelivered)" if redelivered else "")
+    ok = transition(
+        submission_id,
+        Status.RUNNING,
+        allowed_from=allowed,
+        detail=detail,
+        started_at=timezone.now(),
+        run_token=token,
+        worker=worker_id(),
     )
-    return count == 1
+    return token if ok else None
 
 
 def grade(submission_id: int, redelivered: bool = False) -> GradeOutcome:
@@ -72,46 +91,86 @@ def grade(submission_id: int, redelivered: bool = False) -> GradeOutcome:
     test failed. An infrastructure failure puts the submission back to queued (no
     attempt charged) and returns INFRA_ERROR for the caller to retry.
     """
-    if not claim(submission_id, redelivered):
+    token = claim(submission_id, redelivered)
+    if token is None:
         return GradeOutcome.SKIPPED
     submission = Submission.objects.select_related("assignment").get(pk=submission_id)
     tests = {f"t{t.pk}": t for t in submission.assignment.tests.all()}
-    if not tests:
-        mark_not_gradable(submission_id, "The assignment has no tests yet.")
+    mine = {"run_token": token}
+    try:
+        job = build_job(submission) if tests else None
+    except ValidationError as exc:
+        transition(
+            submission_id,
+            Status.REJECTED,
+            allowed_from=[Status.RUNNING],
+            where=mine,
+            detail="cannot be run",
+            error_message=str(exc)[:2000],
+            graded_at=timezone.now(),
+        )
+        return GradeOutcome.REJECTED
+    if job is None:
+        transition(
+            submission_id,
+            Status.ERROR,
+            allowed_from=[Status.RUNNING],
+            where=mine,
+            detail="no tests",
+            error_message="The assignment has no tests yet.",
+            graded_at=timezone.now(),
+        )
         return GradeOutcome.GRADED
-    result = sandbox.run(build_job(submission), image_tag(), pool=container_pool())
+    result = sandbox.run(job, image_tag(), pool=container_pool())
     if result.status != sandbox.RunStatus.OK:
-        Submission.objects.filter(pk=submission_id, status=Status.RUNNING).update(
-            status=Status.QUEUED, error_message=result.message[:2000], infra_failures=F("infra_failures") + 1
+        transition(
+            submission_id,
+            Status.QUEUED,
+            allowed_from=[Status.RUNNING],
+            where=mine,
+            detail="platform failure: " + result.message[:200],
+            error_message=result.message[:2000],
+            infra_failures=F("infra_failures") + 1,
         )
         log.warning("sandbox infrastructure error", extra={"submission_id": submission_id})
         return GradeOutcome.INFRA_ERROR
-    record_result(submission, tests, result)
-    return GradeOutcome.GRADED
+    recorded = record_result(submission_id, token, tests, result)
+    return GradeOutcome.GRADED if recorded else GradeOutcome.SKIPPED
 
 
 @transaction.atomic
-def record_result(submission: Submission, tests: dict, result: sandbox.Result) -> None:
-    locked = Submission.objects.select_for_update().get(pk=submission.pk)
-    if locked.status != Status.RUNNING:
-        return  # a concurrent run (redelivery) already recorded it
-    locked.results.all().delete()
+def record_result(submission_id: int, token: uuid.UUID, tests: dict, result: sandbox.Result) -> bool:
+    """Store the results if this run still holds the submission (its token is current)."""
+    locked = (
+        Submission.objects.select_for_update()
+        .filter(pk=submission_id, status=Status.RUNNING, run_token=token)
+        .first()
+    )
+    if locked is None:
+        log.info("stale run not recorded", extra={"submission_id": submission_id})
+        return False
     rows = TestResult.objects.bulk_create(
         [_result_row(locked, tests[report.id], index, report) for index, report in enumerate(result.tests)]
     )
     raw = sum((row.points_earned for row in rows), Decimal("0"))
-    locked.raw_score = raw
-    locked.score = scoring.apply_penalty(raw, locked.late_penalty_percent)
-    locked.max_score = sum((row.points for row in rows), Decimal("0"))
-    locked.status = Status.GRADED
-    locked.graded_at = timezone.now()
-    locked.sandbox_seconds = result.duration
-    locked.error_message = ""
-    locked.save()
-    if any(r.outcome != sandbox.Outcome.PASSED for r in result.tests):
-        from feedback.services import request_feedback
+    transition(
+        submission_id,
+        Status.GRADED,
+        allowed_from=[Status.RUNNING],
+        where={"run_token": token},
+        detail=f"{raw} points",
+        raw_score=raw,
+        score=scoring.apply_penalty(raw, locked.late_penalty_percent),
+        max_score=sum((row.points for row in rows), Decimal("0")),
+        graded_at=timezone.now(),
+        sandbox_seconds=result.duration,
+        error_message="",
+    )
+    locked.refresh_from_db()
+    from grader.events import submission_graded
 
-        request_feedback(locked)
+    submission_graded(locked, any(r.outcome != sandbox.Outcome.PASSED for r in result.tests))
+    return True
 
 
 def _result_row(submission, test_case, index, report) -> TestResult:
@@ -135,8 +194,13 @@ def _result_row(submission, test_case, index, report) -> TestResult:
     )
 
 
-def mark_not_gradable(submission_id: int, message: str) -> None:
+def mark_not_gradable(submission_id: int, message: str) -> bool:
     """Give up after repeated platform failures: status error, which costs no attempt."""
-    Submission.objects.filter(pk=submission_id).exclude(status=Status.GRADED).update(
-        status=Status.ERROR, error_message=message[:2000], graded_at=timezone.now()
+    return transition(
+        submission_id,
+        Status.ERROR,
+        allowed_from=[Status.QUEUED, Status.RUNNING],
+        detail="not gradable",
+        error_message=message[:2000],
+        graded_at=timezone.now(),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from courses.models import Assignment, TestCase
 
@@ -14,6 +15,12 @@ class Status(models.TextChoices):
     RUNNING = "running", "Running"
     GRADED = "graded", "Graded"
     ERROR = "error", "Not gradable (platform error)"
+    REJECTED = "rejected", "Rejected (cannot be run)"
+
+
+# Finished submissions; "error" and "rejected" cost no attempt.
+FINISHED = (Status.GRADED, Status.ERROR, Status.REJECTED)
+NOT_CHARGED = (Status.ERROR, Status.REJECTED)
 
 
 class Submission(models.Model):
@@ -39,6 +46,18 @@ class Submission(models.Model):
     submitted_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     graded_at = models.DateTimeField(null=True, blank=True)
+    status_changed_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # Each claim issues a token; only the holder of the current one may record results, so two
+    # overlapping runs (a redelivered message, a sweeper requeue) can never both count.
+    run_token = models.UUIDField(null=True, blank=True, editable=False)
+    worker = models.CharField(max_length=200, blank=True, help_text="host:pid of the last claim")
+    override_score = models.DecimalField(
+        max_digits=9,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Set by an instructor (see overrides)",
+    )
     sandbox_seconds = models.FloatField(null=True, blank=True)
 
     class Meta:
@@ -63,7 +82,12 @@ class Submission(models.Model):
 
     @property
     def is_finished(self) -> bool:
-        return self.status in (Status.GRADED, Status.ERROR)
+        return self.status in FINISHED
+
+    @property
+    def final_score(self):
+        """What counts: the instructor's override if any, else the computed score."""
+        return self.override_score if self.override_score is not None else self.score
 
 
 class Outcome(models.TextChoices):
@@ -113,3 +137,90 @@ class TestResult(models.Model):
     @property
     def passed(self) -> bool:
         return self.outcome == Outcome.PASSED
+
+
+class SubmissionEvent(models.Model):
+    """One state transition, with its time: the submission's history."""
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="events")
+    status = models.CharField(max_length=16, choices=Status.choices)
+    at = models.DateTimeField(auto_now_add=True)
+    detail = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["submission", "at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.submission_id} -> {self.status} at {self.at:%H:%M:%S}"
+
+
+class ScoreOverride(models.Model):
+    """Audit trail of instructors' score overrides; the latest one is the submission's override_score."""
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="overrides")
+    score = models.DecimalField(max_digits=9, decimal_places=2)
+    previous_score = models.DecimalField(max_digits=9, decimal_places=2, null=True, blank=True)
+    reason = models.TextField()
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["submission", "at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(reason=""), name="override_needs_a_reason"),
+            models.CheckConstraint(condition=Q(score__gte=0), name="override_score_nonnegative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"override of {self.submission_id} to {self.score}"
+
+
+def _new_secret() -> str:
+    import secrets
+
+    return secrets.token_hex(32)
+
+
+class Webhook(models.Model):
+    """A URL that receives a signed POST when a submission of the course is graded."""
+
+    course = models.ForeignKey("courses.Course", on_delete=models.CASCADE, related_name="webhooks")
+    url = models.URLField(max_length=500)
+    secret = models.CharField(
+        max_length=128, default=_new_secret, help_text="HMAC-SHA256 key shared with the receiver"
+    )
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.course.code} -> {self.url}"
+
+    def clean(self) -> None:
+        from grader.webhooks import validate_url
+
+        validate_url(self.url)
+
+
+class Delivery(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Failed (gave up)"
+
+
+class WebhookDelivery(models.Model):
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
+    submission = models.ForeignKey(Submission, on_delete=models.SET_NULL, null=True, related_name="+")
+    event = models.CharField(max_length=64)
+    payload = models.JSONField()
+    status = models.CharField(max_length=16, choices=Delivery.choices, default=Delivery.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    response_code = models.PositiveIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.event} to {self.webhook.url} ({self.status})"

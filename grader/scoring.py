@@ -26,17 +26,23 @@ class Lateness:
 ON_TIME = Lateness(False, Decimal("0"))
 
 
-def lateness(assignment, submitted_at: datetime) -> Lateness:
-    """How late ``submitted_at`` is for ``assignment``; raises LateRejected if not accepted."""
-    if assignment.hard_deadline and submitted_at > assignment.hard_deadline:
+def lateness(assignment, submitted_at: datetime, extension=None) -> Lateness:
+    """How late ``submitted_at`` is for ``assignment`` (or the student's ``extension``, whose
+    deadlines replace the assignment's); raises LateRejected if not accepted."""
+    deadline, hard_deadline = (
+        (extension.deadline, extension.hard_deadline)
+        if extension
+        else (assignment.deadline, assignment.hard_deadline)
+    )
+    if hard_deadline and submitted_at > hard_deadline:
         raise LateRejected("The hard deadline has passed; no more submissions are accepted.")
-    if not assignment.deadline or submitted_at <= assignment.deadline:
+    if not deadline or submitted_at <= deadline:
         return ON_TIME
     if assignment.late_policy == LatePolicy.REJECT:
         raise LateRejected("The deadline has passed; this assignment does not accept late submissions.")
     if assignment.late_policy == LatePolicy.ACCEPT:
         return Lateness(True, Decimal("0"))
-    units = math.ceil((submitted_at - assignment.deadline) / UNIT[PenaltyUnit(assignment.late_penalty_unit)])
+    units = math.ceil((submitted_at - deadline) / UNIT[PenaltyUnit(assignment.late_penalty_unit)])
     penalty = min(
         Decimal(units) * assignment.late_penalty_percent, assignment.late_penalty_cap_percent, Decimal(100)
     )

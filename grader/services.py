@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from courses.models import Assignment, Membership
+from courses.models import Assignment, Extension, Membership
 from grader import scoring
-from grader.models import Status, Submission
+from grader.models import NOT_CHARGED, Submission
+from grader.states import log_created
 from sandbox.schema import FILE_NAME
 
 log = logging.getLogger(__name__)
@@ -70,25 +72,22 @@ def decode_uploads(uploads: list[Upload], main_file: str) -> dict[str, str]:
 def do_submit(student, assignment: Assignment, uploads: list[Upload]) -> Submission:
     """Store a new attempt (status queued) and enqueue its grading once committed.
 
-    Side effects: one Submission row; a Celery message on queue ``grading`` after
-    commit. Raises SubmissionRejected (nothing saved) for bad files, a passed
-    deadline or an exhausted attempt limit.
+    Side effects: one Submission row and its first event; a Celery message on queue
+    ``grading`` after commit. Raises SubmissionRejected (nothing saved) for bad files,
+    a passed deadline, an exhausted attempt limit or a too-early resubmission.
     """
     files = decode_uploads(uploads, assignment.main_file)
     with transaction.atomic():
         # Serialise one student's submissions to a course so attempt numbers and limits hold.
         Membership.objects.select_for_update().get(user=student, course_id=assignment.course_id)
         now = timezone.now()
+        extension = Extension.objects.filter(assignment=assignment, student=student).first()
         try:
-            late = scoring.lateness(assignment, now)
+            late = scoring.lateness(assignment, now, extension)
         except scoring.LateRejected as exc:
             raise SubmissionRejected(str(exc)) from None
         previous = Submission.objects.filter(assignment=assignment, student=student)
-        counted = previous.exclude(status=Status.ERROR).count()
-        if assignment.attempt_limit is not None and counted >= assignment.attempt_limit:
-            raise SubmissionRejected(
-                f"You have used all {assignment.attempt_limit} attempts for this assignment."
-            )
+        check_attempt_rules(assignment, previous, now)
         last = previous.order_by("-attempt").values_list("attempt", flat=True).first() or 0
         submission = Submission.objects.create(
             assignment=assignment,
@@ -98,16 +97,45 @@ def do_submit(student, assignment: Assignment, uploads: list[Upload]) -> Submiss
             is_late=late.is_late,
             late_penalty_percent=late.penalty_percent,
         )
+        log_created(submission)
         transaction.on_commit(lambda: enqueue_grading(submission.pk))
     log.info("submission stored", extra={"submission_id": submission.pk})
     return submission
 
 
-def enqueue_grading(submission_id: int) -> None:
+def check_attempt_rules(assignment: Assignment, previous, now) -> None:
+    """The attempt limit (platform errors do not count) and the minimum wait between attempts."""
+    charged = previous.exclude(status__in=NOT_CHARGED)
+    if assignment.attempt_limit is not None and charged.count() >= assignment.attempt_limit:
+        raise SubmissionRejected(
+            f"You have used all {assignment.attempt_limit} attempts for this assignment."
+        )
+    if assignment.min_seconds_between_attempts:
+        latest = charged.order_by("-submitted_at").values_list("submitted_at", flat=True).first()
+        if latest is not None:
+            wait = assignment.min_seconds_between_attempts - (now - latest).total_seconds()
+            if wait > 0:
+                raise SubmissionRejected(
+                    f"Please wait {math.ceil(wait)} more seconds before submitting again."
+                )
+
+
+def enqueue_grading(submission_id: int, queue: str = "grading") -> None:
     """Send the grading message. If the broker is down the row stays queued for the sweeper."""
     from grader.tasks import grade_submission
 
     try:
-        grade_submission.delay(submission_id)
+        grade_submission.apply_async((submission_id,), queue=queue)
     except Exception:  # noqa: BLE001 - kombu raises many kinds; the row is the source of truth
         log.exception("could not enqueue grading", extra={"submission_id": submission_id})
+
+
+def grading_backlog(queue: str = "grading") -> int | None:
+    """Messages waiting in the broker's queue (None when the broker cannot be reached)."""
+    from grader.celery import app
+
+    try:
+        with app.connection_for_read() as conn:
+            return conn.default_channel.queue_declare(queue=queue, passive=True).message_count
+    except Exception:  # noqa: BLE001
+        return None

@@ -152,6 +152,20 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "grader.grade_submission": {"queue": "grading"},
     "feedback.generate_feedback": {"queue": "feedback"},
+    "grader.deliver_webhook": {"queue": "default"},
+    "grader.sweep_stuck": {"queue": "default"},
+}
+SWEEP_INTERVAL_SECONDS = env_int("SWEEP_INTERVAL_SECONDS", 60, minimum=1)
+CELERY_BEAT_SCHEDULE = {
+    "sweep-stuck-submissions": {"task": "grader.sweep_stuck", "schedule": float(SWEEP_INTERVAL_SECONDS)},
+}
+# Publishing while the broker is down fails fast (the row stays queued for the sweeper)
+# instead of holding the student's request.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
 }
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=60)
@@ -175,6 +189,15 @@ SANDBOX_POOL_SIZE = env_int("SANDBOX_POOL_SIZE", 1, minimum=0, maximum=16)
 SUBMISSION_MAX_BYTES = env_int("SUBMISSION_MAX_BYTES", 256 * 1024, minimum=1024, maximum=16 * 1024 * 1024)
 SUBMISSION_MAX_FILES = env_int("SUBMISSION_MAX_FILES", 20, minimum=1, maximum=20)
 GRADING_MAX_RETRIES = env_int("GRADING_MAX_RETRIES", 5, minimum=0, maximum=50)
+# The sweeper: a running submission older than its wall limit + this grace lost its worker;
+# a queued one older than this, with an empty grading queue, lost its message.
+GRADING_RUNNING_GRACE_SECONDS = env_int("GRADING_RUNNING_GRACE_SECONDS", 120, minimum=0)
+GRADING_QUEUED_STALE_SECONDS = env_int("GRADING_QUEUED_STALE_SECONDS", 120, minimum=0)
+
+# --- webhooks ----------------------------------------------------------------------------
+# Hosts, IPs or networks that webhooks may target although private or loopback (e.g. 127.0.0.1).
+WEBHOOK_ALLOWED_HOSTS = env_list("WEBHOOK_ALLOWED_HOSTS", [])
+WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 10.0, minimum=0.5, maximum=120)
 
 # --- LLM feedback (vLLM's OpenAI-compatible API) -------------------------------------------
 LLM_BASE_URL = env_str("LLM_BASE_URL", "")
