@@ -136,6 +136,7 @@ def grading_backlog(queue: str = "grading") -> int | None:
 
     try:
         with app.connection_for_read() as conn:
-            return conn.default_channel.queue_declare(queue=queue, passive=True).message_count
+            # Not passive: on Redis an empty queue does not exist, and a passive declare would fail.
+            return conn.default_channel.queue_declare(queue=queue, durable=True, auto_delete=False).message_count
     except Exception:  # noqa: BLE001
         return None

@@ -122,12 +122,16 @@ def _database_url() -> str:
 
 @pytest.fixture(scope="session")
 def celery_worker(django_db_setup, django_db_blocker, sandbox_image, tmp_path_factory):
-    """A real `celery worker` process on queues grading and feedback, using the test database."""
+    """A real `celery worker` process (all queues, 2 pool processes) using the test database."""
     broker = settings.CELERY_BROKER_URL
     redis.Redis.from_url(broker).flushdb()  # no stale messages from an earlier run
     log_path = tmp_path_factory.mktemp("worker") / "worker.log"
     env = dict(
-        os.environ, DATABASE_URL=_database_url(), CELERY_BROKER_URL=broker, SANDBOX_IMAGE=sandbox_image
+        os.environ,
+        DATABASE_URL=_database_url(),
+        CELERY_BROKER_URL=broker,
+        SANDBOX_IMAGE=sandbox_image,
+        WEBHOOK_ALLOWED_HOSTS="127.0.0.1",  # the tests' webhook receiver
     )
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
@@ -139,7 +143,7 @@ def celery_worker(django_db_setup, django_db_blocker, sandbox_image, tmp_path_fa
                 "grader",
                 "worker",
                 "-Q",
-                "grading,feedback",
+                "grading,regrading,feedback,default",
                 "--concurrency",
                 "2",
                 "--without-gossip",
