@@ -7,18 +7,18 @@ import logging
 from django.db import transaction
 
 from feedback import fallback
-from feedback.models import Feedback, FeedbackRequest, RequestStatus, Source
+from feedback.models import Feedback, FeedbackRequest, Priority, RequestStatus, Source
 from grader.models import Submission
 
 log = logging.getLogger(__name__)
 
 
-def request_feedback(submission: Submission) -> FeedbackRequest:
+def request_feedback(submission: Submission, priority: int = Priority.INTERACTIVE) -> FeedbackRequest:
     """Create the pending request (idempotent) and enqueue it after commit.
 
     Side effects: one FeedbackRequest row; a message on queue ``feedback``.
     """
-    request, _ = FeedbackRequest.objects.get_or_create(submission=submission)
+    request, _ = FeedbackRequest.objects.get_or_create(submission=submission, defaults={"priority": priority})
     transaction.on_commit(lambda: enqueue_feedback(request.pk))
     return request
 

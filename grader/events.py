@@ -12,9 +12,12 @@ def submission_graded(submission: Submission, any_failed: bool) -> None:
     rows first, their Celery messages are sent on commit.
     """
     if any_failed:
+        from feedback.models import Priority
         from feedback.services import request_feedback
 
-        request_feedback(submission)
+        # Hints for a bulk regrade wait behind those a student is waiting for.
+        priority = Priority.BULK if submission.regrades.exists() else Priority.INTERACTIVE
+        request_feedback(submission, priority)
     from grader.webhooks import queue_deliveries
 
     queue_deliveries(submission)

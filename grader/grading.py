@@ -149,6 +149,7 @@ def record_result(submission_id: int, token: uuid.UUID, tests: dict, result: san
     if locked is None:
         log.info("stale run not recorded", extra={"submission_id": submission_id})
         return False
+    TestResult.objects.filter(submission_id=submission_id).delete()  # a regrade replaces them
     rows = TestResult.objects.bulk_create(
         [_result_row(locked, tests[report.id], index, report) for index, report in enumerate(result.tests)]
     )

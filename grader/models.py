@@ -224,3 +224,24 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} to {self.webhook.url} ({self.status})"
+
+
+class RegradeRun(models.Model):
+    """A bulk regrade of an assignment; its progress is the state of the submissions it queued."""
+
+    assignment = models.ForeignKey("courses.Assignment", on_delete=models.CASCADE, related_name="regrades")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    submissions = models.ManyToManyField(Submission, related_name="regrades")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"regrade of {self.assignment} at {self.created_at:%Y-%m-%d %H:%M}"
+
+    def progress(self) -> tuple[int, int]:
+        """(finished, total)."""
+        total = self.submissions.count()
+        done = self.submissions.filter(status__in=FINISHED, status_changed_at__gte=self.created_at).count()
+        return done, total

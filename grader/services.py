@@ -137,6 +137,8 @@ def grading_backlog(queue: str = "grading") -> int | None:
     try:
         with app.connection_for_read() as conn:
             # Not passive: on Redis an empty queue does not exist, and a passive declare would fail.
-            return conn.default_channel.queue_declare(queue=queue, durable=True, auto_delete=False).message_count
+            return conn.default_channel.queue_declare(
+                queue=queue, durable=True, auto_delete=False
+            ).message_count
     except Exception:  # noqa: BLE001
         return None

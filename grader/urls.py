@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from courses import views as course_views
-from grader import views
+from grader import staff_views, views
 
 urlpatterns = [
     path("", course_views.dashboard, name="dashboard"),
@@ -20,4 +20,8 @@ urlpatterns = [
     ),
     path("submissions/<int:submission_id>/", views.submission_detail, name="submission"),
     path("submissions/<int:submission_id>/live/", views.submission_status, name="submission_live"),
+    path("submissions/<int:submission_id>/override/", staff_views.override, name="override"),
+    path("courses/<slug:course_code>/-/gradebook/", staff_views.gradebook, name="gradebook"),
+    path("courses/<slug:course_code>/-/gradebook.csv", staff_views.gradebook_export, name="gradebook_csv"),
+    path("courses/<slug:course_code>/<slug:slug>/regrade/", staff_views.regrade, name="regrade"),
 ]

@@ -47,6 +47,7 @@ def _submission_context(request, submission):
         "assignment": submission.assignment,
         "course": submission.assignment.course,
         "results": results_for_viewer(submission, is_staff),
+        "overrides": submission.overrides.select_related("by") if is_staff else [],
         "feedback": feedback,
         "is_staff": is_staff,
         "live_done": submission.is_finished and (feedback is not None or not feedback_pending(submission)),
@@ -71,8 +72,16 @@ def assignment_submissions(request, course_code, slug):
     membership = access.staff_membership_for(request.user, course_code)
     assignment = get_object_or_404(membership.course.assignments, slug=slug)
     submissions = assignment.submissions.select_related("student").order_by("-submitted_at")[:500]
+    regrade = assignment.regrades.first()
     return render(
         request,
         "grader/assignment_submissions.html",
-        {"course": membership.course, "assignment": assignment, "submissions": submissions},
+        {
+            "course": membership.course,
+            "assignment": assignment,
+            "submissions": submissions,
+            "membership": membership,
+            "regrade": regrade,
+            "regrade_progress": regrade.progress() if regrade else None,
+        },
     )

@@ -61,3 +61,36 @@ def test_it_rejects_late_work(overrides, delay):
 )
 def test_it_applies_the_penalty(raw, penalty, score):
     assert apply_penalty(Decimal(raw), Decimal(penalty)) == Decimal(score)
+
+
+@pytest.mark.parametrize(
+    "extension, delay, late, penalty",
+    [
+        (
+            SimpleNamespace(deadline=DEADLINE + timedelta(days=2), hard_deadline=None),
+            timedelta(days=1),
+            False,
+            0,
+        ),
+        (
+            SimpleNamespace(deadline=DEADLINE + timedelta(days=2), hard_deadline=None),
+            timedelta(days=3),
+            True,
+            10,
+        ),
+        (SimpleNamespace(deadline=DEADLINE - timedelta(days=1), hard_deadline=None), timedelta(0), True, 10),
+    ],
+)
+def test_an_extension_replaces_the_deadlines(extension, delay, late, penalty):
+    result = lateness(policy(), DEADLINE + delay, extension)
+    assert (result.is_late, result.penalty_percent) == (late, Decimal(penalty))
+
+
+def test_an_extension_beats_the_assignments_hard_deadline():
+    extension = SimpleNamespace(
+        deadline=DEADLINE + timedelta(days=5), hard_deadline=DEADLINE + timedelta(days=6)
+    )
+    strict = policy(hard_deadline=DEADLINE + timedelta(hours=1))
+    assert lateness(strict, DEADLINE + timedelta(days=4), extension).is_late is False
+    with pytest.raises(LateRejected):
+        lateness(strict, DEADLINE + timedelta(days=7), extension)

@@ -107,3 +107,33 @@ def test_it_does_not_count_platform_errors_as_attempts(people, assignment):
     Submission.objects.filter(pk=first.pk).update(status=Status.ERROR)
     second = do_submit(people["alice"], assignment, [Upload("solution.py", b"x=1")])
     assert second.attempt == 2
+
+
+def test_it_makes_students_wait_between_attempts(people, assignment):
+    assignment.min_seconds_between_attempts = 600
+    assignment.save()
+    do_submit(people["alice"], assignment, [Upload("solution.py", b"x=1")])
+    with pytest.raises(SubmissionRejected, match=r"wait (599|600) more seconds"):
+        do_submit(people["alice"], assignment, [Upload("solution.py", b"x=1")])
+    assert Submission.objects.count() == 1
+    do_submit(people["bob"], assignment, [Upload("solution.py", b"x=1")])  # others are not held up
+
+
+def test_an_extension_lets_one_student_submit_after_the_deadline(people, assignment):
+    from courses.models import Extension
+
+    assignment.deadline = timezone.now() - timedelta(hours=1)
+    assignment.save()
+    Extension.objects.create(
+        assignment=assignment, student=people["alice"], deadline=timezone.now() + timedelta(days=1)
+    )
+    submission = do_submit(people["alice"], assignment, [Upload("solution.py", b"x=1")])
+    assert not submission.is_late
+    with pytest.raises(SubmissionRejected, match="deadline has passed"):
+        do_submit(people["bob"], assignment, [Upload("solution.py", b"x=1")])
+    assert not Submission.objects.filter(student=people["bob"]).exists()
+
+
+def test_it_logs_the_first_state(people, assignment):
+    submission = do_submit(people["alice"], assignment, [Upload("solution.py", b"x=1")])
+    assert [(e.status, e.detail) for e in submission.events.all()] == [("queued", "submitted")]

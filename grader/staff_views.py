@@ -1,0 +1,69 @@
+"""Pages for course staff: the gradebook and its export, overrides, regrades."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from courses import access
+from courses.models import Role
+from grader.gradebook import NothingToExport, course_gradebook, gradebook_csv
+from grader.models import Submission
+from grader.staff import ActionRejected, do_override_score, do_regrade_assignment
+
+
+@login_required
+def gradebook(request, course_code):
+    membership = access.staff_membership_for(request.user, course_code)
+    assignments, rows = course_gradebook(membership.course)
+    return render(
+        request,
+        "grader/gradebook.html",
+        {"course": membership.course, "assignments": assignments, "rows": rows},
+    )
+
+
+@login_required
+def gradebook_export(request, course_code):
+    membership = access.staff_membership_for(request.user, course_code)
+    try:
+        body = gradebook_csv(membership.course)
+    except NothingToExport as exc:
+        return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
+    response = HttpResponse(body, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{membership.course.code}-gradebook.csv"'
+    return response
+
+
+@login_required
+@require_POST
+def override(request, submission_id):
+    submission = get_object_or_404(Submission.objects.select_related("assignment__course"), pk=submission_id)
+    if not access.is_course_staff(request.user, submission.assignment.course_id):
+        raise Http404("No such submission")
+    try:
+        do_override_score(
+            submission, request.POST.get("score", ""), request.POST.get("reason", ""), request.user
+        )
+    except ActionRejected as exc:
+        messages.error(request, f"Score not changed: {exc}")
+    else:
+        messages.success(request, "Score overridden.")
+    return redirect("submission", submission_id=submission.pk)
+
+
+@login_required
+@require_POST
+def regrade(request, course_code, slug):
+    membership = access.staff_membership_for(request.user, course_code)
+    if membership.role != Role.INSTRUCTOR:
+        raise Http404("No such page")
+    assignment = get_object_or_404(membership.course.assignments, slug=slug)
+    try:
+        run = do_regrade_assignment(assignment.pk, request.user)
+    except ActionRejected as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Regrading {run.submissions.count()} submissions.")
+    return redirect("assignment_submissions", course_code=course_code, slug=slug)

@@ -1,0 +1,50 @@
+"""Bulk regrades: queued on the low-priority queue, overrides kept, progress visible."""
+
+import pytest
+from django.db.models import Q
+from django.urls import reverse
+
+from feedback.models import RequestStatus
+from grader.models import RegradeRun, Status, Submission
+from grader.staff import ActionRejected, do_override_score, do_regrade_assignment
+from tests.conftest import CORRECT
+
+
+def test_regrading_a_deleted_assignment_is_refused(db, people):
+    with pytest.raises(ActionRejected, match="no longer exists"):
+        do_regrade_assignment(987654, people["instructor"])
+    assert not RegradeRun.objects.exists()
+
+
+def test_only_instructors_may_regrade(client, db, people, assignment):
+    client.force_login(people["ta"])
+    assert client.post(reverse("regrade", args=["cs1", "add"])).status_code == 404
+    assert not RegradeRun.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.docker
+@pytest.mark.worker
+def test_it_regrades_after_the_tests_change(client, people, assignment, celery_worker, wait_for):
+    client.force_login(people["alice"])
+    client.post(reverse("submit", args=["cs1", "add"]), {"code": CORRECT})
+    submission = Submission.objects.get()
+    assert wait_for(lambda: Submission.objects.get(pk=submission.pk).status == Status.GRADED, 60)
+    do_override_score(submission, "2", "copied from a classmate", people["instructor"])
+
+    hidden = assignment.tests.get(name="big")
+    hidden.spec = {"expr": "add(10, 20)", "expected": "31"}  # the instructor "fixes" the test
+    hidden.save()
+    client.force_login(people["instructor"])
+    response = client.post(reverse("regrade", args=["cs1", "add"]), follow=True)
+    assert "Regrading 1 submissions." in response.content.decode()
+
+    assert wait_for(lambda: Submission.objects.get(pk=submission.pk).status == Status.GRADED, 60)
+    submission.refresh_from_db()
+    assert submission.score == 2 and submission.override_score == 2  # the override stays
+    assert [e.detail for e in submission.events.filter(status=Status.QUEUED)] == ["submitted", "regrade"]
+    assert RegradeRun.objects.get().progress() == (1, 1)
+    page = client.get(reverse("assignment_submissions", args=["cs1", "add"])).content.decode()
+    assert "1 of 1 done" in page
+    busy = Q(feedback_request__status__in=[RequestStatus.PENDING, RequestStatus.IN_PROGRESS])
+    assert wait_for(lambda: not Submission.objects.filter(busy).exists(), 60)

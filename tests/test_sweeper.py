@@ -1,0 +1,65 @@
+"""The sweeper puts lost work back in line, and a stale run can never record results."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from grader import grading, sweeper
+from grader.models import Status, Submission
+from tests.conftest import CORRECT
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def submission(people, assignment):
+    return Submission.objects.create(
+        assignment=assignment, student=people["alice"], attempt=1, files={"solution.py": CORRECT}
+    )
+
+
+def age(submission, seconds):
+    Submission.objects.filter(pk=submission.pk).update(
+        status_changed_at=timezone.now() - timedelta(seconds=seconds)
+    )
+
+
+def test_it_requeues_a_submission_whose_worker_vanished(submission):
+    token = grading.claim(submission.pk, redelivered=False)
+    age(submission, submission.assignment.wall_seconds + 121)
+    assert sweeper.sweep()["running"] == 1
+    submission.refresh_from_db()
+    assert submission.status == Status.QUEUED
+    assert submission.events.last().detail == "worker lost; requeued by the sweeper"
+    assert grading.record_result(submission.pk, token, {}, None) is False  # the lost run cannot record
+
+
+def test_it_leaves_a_running_submission_alone_within_its_time(submission):
+    grading.claim(submission.pk, redelivered=False)
+    age(submission, submission.assignment.wall_seconds)
+    assert sweeper.sweep() == {"running": 0, "queued": 0}
+    submission.refresh_from_db()
+    assert submission.status == Status.RUNNING
+
+
+def test_it_requeues_old_queued_submissions_when_the_queue_is_empty(submission, monkeypatch):
+    import grader.services
+
+    age(submission, 3600)
+    sent = []
+    monkeypatch.setattr(grader.services, "enqueue_grading", lambda pk, queue="grading": sent.append(pk))
+    monkeypatch.setattr(grader.services, "grading_backlog", lambda queue="grading": 0)
+    assert sweeper.sweep()["queued"] == 1 and sent == [submission.pk]
+    monkeypatch.setattr(grader.services, "grading_backlog", lambda queue="grading": 25)
+    assert sweeper.sweep()["queued"] == 0  # messages are waiting: they are probably its own
+
+
+def test_a_second_claim_takes_over_and_the_first_run_cannot_record(submission, sandbox_image):
+    first = grading.claim(submission.pk, redelivered=False)
+    assert grading.claim(submission.pk, redelivered=False) is None  # not redelivered: hands off
+    second = grading.claim(submission.pk, redelivered=True)
+    assert second and second != first
+    assert grading.record_result(submission.pk, first, {}, None) is False
+    submission.refresh_from_db()
+    assert submission.status == Status.RUNNING and submission.run_token == second
