@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db import models
 
 from grader.models import ScoreOverride, Submission, SubmissionEvent, TestResult, Webhook, WebhookDelivery
 
@@ -88,6 +89,7 @@ class WebhookDeliveryInline(admin.TabularInline):
 
 @admin.register(Webhook)
 class WebhookAdmin(admin.ModelAdmin):
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["url", "course", "active", "created_at"]
     list_filter = ["active", "course"]
     inlines = [WebhookDeliveryInline]
