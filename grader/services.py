@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from courses.models import Assignment, Extension, Membership
 from grader import scoring
-from grader.models import NOT_CHARGED, Submission
+from grader.models import NOT_CHARGED, Status, Submission
 from grader.states import log_created
 from sandbox.schema import FILE_NAME
 
@@ -120,12 +120,26 @@ def check_attempt_rules(assignment: Assignment, previous, now) -> None:
                 )
 
 
-def enqueue_grading(submission_id: int, queue: str = "grading") -> None:
+LOWEST_PRIORITY = 9
+
+
+def fair_priority(submission_id: int) -> int:
+    """0 (first) to 9: how much of the submission's own course is already waiting."""
+    course_id = (
+        Submission.objects.filter(pk=submission_id).values_list("assignment__course_id", flat=True).first()
+    )
+    waiting = Submission.objects.filter(assignment__course_id=course_id, status=Status.QUEUED).count()
+    return min(LOWEST_PRIORITY, max(0, waiting - 1) // settings.GRADING_FAIR_SHARE)
+
+
+def enqueue_grading(submission_id: int, queue: str = "grading", priority: int | None = None) -> None:
     """Send the grading message. If the broker is down the row stays queued for the sweeper."""
     from grader.tasks import grade_submission
 
     try:
-        grade_submission.apply_async((submission_id,), queue=queue)
+        if priority is None:
+            priority = fair_priority(submission_id)
+        grade_submission.apply_async((submission_id,), queue=queue, priority=priority)
     except Exception:  # noqa: BLE001 - kombu raises many kinds; the row is the source of truth
         log.exception("could not enqueue grading", extra={"submission_id": submission_id})
 

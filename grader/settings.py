@@ -168,8 +168,15 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_max": 0.5,
 }
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=60)
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=60),
+    # Ten priority levels (0 first), one Redis list each: see grader.services.fair_priority.
+    "queue_order_strategy": "priority",
+    "priority_steps": list(range(10)),
+    "sep": ":",
 }
+# A course's first FAIR_SHARE queued submissions go at priority 0, the next at 1, and so on:
+# one course's burst sinks behind other courses' occasional submissions instead of starving them.
+GRADING_FAIR_SHARE = env_int("GRADING_FAIR_SHARE", 4, minimum=1)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

@@ -48,7 +48,7 @@ def do_regrade_assignment(assignment_id: int, by) -> RegradeRun:
     queue. Side effects: a RegradeRun, each submission back to queued (its old hint dropped),
     one message per submission after commit. Overrides are kept."""
     from feedback.models import Feedback, FeedbackRequest
-    from grader.services import enqueue_grading
+    from grader.services import LOWEST_PRIORITY, enqueue_grading
 
     with transaction.atomic():
         assignment = Assignment.objects.select_for_update().filter(pk=assignment_id).first()
@@ -66,5 +66,7 @@ def do_regrade_assignment(assignment_id: int, by) -> RegradeRun:
         run.submissions.set(ids)
         Feedback.objects.filter(submission_id__in=ids).delete()
         FeedbackRequest.objects.filter(submission_id__in=ids).delete()
-        transaction.on_commit(lambda: [enqueue_grading(pk, queue="regrading") for pk in ids])
+        transaction.on_commit(
+            lambda: [enqueue_grading(pk, queue="regrading", priority=LOWEST_PRIORITY) for pk in ids]
+        )
     return run

@@ -48,7 +48,9 @@ def test_it_requeues_old_queued_submissions_when_the_queue_is_empty(submission, 
 
     age(submission, 3600)
     sent = []
-    monkeypatch.setattr(grader.services, "enqueue_grading", lambda pk, queue="grading": sent.append(pk))
+    monkeypatch.setattr(
+        grader.services, "enqueue_grading", lambda pk, queue="grading", priority=None: sent.append(pk)
+    )
     monkeypatch.setattr(grader.services, "grading_backlog", lambda queue="grading": 0)
     assert sweeper.sweep()["queued"] == 1 and sent == [submission.pk]
     monkeypatch.setattr(grader.services, "grading_backlog", lambda queue="grading": 25)
