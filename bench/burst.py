@@ -1,0 +1,271 @@
+"""Deadline-burst benchmark: N submissions within S seconds through HTTP, graded by the real pipeline.
+
+    python -m bench.burst [--n 1000] [--seconds 60] [--courses 4]
+
+What runs (all on this machine, on a database and Redis database of its own):
+  gunicorn (2 processes x 4 threads) <- load generator (another process, 8 threads, paced)
+  celery worker (queues grading, feedback, default; 2 pool processes; warm container pool)
+  PostgreSQL, Redis, Docker as set up by scripts/setup.sh.
+Students log in through sessions made by the benchmark (password hashing is not what is
+measured); every submission is a real multipart POST of the assignment's form.
+
+Printed: time to drain, p50/p95 from submit to graded, submissions per minute, the
+sandbox-only throughput (bench/sandbox's pooled 2-worker row) measured in the same run,
+and their ratio; lost (never graded) and graded-twice counts, which must both be 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = ROOT / ".venv" / "bin"
+DB = "grader_bench"
+BROKER = "redis://127.0.0.1:6379/14"
+PORT = 8765
+
+
+def environment() -> dict:
+    return dict(
+        os.environ,
+        DATABASE_URL=f"postgres://grader:grader@127.0.0.1:5432/{DB}",
+        CELERY_BROKER_URL=BROKER,
+        DJANGO_SETTINGS_MODULE="grader.settings",
+        SANDBOX_POOL_SIZE="1",
+        LOG_LEVEL="WARNING",
+    )
+
+
+def fresh_database() -> None:
+    for sql in (f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)", f"CREATE DATABASE {DB} OWNER grader"):
+        subprocess.run(["runuser", "-u", "postgres", "--", "psql", "-qc", sql], check=True)
+    subprocess.run([PY / "python", "manage.py", "migrate", "-v0"], cwd=ROOT, env=environment(), check=True)
+    subprocess.run(
+        [PY / "python", "-c", "import redis; redis.Redis.from_url('%s').flushdb()" % BROKER], check=True
+    )
+
+
+def seed(courses: int, students_per_course: int) -> list[tuple[str, str, str]]:
+    """Courses with the bench/sandbox assignment; returns (session key, course, slug) per student."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from bench.sandbox import CORRECT, bench_tests
+    from courses.models import Assignment, Course, Membership, Role, TestCase
+
+    sample = tuple(range(-50, 200, 3))
+    people = []
+    for c in range(courses):
+        course = Course.objects.create(code=f"burst{c}", title=f"Burst {c}")
+        assignment = Assignment.objects.create(
+            course=course,
+            slug="search",
+            title="Search",
+            published=True,
+            setup_code=f"sample = {sample!r}",
+            reference_files={"solution.py": CORRECT},
+        )
+        for order, test in enumerate(bench_tests()):
+            TestCase.objects.create(
+                assignment=assignment,
+                name=test.name,
+                kind=test.spec.kind,
+                order=order,
+                spec=test.spec.model_dump(exclude={"kind"}, mode="json"),
+                points=1,
+                time_limit=10,
+            )
+        for s in range(students_per_course):
+            user = get_user_model().objects.create_user(f"s{c}_{s}", password=None)
+            Membership.objects.create(user=user, course=course, role=Role.STUDENT)
+            session = SessionStore()
+            session["_auth_user_id"], session["_auth_user_backend"] = (
+                str(user.pk),
+                "django.contrib.auth.backends.ModelBackend",
+            )
+            session["_auth_user_hash"] = user.get_session_auth_hash()
+            session.create()
+            people.append((session.session_key, course.code, assignment.slug))
+    return people
+
+
+def load(people, n: int, seconds: float, out) -> None:
+    """The load generator (its own process): n POSTs paced evenly over ``seconds``."""
+    import requests
+
+    from bench.sandbox import CORRECT, WRONG
+
+    base = f"http://127.0.0.1:{PORT}"
+    sessions = []
+    for key, course, slug in people:
+        http = requests.Session()
+        http.cookies.set("sessionid", key)
+        page = http.get(f"{base}/courses/{course}/{slug}/", timeout=30)
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+        sessions.append((http, token, course, slug))
+    start = time.monotonic()
+
+    def submit(i: int) -> None:
+        time.sleep(max(0.0, start + i * seconds / n - time.monotonic()))
+        http, token, course, slug = sessions[i % len(sessions)]
+        code = CORRECT if i % 2 == 0 else WRONG
+        r = http.post(
+            f"{base}/courses/{course}/{slug}/submit/",
+            data={"csrfmiddlewaretoken": token},
+            files={"files": ("solution.py", code.encode())},
+            headers={"Referer": base},
+            timeout=60,
+            allow_redirects=False,
+        )
+        out.put((i, r.status_code, time.time()))
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(submit, range(n)))
+    out.put(None)
+
+
+def start_services() -> list[subprocess.Popen]:
+    env, logs = environment(), ROOT / "var" / "log"
+    logs.mkdir(parents=True, exist_ok=True)
+    procs = [
+        subprocess.Popen(
+            [
+                PY / "gunicorn",
+                "grader.wsgi",
+                "--bind",
+                f"127.0.0.1:{PORT}",
+                "--workers",
+                "2",
+                "--threads",
+                "4",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=open(logs / "bench-web.log", "wb"),
+            stderr=subprocess.STDOUT,
+        ),
+        subprocess.Popen(
+            [
+                PY / "celery",
+                "-A",
+                "grader",
+                "worker",
+                "-Q",
+                "grading,feedback,default",
+                "-c",
+                "2",
+                "--without-gossip",
+                "--without-mingle",
+                "-n",
+                "bench@%h",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=open(logs / "bench-worker.log", "wb"),
+            stderr=subprocess.STDOUT,
+        ),
+    ]
+    import requests
+
+    for _ in range(100):
+        try:
+            requests.get(f"http://127.0.0.1:{PORT}/accounts/login/", timeout=1)
+            break
+        except requests.RequestException:
+            time.sleep(0.2)
+    time.sleep(3)  # the worker's pool processes and warm containers
+    return procs
+
+
+def sandbox_only_per_minute(n: int) -> float:
+    """bench/sandbox's production-path row: pooled containers, 2 workers, same assignment."""
+    from bench.sandbox import bench_job, measure, run_container
+    from sandbox import image
+    from sandbox.pool import WarmPool
+
+    tag, pool = image.ensure(), WarmPool(size=2)
+    jobs = [bench_job(i % 2 == 0) for i in range(n)]
+    run_container(jobs[0], tag, pool)
+    time.sleep(1)
+    row = measure("pooled, 2 workers", lambda j: run_container(j, tag, pool), jobs, 2)
+    pool.close()
+    return row["per_minute"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--n", type=int, default=1000)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--courses", type=int, default=4)
+    parser.add_argument("--students", type=int, default=25, help="per course")
+    args = parser.parse_args(argv)
+    os.environ.update(environment())
+    fresh_database()
+    import django
+
+    django.setup()
+    from grader.models import Status, Submission, SubmissionEvent
+
+    baseline = sandbox_only_per_minute(40)
+    people = seed(args.courses, args.students)
+    procs = start_services()
+    try:
+        spawn = multiprocessing.get_context("spawn")  # a clean process: no inherited connections
+        results = spawn.Queue()
+        generator = spawn.Process(target=load, args=(people, args.n, args.seconds, results))
+        generator.start()
+        answers = []
+        while (item := results.get()) is not None:
+            answers.append(item)
+        generator.join()
+        arrived = time.time()
+        accepted = sum(1 for _, code, _ in answers if code == 302)
+        while Submission.objects.exclude(status__in=[Status.GRADED, Status.ERROR]).exists():
+            time.sleep(1)
+            if time.time() - arrived > 1800:
+                break
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(30)
+    subs = list(Submission.objects.all())
+    graded = [s for s in subs if s.status == Status.GRADED]
+    lat = sorted((s.graded_at - s.submitted_at).total_seconds() for s in graded)
+    first, last = min(s.submitted_at for s in subs), max(s.graded_at for s in graded)
+    drain = (last - first).total_seconds()
+    per_minute = len(graded) / drain * 60
+    twice = sum(
+        1 for s in subs if SubmissionEvent.objects.filter(submission=s, status=Status.GRADED).count() > 1
+    )
+    print(
+        f"burst benchmark: {args.n} submissions over {args.seconds:.0f} s through HTTP, {args.courses} courses, "
+        f"10 tests each (6 expression, 3 stdin/stdout, 1 pytest), half correct"
+    )
+    print(
+        f"  accepted (HTTP 302): {accepted} of {len(answers)}; stored: {len(subs)}; graded: {len(graded)}; "
+        f"lost: {len(subs) - len(graded)}; graded twice: {twice}"
+    )
+    print(f"  time to drain (first submit -> last graded): {drain:.1f} s")
+    print(
+        f"  submit -> graded: p50 {statistics.median(lat):.1f} s, p95 {lat[int(0.95 * len(lat)) - 1]:.1f} s"
+    )
+    print(f"  pipeline throughput: {per_minute:.0f} submissions/min")
+    print(f"  sandbox-only throughput (same run, pooled, 2 workers): {baseline:.0f} submissions/min")
+    print(f"  ratio pipeline/sandbox: {per_minute / baseline:.2f}  (target >= 0.85)")
+    return 0 if len(subs) == len(graded) == args.n and twice == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
