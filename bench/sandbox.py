@@ -128,10 +128,10 @@ def run_bare(job: Job) -> float:
             check=True,
         )
         elapsed = time.perf_counter() - started
-        body = runner._parse(done.stdout, token)
+        body = runner.parse_result(done.stdout, token)
         if body.get("status") != "ok":
             print(body.get("detail"), file=sys.stderr)
-        result = runner._validated(job, body)
+        result = runner.validate_result(job, body)
         _check(result, job)
         return elapsed
     finally:

@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -9,7 +10,7 @@ from django.views.decorators.http import require_POST
 from courses import access
 from courses.models import Role
 from grader.gradebook import NothingToExport, course_gradebook, gradebook_csv
-from grader.models import Submission
+from grader.models import Submission, Webhook
 from grader.staff import ActionRejected, do_override_score, do_regrade_assignment
 
 
@@ -67,3 +68,35 @@ def regrade(request, course_code, slug):
     else:
         messages.success(request, f"Regrading {run.submissions.count()} submissions.")
     return redirect("assignment_submissions", course_code=course_code, slug=slug)
+
+
+@login_required
+def webhooks(request, course_code):
+    """Instructors register, list and remove the course's webhook URLs."""
+    membership = access.staff_membership_for(request.user, course_code)
+    if membership.role != Role.INSTRUCTOR:
+        raise Http404("No such page")
+    course = membership.course
+    error, url = None, ""
+    if request.method == "POST":
+        if "delete" in request.POST:
+            course.webhooks.filter(pk=request.POST.get("delete")).delete()
+            messages.success(request, "Webhook removed.")
+            return redirect("webhooks", course_code=course_code)
+        url = request.POST.get("url", "").strip()
+        hook = Webhook(course=course, url=url)
+        try:
+            hook.full_clean()
+        except ValidationError as exc:
+            error = " ".join(m for msgs in exc.message_dict.values() for m in msgs)
+        else:
+            hook.save()
+            messages.success(request, "Webhook added. Its signing secret is shown below.")
+            return redirect("webhooks", course_code=course_code)
+    hooks = course.webhooks.prefetch_related("deliveries").order_by("created_at")
+    return render(
+        request,
+        "grader/webhooks.html",
+        {"course": course, "hooks": hooks, "error": error, "url": url},
+        status=400 if error else 200,
+    )

@@ -57,9 +57,9 @@ class WarmPool:
     def dispose(self, container) -> None:
         """Remove a used container without making the caller wait."""
         if self._closed:
-            runner._remove(container)
+            runner.remove_container(container)
         else:
-            self._executor.submit(runner._remove, container)
+            self._executor.submit(runner.remove_container, container)
 
     def _pop_fresh(self, key) -> runner.Started | None:
         stale = []
@@ -99,7 +99,7 @@ class WarmPool:
                 self._ready[key].append(started)
                 started = None
         if started is not None:  # closed meanwhile
-            runner._remove(started.container)
+            runner.remove_container(started.container)
 
     def close(self) -> None:
         with self._lock:
@@ -107,5 +107,5 @@ class WarmPool:
             leftovers = [s for queue in self._ready.values() for s in queue]
             self._ready.clear()
         for started in leftovers:
-            runner._remove(started.container)
+            runner.remove_container(started.container)
         self._executor.shutdown(wait=True)

@@ -106,10 +106,10 @@ def run(job: Job, image: str, client: docker.DockerClient | None = None, pool=No
         client = client or docker.from_env()
         sandbox = pool.take(job.limits, image, job.uses_pytest) if pool else start(client, job.limits, image)
         try:
-            body = _exchange(sandbox, job)
+            body = exchange(sandbox, job)
         finally:
-            (pool.dispose if pool else _remove)(sandbox.container)
-        result = _validated(job, body)
+            (pool.dispose if pool else remove_container)(sandbox.container)
+        result = validate_result(job, body)
     except (SandboxError, DockerException, OSError) as exc:
         log.warning("sandbox infrastructure failure: %s", exc)
         result = Result(status=RunStatus.INFRA_ERROR, message=str(exc)[:2000])
@@ -146,12 +146,12 @@ def start(
         stream = client.api.attach_socket(container.id, params={"stdin": 1, "stdout": 1, "stream": 1})
         container.start()
     except Exception:
-        _remove(container)
+        remove_container(container)
         raise
     return Started(container, stream, time.monotonic())
 
 
-def _exchange(sandbox: Started, job: Job) -> dict:
+def exchange(sandbox: Started, job: Job) -> dict:
     """Send the job, read the harness's answer (bounded in size and time)."""
     token = secrets.token_hex(16)
     budget = job.limits.wall_seconds + WALL_MARGIN_SECONDS
@@ -161,10 +161,10 @@ def _exchange(sandbox: Started, job: Job) -> dict:
     raw.settimeout(budget)
     output = _read_stdout(sandbox.stream, time.monotonic() + budget, sandbox.container)
     sandbox.stream.close()
-    return _parse(output, token)
+    return parse_result(output, token)
 
 
-def _remove(container) -> None:
+def remove_container(container) -> None:
     try:
         container.remove(force=True, v=True)
     except DockerException as exc:  # the janitor will find it by label
@@ -188,7 +188,7 @@ def _read_stdout(stream, deadline: float, container) -> bytes:
     return b"".join(chunks)
 
 
-def _parse(output: bytes, token: str) -> dict:
+def parse_result(output: bytes, token: str) -> dict:
     prefix = f"{RESULT_MARKER} {token} "
     for line in output.decode("utf-8", errors="replace").splitlines():
         if line.startswith(prefix):
@@ -199,7 +199,7 @@ def _parse(output: bytes, token: str) -> dict:
     raise SandboxError("the harness exited without a result")
 
 
-def _validated(job: Job, body: dict) -> Result:
+def validate_result(job: Job, body: dict) -> Result:
     """Check the harness's answer against the job: one report per test, points from the job."""
     if body.get("status") != RunStatus.OK.value:
         raise SandboxError(str(body.get("message") or "harness reported a failure"))

@@ -29,7 +29,9 @@ cleanup() {
 }
 trap cleanup INT TERM EXIT
 
-"$PY/celery" -A grader worker -Q grading,feedback,default --concurrency 2 --loglevel INFO \
+# -B: the periodic sweeper runs inside this worker (in production, run `celery beat` on its own).
+"$PY/celery" -A grader worker -B -s var/celerybeat-schedule -Q grading,regrading,feedback,default \
+  --concurrency 2 --loglevel INFO \
   >"var/log/worker.log" 2>&1 &
 pids+=($!)
 "$PY/gunicorn" grader.wsgi --bind "127.0.0.1:$PORT" --workers 2 --threads 4 --graceful-timeout 5 --access-logfile - \

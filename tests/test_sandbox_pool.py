@@ -29,7 +29,7 @@ def test_it_never_reuses_a_container(sandbox_image):
         for _ in range(3):
             started = pool.take(JOB.limits, sandbox_image)
             seen.append(started.container.id)
-            result = sandbox.runner._validated(JOB, sandbox.runner._exchange(started, JOB))
+            result = sandbox.runner.validate_result(JOB, sandbox.runner.exchange(started, JOB))
             pool.dispose(started.container)
             assert result.score == 1
         assert len(set(seen)) == 3

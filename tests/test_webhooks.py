@@ -126,3 +126,21 @@ def test_a_graded_submission_is_posted_signed_and_retried(
     assert submission.status == Status.GRADED
     assert body["event"] == "submission.graded" and body["delivery"] == delivery.pk
     assert body["submission"]["score"] == 3.0 and body["submission"]["student"]["username"] == "alice"
+
+
+@pytest.mark.django_db
+def test_instructors_manage_webhooks_on_the_course_page(client, people, course, settings):
+    settings.WEBHOOK_ALLOWED_HOSTS = []
+    url = reverse("webhooks", args=["cs1"])
+    client.force_login(people["ta"])
+    assert client.get(url).status_code == 404
+    client.force_login(people["instructor"])
+    response = client.post(url, {"url": "gopher://example.org/"})
+    assert response.status_code == 400 and "must start with http" in response.content.decode()
+    assert 'value="gopher://example.org/"' in response.content.decode()  # the input is kept
+    assert not Webhook.objects.exists()
+    response = client.post(url, {"url": "https://93.184.216.34/hook"}, follow=True)
+    hook = Webhook.objects.get()
+    assert hook.secret in response.content.decode()
+    client.post(url, {"delete": hook.pk})
+    assert not Webhook.objects.exists()
