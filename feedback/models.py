@@ -26,6 +26,10 @@ class FeedbackRequest(models.Model):
     priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.INTERACTIVE)
     tries = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
+    not_before = models.DateTimeField(null=True, blank=True, help_text="Retry backoff: not sent before this")
+    lease_until = models.DateTimeField(
+        null=True, blank=True, help_text="In progress until; then it is free again"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -55,6 +59,8 @@ class Feedback(models.Model):
     completion_tokens = models.PositiveIntegerField(default=0)
     cached_tokens = models.PositiveIntegerField(default=0)
     latency_seconds = models.FloatField(null=True, blank=True)
+    ttft_seconds = models.FloatField(null=True, blank=True, help_text="Time to the first token")
+    model_calls = models.PositiveSmallIntegerField(default=0)
     rating = models.SmallIntegerField(null=True, blank=True, help_text="Student's rating: 1 helpful, -1 not")
     created_at = models.DateTimeField(auto_now_add=True)
 

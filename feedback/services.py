@@ -6,8 +6,7 @@ import logging
 
 from django.db import transaction
 
-from feedback import fallback
-from feedback.models import Feedback, FeedbackRequest, Priority, RequestStatus, Source
+from feedback.models import FeedbackRequest, Priority, RequestStatus
 from grader.models import Submission
 
 log = logging.getLogger(__name__)
@@ -31,44 +30,10 @@ def feedback_pending(submission: Submission) -> bool:
 
 
 def enqueue_feedback(request_id: int) -> None:
-    from feedback.tasks import generate_feedback
+    """Wake a dispatcher; the request itself is claimed from the database in a batch."""
+    from feedback.tasks import dispatch
 
     try:
-        generate_feedback.delay(request_id)
-    except Exception:  # noqa: BLE001 - the pending row stays for the dispatcher
+        dispatch.delay()
+    except Exception:  # noqa: BLE001 - the pending row stays; the periodic dispatch finds it
         log.exception("could not enqueue feedback", extra={"feedback_request_id": request_id})
-
-
-def generate_feedback(request_id: int) -> bool:
-    """Turn a pending request into a Feedback row. Returns False if someone else has it.
-
-    Today the hint comes from the deterministic fallback (see feedback.fallback); the
-    model-backed dispatcher replaces this step and keeps the fallback for outages.
-    """
-    claimed = FeedbackRequest.objects.filter(pk=request_id, status=RequestStatus.PENDING).update(
-        status=RequestStatus.IN_PROGRESS
-    )
-    if claimed != 1:
-        return False
-    request = FeedbackRequest.objects.select_related("submission").get(pk=request_id)
-    results = list(
-        request.submission.results.values(
-            "name", "visible", "outcome", "expected", "actual", "message", "error"
-        )
-    )
-    hint = fallback.build_hint(results)
-    with transaction.atomic():
-        if hint is not None:
-            Feedback.objects.update_or_create(
-                submission=request.submission,
-                defaults={
-                    "hint": hint.text,
-                    "line": hint.line,
-                    "concept": hint.concept,
-                    "source": Source.FALLBACK,
-                },
-            )
-        request.status = RequestStatus.DONE
-        request.tries += 1
-        request.save(update_fields=["status", "tries", "updated_at"])
-    return True

@@ -1,16 +1,23 @@
 """Celery tasks for feedback (queue ``feedback``)."""
 
+import time
+
 from celery import shared_task
 
-from feedback import services
+from feedback import dispatcher
 
 
-@shared_task(name="feedback.generate_feedback", acks_late=True, reject_on_worker_lost=True)
-def generate_feedback(request_id: int) -> bool:
-    """Produce the hint for one FeedbackRequest. Idempotent (claims pending -> in_progress).
+@shared_task(name="feedback.dispatch", acks_late=True, ignore_result=True)
+def dispatch(budget_seconds: float = 50.0) -> int:
+    """Drain pending feedback requests in batches for up to ``budget_seconds``.
 
-    No retries: the deterministic hint cannot fail for outside reasons. Known gap, closed by
-    the model-backed dispatcher (issue #5): a worker killed after the claim leaves the request
-    in_progress, and nothing sweeps those yet.
+    Sent after each FeedbackRequest is created and every few seconds by beat. Idempotent:
+    requests are claimed with SKIP LOCKED, so any number of these can run at once. No task
+    retry: a failed model call puts its request back to pending with its own backoff, and a
+    worker that dies mid-batch leaves leases that expire (release_expired_leases).
     """
-    return services.generate_feedback(request_id)
+    dispatcher.release_expired_leases()
+    handled, end = 0, time.monotonic() + budget_seconds
+    while time.monotonic() < end and (batch := dispatcher.dispatch_once()):
+        handled += batch
+    return handled

@@ -151,13 +151,14 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "grader.grade_submission": {"queue": "grading"},
-    "feedback.generate_feedback": {"queue": "feedback"},
+    "feedback.dispatch": {"queue": "feedback"},
     "grader.deliver_webhook": {"queue": "default"},
     "grader.sweep_stuck": {"queue": "default"},
 }
 SWEEP_INTERVAL_SECONDS = env_int("SWEEP_INTERVAL_SECONDS", 60, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     "sweep-stuck-submissions": {"task": "grader.sweep_stuck", "schedule": float(SWEEP_INTERVAL_SECONDS)},
+    "dispatch-feedback": {"task": "feedback.dispatch", "schedule": 10.0, "kwargs": {"budget_seconds": 8.0}},
 }
 # Publishing while the broker is down fails fast (the row stays queued for the sweeper)
 # instead of holding the student's request.
@@ -210,7 +211,16 @@ WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 10.0, minimum=0.5
 LLM_BASE_URL = env_str("LLM_BASE_URL", "")
 LLM_MODEL = env_str("LLM_MODEL", "Qwen/Qwen2.5-Coder-32B-Instruct-AWQ")
 LLM_API_KEY = env_str("LLM_API_KEY", "EMPTY")
-LLM_MAX_IN_FLIGHT = env_int("LLM_MAX_IN_FLIGHT", 4, minimum=1, maximum=1024)
+# The in-flight limit adapts between a floor and this ceiling (see feedback/control.py).
+LLM_MAX_IN_FLIGHT = env_int("LLM_MAX_IN_FLIGHT", 16, minimum=1, maximum=1024)
+LLM_MIN_IN_FLIGHT = env_int("LLM_MIN_IN_FLIGHT", 1, minimum=1, maximum=1024)
+LLM_TIMEOUT_SECONDS = env_float("LLM_TIMEOUT_SECONDS", 120.0, minimum=1)
+LLM_MAX_TRIES = env_int("LLM_MAX_TRIES", 4, minimum=1, maximum=20)
+LLM_BREAKER_THRESHOLD = env_int("LLM_BREAKER_THRESHOLD", 5, minimum=1)
+LLM_BREAKER_COOLDOWN_SECONDS = env_float("LLM_BREAKER_COOLDOWN_SECONDS", 30.0, minimum=0.1)
+LLM_REDIS_URL = env_str("LLM_REDIS_URL", "")  # the shared limit's Redis; empty: the broker's
+FEEDBACK_BATCH_SIZE = env_int("FEEDBACK_BATCH_SIZE", 32, minimum=1, maximum=1000)
+FEEDBACK_LEASE_SECONDS = env_int("FEEDBACK_LEASE_SECONDS", 600, minimum=10)
 
 LOGGING = {
     "version": 1,

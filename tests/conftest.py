@@ -182,3 +182,79 @@ def _wait_for(condition, seconds: float) -> bool:
 def wait_for():
     """Wait (bounded, never a performance assertion) until ``condition()`` is true."""
     return _wait_for
+
+
+class LLMServer:
+    def __init__(self, port: int):
+        self.base = f"http://127.0.0.1:{port}"
+        self.url = self.base + "/v1"
+
+    def faults(self, **rates):
+        import requests
+
+        zero = dict.fromkeys(("fail_429", "fail_503", "slow", "drop", "invalid_json"), 0.0)
+        requests.post(self.base + "/admin/faults", json={**zero, **rates}, timeout=5).raise_for_status()
+
+    def metrics(self) -> dict[str, float]:
+        import re
+
+        import requests
+
+        text = requests.get(self.base + "/metrics", timeout=5).text
+        return {
+            m.group(1): float(m.group(2))
+            for m in re.finditer(r"^(vllm:\w+)\{[^}]*\} ([0-9.e+-]+)$", text, re.M)
+        }
+
+
+@pytest.fixture(scope="session")
+def llm_server_process(tmp_path_factory):
+    """The project's vLLM-like server (feedback/devserver.py) as its own process."""
+    import socket
+
+    import requests
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = open(tmp_path_factory.mktemp("llm") / "devserver.log", "wb")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "feedback.devserver",
+            "--port",
+            str(port),
+            "--max-num-seqs",
+            "8",
+            "--step-ms",
+            "5",
+        ],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    server = LLMServer(port)
+
+    def up():
+        try:
+            return requests.get(server.url + "/models", timeout=1).ok
+        except requests.RequestException:
+            return proc.poll() is not None
+
+    _wait_for(up, 30)
+    yield server
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture
+def llm_server(llm_server_process):
+    llm_server_process.faults()
+    yield llm_server_process
+    llm_server_process.faults()
+
+
+@pytest.fixture
+def redis_client():
+    return redis.Redis.from_url(settings.CELERY_BROKER_URL)

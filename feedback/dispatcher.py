@@ -1,0 +1,263 @@
+"""The feedback dispatcher: pending requests -> batches -> the model server -> Feedback rows.
+
+A batch is claimed atomically (SELECT ... FOR UPDATE SKIP LOCKED, so several workers never
+take the same request), interactive requests before bulk ones, then ordered by assignment
+so each assignment's shared prompt prefix stays warm in vLLM's cache. Each request holds a
+lease; a worker that dies mid-batch leaves leases that expire, and the requests go back to
+pending. Requests run concurrently under the Redis-wide adaptive limit and circuit breaker
+(feedback/control.py). Per outcome:
+  - the model answered a valid, guarded hint: Feedback(source=llm), done;
+  - the answer was invalid twice or broke the guard: the fallback hint, done;
+  - the server was overloaded or down (429, 5xx, timeout, connection, breaker open): the
+    fallback hint now, so the student is not left waiting, and the request goes back to
+    pending with exponential backoff and jitter; a later model hint replaces the fallback.
+    After LLM_MAX_TRIES the fallback stays.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import random
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+import aiohttp
+import openai
+import redis
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from feedback import fallback
+from feedback.control import AdaptiveLimiter, CircuitBreaker
+from feedback.llm import FailingTest, GuardRejected, HintRequest, HintResult, InvalidAnswer, generate_hint
+from feedback.models import Feedback, FeedbackRequest, RequestStatus, Source
+from grader.models import Submission
+
+log = logging.getLogger(__name__)
+OVERLOAD = (
+    openai.RateLimitError,
+    openai.InternalServerError,
+    openai.APITimeoutError,
+    openai.APIConnectionError,
+)
+
+
+@dataclass
+class Outcome:
+    kind: str  # "llm", "fallback" (final) or "retry"
+    result: HintResult | None = None
+    error: str = ""
+
+
+def server_key() -> str:
+    return "llm:" + hashlib.sha256(settings.LLM_BASE_URL.encode()).hexdigest()[:16]
+
+
+def controls() -> tuple[AdaptiveLimiter, CircuitBreaker]:
+    client = redis.Redis.from_url(settings.LLM_REDIS_URL or settings.CELERY_BROKER_URL)
+    key = server_key()
+    limiter = AdaptiveLimiter(client, key, settings.LLM_MIN_IN_FLIGHT, settings.LLM_MAX_IN_FLIGHT)
+    breaker = CircuitBreaker(
+        client, key + ":breaker", settings.LLM_BREAKER_THRESHOLD, settings.LLM_BREAKER_COOLDOWN_SECONDS
+    )
+    return limiter, breaker
+
+
+# -- claiming -------------------------------------------------------------------------------
+def release_expired_leases() -> int:
+    """Requests whose worker died mid-batch go back to pending."""
+    return FeedbackRequest.objects.filter(
+        status=RequestStatus.IN_PROGRESS, lease_until__lt=timezone.now()
+    ).update(status=RequestStatus.PENDING, lease_until=None)
+
+
+def claim_batch(size: int) -> list[int]:
+    now = timezone.now()
+    with transaction.atomic():
+        ids = list(
+            FeedbackRequest.objects.select_for_update(skip_locked=True)
+            .filter(Q(not_before__isnull=True) | Q(not_before__lte=now), status=RequestStatus.PENDING)
+            .order_by("priority", "created_at")
+            .values_list("pk", flat=True)[:size]
+        )
+        FeedbackRequest.objects.filter(pk__in=ids).update(
+            status=RequestStatus.IN_PROGRESS,
+            lease_until=now + timedelta(seconds=settings.FEEDBACK_LEASE_SECONDS),
+            tries=F("tries") + 1,
+        )
+    return ids
+
+
+# -- what the model sees --------------------------------------------------------------------
+def hint_request(submission: Submission) -> HintRequest:
+    assignment = submission.assignment
+    results = list(submission.results.all())
+    earlier = Submission.objects.filter(
+        assignment=assignment, student=submission.student_id, attempt__lt=submission.attempt
+    ).order_by("-attempt")
+    previous = earlier.first()
+    previous_hints = list(
+        Feedback.objects.filter(submission__in=earlier[:3])
+        .order_by("created_at")
+        .values_list("hint", flat=True)
+    )
+    return HintRequest(
+        assignment_key=f"{assignment.course.code}/{assignment.slug}",
+        statement=assignment.statement,
+        visible_tests=[f"{t.name}: {t.input_text}".strip() for t in assignment.tests.filter(visible=True)],
+        show_hidden_details=assignment.show_hidden_details,
+        files=submission.files,
+        failing=[
+            FailingTest(r.name, r.visible, r.outcome, r.test_input, r.expected, r.actual, r.error)
+            for r in results
+            if r.outcome != "passed"
+        ],
+        attempt=submission.attempt,
+        previous_files=previous.files if previous else None,
+        previous_hints=previous_hints,
+        reference_files=assignment.reference_files,
+    )
+
+
+# -- running a batch --------------------------------------------------------------------------
+def dispatch_once(size: int | None = None) -> int:
+    """Claim one batch and see it through. Returns how many requests it handled."""
+    ids = claim_batch(size or settings.FEEDBACK_BATCH_SIZE)
+    if not ids:
+        return 0
+    requests = sorted(
+        FeedbackRequest.objects.filter(pk__in=ids).select_related("submission__assignment__course"),
+        key=lambda r: (r.priority, r.submission.assignment_id, r.created_at),
+    )
+    inputs, outcomes = [], []
+    for request in requests:
+        if request.submission.assignment.llm_hints and settings.LLM_BASE_URL:
+            inputs.append((request, hint_request(request.submission)))
+        else:
+            outcomes.append((request, Outcome("fallback", error="model hints are off")))
+    if inputs:
+        results = asyncio.run(run_all([hr for _, hr in inputs]))
+        outcomes += list(zip([r for r, _ in inputs], results, strict=True))
+    for request, outcome in outcomes:
+        store(request, outcome)
+    return len(ids)
+
+
+async def run_all(requests: list[HintRequest]) -> list[Outcome]:
+    limiter, breaker = controls()
+    client = openai.AsyncOpenAI(
+        base_url=settings.LLM_BASE_URL,
+        api_key=settings.LLM_API_KEY,
+        max_retries=0,
+        timeout=settings.LLM_TIMEOUT_SECONDS,
+    )
+    watcher = asyncio.create_task(watch_server_queue(client, limiter))
+    try:
+        return await asyncio.gather(*(run_one(client, limiter, breaker, r) for r in requests))
+    finally:
+        watcher.cancel()
+        await client.close()
+
+
+async def run_one(client, limiter: AdaptiveLimiter, breaker: CircuitBreaker, request: HintRequest) -> Outcome:
+    if not breaker.allow():
+        return Outcome("retry", error="the model server is unavailable (circuit open)")
+    lease = await limiter.acquire()
+    try:
+        result = await generate_hint(client, settings.LLM_MODEL, request)
+    except OVERLOAD as exc:
+        limiter.on_overload()
+        breaker.record_failure()
+        return Outcome("retry", error=f"{type(exc).__name__}: {exc}"[:500])
+    except (InvalidAnswer, GuardRejected, openai.APIStatusError) as exc:
+        breaker.record_success()  # the server works; this answer is unusable
+        return Outcome("fallback", error=f"{type(exc).__name__}: {exc}"[:500])
+    finally:
+        limiter.release(lease)
+    limiter.on_success()
+    breaker.record_success()
+    return Outcome("llm", result)
+
+
+async def watch_server_queue(client, limiter: AdaptiveLimiter, every: float = 1.0) -> None:
+    """Read vLLM's /metrics while a batch runs; its own queue growing means we send too many."""
+    url = re.sub(r"/v1/?$", "", str(client.base_url).rstrip("/")) + "/metrics"
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2.0)) as http:
+        while True:
+            await asyncio.sleep(every)
+            await _observe(http, url, limiter)
+
+
+async def _observe(http, url: str, limiter: AdaptiveLimiter) -> None:
+    try:
+        async with http.get(url) as response:
+            text = await response.text()
+    except (aiohttp.ClientError, TimeoutError):
+        return  # metrics are advisory
+    match = re.search(r"^vllm:num_requests_waiting(?:\{[^}]*\})? ([0-9.]+)", text, re.M)
+    if match:
+        limiter.observe_waiting(int(float(match.group(1))))
+
+
+# -- storing ----------------------------------------------------------------------------------
+def store(request: FeedbackRequest, outcome: Outcome) -> None:
+    submission = request.submission
+    with transaction.atomic():
+        if outcome.kind == "llm":
+            r = outcome.result
+            Feedback.objects.update_or_create(
+                submission=submission,
+                defaults=dict(
+                    hint=r.answer.text(),
+                    line=r.answer.line(),
+                    concept=r.answer.concept,
+                    source=Source.LLM,
+                    model=settings.LLM_MODEL,
+                    prompt_tokens=r.prompt_tokens,
+                    completion_tokens=r.completion_tokens,
+                    cached_tokens=r.cached_tokens,
+                    latency_seconds=r.latency_seconds,
+                    ttft_seconds=r.ttft_seconds,
+                    model_calls=r.model_calls,
+                ),
+            )
+            _finish(request, "")
+            return
+        if not Feedback.objects.filter(submission=submission).exists():
+            _store_fallback(submission)
+        if outcome.kind == "retry" and request.tries < settings.LLM_MAX_TRIES:
+            backoff = min(300.0, 2.0**request.tries) * (0.5 + random.random())
+            FeedbackRequest.objects.filter(pk=request.pk).update(
+                status=RequestStatus.PENDING,
+                lease_until=None,
+                last_error=outcome.error,
+                not_before=timezone.now() + timedelta(seconds=backoff),
+            )
+            return
+        _finish(request, outcome.error)
+
+
+def _store_fallback(submission: Submission) -> None:
+    results = list(
+        submission.results.values("name", "visible", "outcome", "expected", "actual", "message", "error")
+    )
+    hint = fallback.build_hint(results)
+    if hint is not None:
+        Feedback.objects.create(
+            submission=submission,
+            hint=hint.text,
+            line=hint.line,
+            concept=hint.concept,
+            source=Source.FALLBACK,
+        )
+
+
+def _finish(request: FeedbackRequest, error: str) -> None:
+    FeedbackRequest.objects.filter(pk=request.pk).update(
+        status=RequestStatus.DONE, lease_until=None, last_error=error
+    )

@@ -1,0 +1,265 @@
+"""Debugging hints from an OpenAI-compatible server (vLLM). Plain data in, plain data out:
+no Django here, so it can be used and tested alone.
+
+Prompts are laid out for vLLM's automatic prefix caching: the system prompt and the
+assignment's context (statement, visible tests, hint policy) come first and are byte-identical
+for every student of the assignment; the student's code, failing tests and history come last.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+
+from openai import AsyncOpenAI
+from pydantic import BaseModel, Field, ValidationError
+
+SYSTEM_PROMPT = """You are a patient teaching assistant for an introductory programming course.
+A student's submission failed some tests. Help them find the bug themselves:
+- never write the corrected code, and never quote the reference solution;
+- at most one short code fragment (a single expression), and only if it is essential;
+- point to where the problem is and what to examine, in plain words;
+- follow the escalation level given with the submission.
+Answer only with JSON that matches the requested schema."""
+
+ESCALATION = {
+    1: "Level 1 (first attempt): a gentle nudge. Name the behaviour to check; do not give a line number.",
+    2: "Level 2: name the concept involved (e.g. an off-by-one bound, an empty input, integer division).",
+    3: "Level 3 (the student has tried several times): point to the line and say what to examine there.",
+}
+
+
+class HintItem(BaseModel):
+    text: str = Field(min_length=1, max_length=1500)
+    line: int | None = Field(None, ge=1)
+
+
+class HintAnswer(BaseModel):
+    """The JSON the model must produce (sent as response_format json_schema)."""
+
+    summary: str = Field(min_length=1, max_length=1500)
+    hints: list[HintItem] = Field(min_length=1, max_length=3)
+    concept: str = Field(min_length=1, max_length=200)
+    confidence: float = Field(ge=0, le=1)
+
+    def text(self) -> str:
+        return " ".join([self.summary] + [h.text for h in self.hints if h.text != self.summary])
+
+    def line(self) -> int | None:
+        return next((h.line for h in self.hints if h.line), None)
+
+
+RESPONSE_FORMAT = {
+    "type": "json_schema",
+    "json_schema": {"name": "hint", "schema": HintAnswer.model_json_schema(), "strict": True},
+}
+
+
+@dataclass
+class FailingTest:
+    name: str
+    visible: bool
+    outcome: str
+    input: str = ""
+    expected: str | None = None
+    actual: str | None = None
+    error: dict | None = None
+
+
+@dataclass
+class HintRequest:
+    """Everything a hint is built from. ``reference_files`` feeds the guard, never the prompt."""
+
+    assignment_key: str
+    statement: str
+    visible_tests: list[str]
+    show_hidden_details: bool
+    files: dict[str, str]
+    failing: list[FailingTest]
+    attempt: int = 1
+    previous_files: dict[str, str] | None = None
+    previous_hints: list[str] = field(default_factory=list)
+    reference_files: dict[str, str] = field(default_factory=dict)
+
+
+def escalation_level(request: HintRequest) -> int:
+    return min(3, max(1, request.attempt))
+
+
+def shared_prefix(request: HintRequest) -> str:
+    """The part every student of the assignment shares, byte for byte."""
+    tests = "\n".join(f"- {t}" for t in request.visible_tests) or "(none)"
+    policy = (
+        "Hidden tests: their inputs and expected values may be discussed."
+        if request.show_hidden_details
+        else "Hidden tests: only their names are known; never guess or reveal their inputs or expected values."
+    )
+    return f"# Assignment {request.assignment_key}\n\n{request.statement.strip()}\n\n# Visible tests\n{tests}\n\n{policy}\n"
+
+
+def numbered(files: dict[str, str]) -> str:
+    parts = []
+    for name in sorted(files):
+        lines = files[name].splitlines()
+        parts.append(f"## {name}\n" + "\n".join(f"{i:>4} | {line}" for i, line in enumerate(lines, 1)))
+    return "\n\n".join(parts)
+
+
+def describe_failure(test: FailingTest, show_hidden: bool) -> str:
+    detailed = test.visible or show_hidden
+    lines = [f"Test “{test.name}” ({'visible' if test.visible else 'hidden'}): {test.outcome}"]
+    if detailed and test.input:
+        lines.append(f"  input: {test.input[:500]}")
+    if detailed and test.expected is not None:
+        lines.append(f"  expected: {test.expected[:500]}")
+        lines.append(f"  actual: {str(test.actual)[:500]}")
+    if test.error:
+        where = f" at line {test.error['line']}" if test.error.get("line") else ""
+        message = test.error.get("message", "") if detailed else ""
+        lines.append(f"  raised {test.error.get('type')}{where}: {message[:300]}")
+    return "\n".join(lines)
+
+
+def changes_since(previous: dict[str, str] | None, current: dict[str, str]) -> str:
+    import difflib
+
+    if not previous:
+        return "This is the first attempt."
+    diff = []
+    for name in sorted(set(previous) | set(current)):
+        diff += difflib.unified_diff(
+            previous.get(name, "").splitlines(),
+            current.get(name, "").splitlines(),
+            f"previous/{name}",
+            f"current/{name}",
+            lineterm="",
+            n=1,
+        )
+    return "Changes since the previous attempt:\n" + ("\n".join(diff[:80]) or "(no change)")
+
+
+def build_messages(request: HintRequest) -> list[dict]:
+    failures = "\n".join(describe_failure(t, request.show_hidden_details) for t in request.failing)
+    given = "\n".join(f"- {h}" for h in request.previous_hints[-3:]) or "(none)"
+    student = (
+        f"# Attempt {request.attempt}\n{ESCALATION[escalation_level(request)]}\n\n"
+        f"# Student code\n{numbered(request.files)}\n\n# Failing tests\n{failures}\n\n"
+        f"# {changes_since(request.previous_files, request.files)}\n\n"
+        f"# Hints already given (do not repeat them; go one step further)\n{given}\n"
+    )
+    return [
+        {"role": "system", "content": SYSTEM_PROMPT + "\n\n" + shared_prefix(request)},
+        {"role": "user", "content": student},
+    ]
+
+
+# -- the guard --------------------------------------------------------------------------------
+WORD = re.compile(r"\w+")
+CODE_LINE = re.compile(r"^\s*(def |class |for |while |if |elif |else:|return |import |from |\w+\s*=[^=])")
+
+
+def guard_problems(answer: HintAnswer, reference_files: dict[str, str], ngram: int = 8) -> list[str]:
+    """Why a hint must not be shown: it gives the solution away, is mostly code, or reads badly."""
+    text = "\n".join([answer.summary] + [h.text for h in answer.hints])
+    problems = []
+    hint_words = WORD.findall(text.lower())
+    grams = {tuple(hint_words[i : i + ngram]) for i in range(len(hint_words) - ngram + 1)}
+    for source in reference_files.values():
+        ref = WORD.findall(source.lower())
+        ref_grams = {tuple(ref[i : i + ngram]) for i in range(len(ref) - ngram + 1)}
+        if ref_grams and len(grams & ref_grams) >= 1:
+            problems.append("reproduces the reference solution")
+            break
+    code_lines = sum(1 for line in text.splitlines() if CODE_LINE.match(line)) + text.count("```") // 2 * 3
+    if code_lines > 2:
+        problems.append("contains too much code")
+    words = len(hint_words)
+    if not 15 <= words <= 260:
+        problems.append(f"length {words} words is outside 15-260")
+    return problems
+
+
+# -- calling the model ------------------------------------------------------------------------
+class InvalidAnswer(Exception):
+    """The model answered twice with something that does not match the schema."""
+
+
+class GuardRejected(Exception):
+    """Every candidate broke a guard rule; the fallback hint is used instead."""
+
+
+@dataclass
+class HintResult:
+    answer: HintAnswer
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0
+    ttft_seconds: float | None = None
+    latency_seconds: float = 0.0
+    model_calls: int = 0
+
+
+async def _complete(
+    client: AsyncOpenAI, model: str, messages: list[dict], max_tokens: int, result: HintResult
+) -> str:
+    """One streamed call; accumulates usage and timings into ``result``."""
+    started = time.perf_counter()
+    stream = await client.chat.completions.create(
+        model=model,
+        messages=messages,
+        response_format=RESPONSE_FORMAT,
+        max_tokens=max_tokens,
+        temperature=0.2,
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    pieces = []
+    async for chunk in stream:
+        if chunk.choices and chunk.choices[0].delta.content:
+            if result.ttft_seconds is None:
+                result.ttft_seconds = time.perf_counter() - started
+            pieces.append(chunk.choices[0].delta.content)
+        if chunk.usage:
+            result.prompt_tokens += chunk.usage.prompt_tokens
+            result.completion_tokens += chunk.usage.completion_tokens
+            details = chunk.usage.prompt_tokens_details
+            result.cached_tokens += (details.cached_tokens or 0) if details else 0
+    result.latency_seconds += time.perf_counter() - started
+    result.model_calls += 1
+    return "".join(pieces)
+
+
+async def generate_hint(
+    client: AsyncOpenAI, model: str, request: HintRequest, max_tokens: int = 600
+) -> HintResult:
+    """Ask for a hint; one retry on schema-invalid output, one regeneration when the guard
+    rejects it. Raises InvalidAnswer or GuardRejected (the caller serves the fallback) and
+    lets the client's errors (rate limits, 5xx, connection) through for the caller's retry policy."""
+    messages = build_messages(request)
+    result = HintResult(answer=None)  # type: ignore[arg-type]
+    for _ in range(2):  # a guard rejection gets one more chance
+        answer = None
+        for _ in range(2):  # an invalid answer gets one more chance
+            raw = await _complete(client, model, messages, max_tokens, result)
+            try:
+                answer = HintAnswer.model_validate_json(raw)
+                break
+            except ValidationError:
+                continue
+        if answer is None:
+            raise InvalidAnswer("the model's answer did not match the schema twice")
+        problems = guard_problems(answer, request.reference_files)
+        if not problems:
+            result.answer = answer
+            return result
+        messages = messages + [
+            {"role": "assistant", "content": raw},
+            {
+                "role": "user",
+                "content": "Rewrite the hint: it "
+                + "; ".join(problems)
+                + ". Describe what to examine instead of showing code.",
+            },
+        ]
+    raise GuardRejected("; ".join(problems))

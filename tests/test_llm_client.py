@@ -1,0 +1,49 @@
+"""generate_hint against the dev server: validation, one retry, the guard, measurements."""
+
+import asyncio
+
+import openai
+import pytest
+
+from feedback.llm import GuardRejected, InvalidAnswer, generate_hint
+from tests.test_llm_prompts import request
+
+MODEL = "Qwen/Qwen2.5-Coder-32B-Instruct-AWQ"
+
+
+def hint(server, req):
+    async def call():
+        async with openai.AsyncOpenAI(base_url=server.url, api_key="x", max_retries=0) as client:
+            return await generate_hint(client, MODEL, req)
+
+    return asyncio.run(call())
+
+
+def test_it_returns_a_validated_hint_with_measurements(llm_server):
+    result = hint(llm_server, request())
+    assert "missing" in result.answer.summary and result.answer.line() == 2
+    assert result.model_calls == 1 and result.prompt_tokens > 0 and result.completion_tokens > 0
+    assert 0 < result.ttft_seconds <= result.latency_seconds
+
+
+def test_it_retries_once_on_invalid_output_then_gives_up(llm_server):
+    llm_server.faults(invalid_json=1.0)
+    with pytest.raises(InvalidAnswer):
+        hint(llm_server, request())
+
+
+def test_it_recovers_when_the_retry_is_valid(llm_server):
+    llm_server.faults(invalid_json=0.5)
+    results = []
+    for _ in range(12):
+        try:
+            results.append(hint(llm_server, request()).model_calls)
+        except InvalidAnswer:
+            results.append(None)
+    assert 2 in results  # some answers needed the retry and then passed
+
+
+def test_it_regenerates_then_refuses_a_hint_that_gives_the_solution_away(llm_server):
+    template = hint(llm_server, request()).answer.summary  # what this server always answers
+    with pytest.raises(GuardRejected, match="reproduces the reference solution"):
+        hint(llm_server, request(reference_files={"solution.py": template}))
