@@ -121,7 +121,7 @@ def _database_url() -> str:
 
 
 @pytest.fixture(scope="session")
-def celery_worker(django_db_setup, django_db_blocker, sandbox_image, tmp_path_factory):
+def celery_worker(django_db_setup, django_db_blocker, sandbox_image, tmp_path_factory, llm_server_process):
     """A real `celery worker` process (all queues, 2 pool processes) using the test database."""
     broker = settings.CELERY_BROKER_URL
     redis.Redis.from_url(broker).flushdb()  # no stale messages from an earlier run
@@ -132,6 +132,8 @@ def celery_worker(django_db_setup, django_db_blocker, sandbox_image, tmp_path_fa
         CELERY_BROKER_URL=broker,
         SANDBOX_IMAGE=sandbox_image,
         WEBHOOK_ALLOWED_HOSTS="127.0.0.1",  # the tests' webhook receiver
+        LLM_BASE_URL=llm_server_process.url,  # hints from the project's vLLM-like server
+        LLM_REDIS_URL=broker,
     )
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(

@@ -4,7 +4,7 @@ import pytest
 from django.db.models import Q
 from django.urls import reverse
 
-from feedback.models import RequestStatus
+from feedback.models import Feedback, RequestStatus, Source
 from grader.models import Status, Submission
 from tests.conftest import CORRECT, WRONG
 
@@ -56,9 +56,11 @@ def test_it_grades_a_correct_and_a_wrong_solution_end_to_end(
     assert "add(10, 20)" not in page  # a hidden one's
 
 
-def test_it_produces_a_labelled_fallback_hint_for_a_failed_test(
+def test_it_produces_a_labelled_fallback_hint_when_model_hints_are_off(
     client, people, assignment, celery_worker, wait_for
 ):
+    assignment.llm_hints = False
+    assignment.save()
     client.force_login(people["bob"])
     bad = submit_and_wait(client, assignment, WRONG, wait_for)
     assert wait_for(lambda: hasattr(Submission.objects.get(pk=bad.pk), "feedback"), 60)
@@ -66,3 +68,14 @@ def test_it_produces_a_labelled_fallback_hint_for_a_failed_test(
     assert "Automatic hint built from your test results" in page
     assert 'data-done="1"' in page
     assert "30" not in Submission.objects.get(pk=bad.pk).feedback.hint  # the hidden expected value
+
+
+def test_it_produces_a_model_hint_through_the_dev_server(client, people, assignment, celery_worker, wait_for):
+    client.force_login(people["alice"])
+    bad = submit_and_wait(client, assignment, WRONG, wait_for)
+    assert wait_for(lambda: Feedback.objects.filter(submission=bad, source=Source.LLM).exists(), 60)
+    feedback = Feedback.objects.get(submission=bad)
+    assert feedback.prompt_tokens > 0 and feedback.model == "Qwen/Qwen2.5-Coder-32B-Instruct-AWQ"
+    page = client.get(reverse("submission_live", args=[bad.pk])).content.decode()
+    assert "Automatic hint" not in page and 'data-done="1"' in page
+    assert "hint ready" in page

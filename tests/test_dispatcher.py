@@ -1,0 +1,127 @@
+"""The dispatcher against the dev server: batches, priorities, outages, lost workers."""
+
+import time
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from feedback import dispatcher
+from feedback.models import Feedback, FeedbackRequest, Priority, RequestStatus, Source
+from grader.models import Status, Submission, TestResult
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def llm(settings, llm_server, redis_client):
+    settings.LLM_BASE_URL = llm_server.url
+    settings.LLM_REDIS_URL = settings.CELERY_BROKER_URL
+    settings.LLM_BREAKER_THRESHOLD, settings.LLM_BREAKER_COOLDOWN_SECONDS = 3, 0.5
+    settings.LLM_MAX_IN_FLIGHT, settings.LLM_MIN_IN_FLIGHT = 8, 1
+    for key in redis_client.scan_iter(dispatcher.server_key() + "*"):
+        redis_client.delete(key)
+    return llm_server
+
+
+@pytest.fixture
+def failing(people, assignment):
+    """Graded submissions that failed the hidden test, each with a pending hint request."""
+
+    def make(student, attempt=1, priority=Priority.INTERACTIVE):
+        sub = Submission.objects.create(
+            assignment=assignment,
+            student=people[student],
+            attempt=attempt,
+            files={"solution.py": f"def add(a, b):\n    return a - b  # {attempt}\n"},
+            status=Status.GRADED,
+            score=2,
+            max_score=3,
+        )
+        test = assignment.tests.get(name="big")
+        TestResult.objects.create(
+            submission=sub,
+            test_case=test,
+            name=test.name,
+            visible=False,
+            outcome="failed",
+            points=1,
+            points_earned=0,
+            expected="30",
+            actual="-10",
+            test_input="add(10, 20)",
+        )
+        return FeedbackRequest.objects.create(submission=sub, priority=priority)
+
+    return make
+
+
+def test_it_turns_a_batch_into_model_hints(llm, failing):
+    requests = [failing("alice", n) for n in (1, 2, 3)] + [failing("bob", n) for n in (1, 2)]
+    assert dispatcher.dispatch_once() == 5
+    for request in requests:
+        request.refresh_from_db()
+        feedback = request.submission.feedback
+        assert request.status == RequestStatus.DONE and feedback.source == Source.LLM
+        assert feedback.prompt_tokens > 0 and feedback.completion_tokens > 0 and feedback.ttft_seconds > 0
+        assert "-10" not in feedback.hint and "30" not in feedback.hint  # the hidden test's values
+    assert Feedback.objects.filter(cached_tokens__gt=0).count() >= 4  # the shared prefix, served from cache
+
+
+def test_interactive_requests_go_before_bulk_ones(llm, failing):
+    bulk = [failing("alice", n, Priority.BULK) for n in (1, 2)]
+    interactive = failing("bob")
+    assert dispatcher.claim_batch(1) == [interactive.pk]
+    assert dispatcher.claim_batch(5) == [b.pk for b in bulk]
+
+
+def test_an_outage_serves_fallback_hints_now_and_model_hints_later(llm, failing, redis_client):
+    requests = [failing("alice", n) for n in (1, 2, 3, 4)]
+    llm.faults(fail_503=1.0)
+    dispatcher.dispatch_once()
+    limiter, breaker = dispatcher.controls()
+    assert limiter.limit() == 4 and breaker.is_open()
+    for request in requests:
+        request.refresh_from_db()
+        assert request.status == RequestStatus.PENDING and request.not_before > timezone.now()
+        assert request.submission.feedback.source == Source.FALLBACK  # the student is not left waiting
+
+    llm.faults()
+    time.sleep(0.6)  # the breaker's cooldown: one probe may go (half-open), the others back off again
+    for _ in range(2):
+        FeedbackRequest.objects.update(not_before=timezone.now())  # their backoff has passed
+        dispatcher.dispatch_once()
+    for request in requests:
+        request.refresh_from_db()
+        assert request.status == RequestStatus.DONE
+        assert Feedback.objects.get(submission=request.submission).source == Source.LLM
+    assert not breaker.is_open()
+
+
+def test_after_the_last_try_the_fallback_stays(llm, failing, settings):
+    settings.LLM_MAX_TRIES = 1
+    request = failing("alice")
+    llm.faults(fail_429=1.0)
+    dispatcher.dispatch_once()
+    request.refresh_from_db()
+    assert request.status == RequestStatus.DONE and "RateLimitError" in request.last_error
+    assert request.submission.feedback.source == Source.FALLBACK
+
+
+def test_a_worker_dying_mid_batch_loses_nothing(llm, failing):
+    request = failing("alice")
+    assert dispatcher.claim_batch(10) == [request.pk]  # ...and the worker dies here
+    assert dispatcher.dispatch_once() == 0  # not claimable while its lease runs
+    FeedbackRequest.objects.update(lease_until=timezone.now() - timedelta(seconds=1))
+    assert dispatcher.release_expired_leases() == 1
+    assert dispatcher.dispatch_once() == 1
+    request.refresh_from_db()
+    assert request.status == RequestStatus.DONE and request.submission.feedback.source == Source.LLM
+
+
+def test_without_a_model_or_with_hints_off_it_serves_the_fallback(settings, failing, assignment):
+    settings.LLM_BASE_URL = ""
+    request = failing("alice")
+    assert dispatcher.dispatch_once() == 1
+    request.refresh_from_db()
+    assert request.status == RequestStatus.DONE and request.submission.feedback.source == Source.FALLBACK
