@@ -5,13 +5,17 @@ AdaptiveLimiter: at most ``limit`` requests in flight (leases in a sorted set, e
 expiry so a dead process's leases free themselves). The limit moves between a floor and a
 ceiling by AIMD, the rule TCP uses for the same problem:
   - additive increase: every success adds 1/limit (about +1 per round of ``limit`` requests);
-  - multiplicative decrease: a 429/503, a timeout, or the server's own queue growing
-    (``vllm:num_requests_waiting`` > 0 while we are at the limit) halves it, at most once per
-    ``cooldown`` seconds so that one burst of errors counts once.
-vLLM answers fastest at the batch size where its queue stays empty; AIMD settles just under it.
+  - multiplicative decrease: a 429/503, a timeout or a dropped connection halves it, at most
+    once per ``cooldown`` seconds so that one burst of errors counts once;
+  - queue feedback: when the server reports requests waiting (``vllm:num_requests_waiting``),
+    the limit drops by that many (same cooldown): those requests bought no throughput, only
+    time to first token.
+vLLM serves the most tokens per second with its batch full (``--max-num-seqs``) and its queue
+empty; the rule settles there: it climbs until requests wait, then steps back by the excess.
 
-CircuitBreaker: after ``threshold`` consecutive failures the breaker opens for ``cooldown``
-seconds (callers serve fallback hints); then one caller at a time may probe; a success closes it.
+CircuitBreaker: when at least ``threshold`` of the last ``2 * threshold`` calls failed, the
+breaker opens for ``cooldown`` seconds (callers serve fallback hints); then one caller at a
+time may probe; a successful probe closes it.
 """
 
 from __future__ import annotations
@@ -92,14 +96,24 @@ class AdaptiveLimiter:
 
     def observe_waiting(self, waiting: int) -> None:
         """The server reports its own queue: requests waiting there mean we send too many."""
-        if waiting > 0:
-            self.on_overload()
+        if waiting > 0 and self.redis.set(self.cut_key, 1, nx=True, px=int(self.cooldown * 1000)):
+            self.redis.set(self.limit_key, max(float(self.floor), self.limit() - waiting))
 
 
 class CircuitBreaker:
-    def __init__(self, redis, name: str, threshold: int = 5, cooldown: float = 30.0):
-        self.redis, self.threshold, self.cooldown = redis, threshold, cooldown
-        self.failures_key, self.open_key, self.probe_key = f"{name}:failures", f"{name}:open", f"{name}:probe"
+    """Opens when at least ``threshold`` of the last ``2 * threshold`` calls failed.
+
+    A failure *rate*, not a run of consecutive failures: errors come back at once while
+    successes take seconds, so a handful of early 503s in a burst must not stop traffic.
+    A server that is down fails everything and opens the breaker after ``threshold`` calls.
+    """
+
+    def __init__(self, redis, name: str, threshold: int = 10, cooldown: float = 30.0):
+        self.redis, self.threshold, self.window, self.cooldown = redis, threshold, 2 * threshold, cooldown
+        self.outcomes_key, self.open_key, self.probe_key = f"{name}:outcomes", f"{name}:open", f"{name}:probe"
+
+    def failures(self) -> int:
+        return self.redis.lrange(self.outcomes_key, 0, -1).count(b"1")
 
     def is_open(self) -> bool:
         return bool(self.redis.exists(self.open_key))
@@ -108,15 +122,24 @@ class CircuitBreaker:
         """Closed: yes. Open: no. Cooldown over but not yet closed: one prober at a time."""
         if self.is_open():
             return False
-        if int(self.redis.get(self.failures_key) or 0) >= self.threshold:
+        if self.failures() >= self.threshold:
             return bool(self.redis.set(self.probe_key, 1, nx=True, ex=max(1, int(self.cooldown))))
         return True
 
     def record_success(self) -> None:
-        self.redis.delete(self.failures_key, self.probe_key)
+        if self.redis.delete(self.probe_key):  # the probe worked: close, forget the failures
+            self.redis.delete(self.outcomes_key)
+            return
+        self._push(b"0")
 
     def record_failure(self) -> None:
-        failures = self.redis.incr(self.failures_key)
-        if failures >= self.threshold:
+        self._push(b"1")
+        if self.failures() >= self.threshold:
             self.redis.set(self.open_key, 1, px=int(self.cooldown * 1000))
             self.redis.delete(self.probe_key)
+
+    def _push(self, outcome: bytes) -> None:
+        pipe = self.redis.pipeline()
+        pipe.lpush(self.outcomes_key, outcome)
+        pipe.ltrim(self.outcomes_key, 0, self.window - 1)
+        pipe.execute()

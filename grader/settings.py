@@ -216,7 +216,8 @@ LLM_MAX_IN_FLIGHT = env_int("LLM_MAX_IN_FLIGHT", 16, minimum=1, maximum=1024)
 LLM_MIN_IN_FLIGHT = env_int("LLM_MIN_IN_FLIGHT", 1, minimum=1, maximum=1024)
 LLM_TIMEOUT_SECONDS = env_float("LLM_TIMEOUT_SECONDS", 120.0, minimum=1)
 LLM_MAX_TRIES = env_int("LLM_MAX_TRIES", 4, minimum=1, maximum=20)
-LLM_BREAKER_THRESHOLD = env_int("LLM_BREAKER_THRESHOLD", 5, minimum=1)
+# The breaker opens when this many of the last 2x this many model calls failed.
+LLM_BREAKER_THRESHOLD = env_int("LLM_BREAKER_THRESHOLD", 10, minimum=1)
 LLM_BREAKER_COOLDOWN_SECONDS = env_float("LLM_BREAKER_COOLDOWN_SECONDS", 30.0, minimum=0.1)
 LLM_REDIS_URL = env_str("LLM_REDIS_URL", "")  # the shared limit's Redis; empty: the broker's
 FEEDBACK_BATCH_SIZE = env_int("FEEDBACK_BATCH_SIZE", 32, minimum=1, maximum=1000)

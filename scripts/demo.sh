@@ -12,6 +12,12 @@ export DATABASE_URL="${DATABASE_URL:-postgres://grader:grader@127.0.0.1:5432/gra
 "$PY/python" manage.py seed_demo
 
 pids=()
+LLM_PORT="${LLM_PORT:-8100}"
+# Hints come from the project's vLLM-like server unless LLM_BASE_URL points at a real one.
+if [ -z "${LLM_BASE_URL:-}" ]; then
+  export LLM_BASE_URL="http://127.0.0.1:$LLM_PORT/v1"
+  START_DEVSERVER=1
+fi
 cleanup() {
   trap - INT TERM EXIT
   echo; echo "[demo] stopping..."
@@ -29,6 +35,10 @@ cleanup() {
 }
 trap cleanup INT TERM EXIT
 
+if [ "${START_DEVSERVER:-0}" = 1 ]; then
+  "$PY/python" -m feedback.devserver --port "$LLM_PORT" >"var/log/llm.log" 2>&1 &
+  pids+=($!)
+fi
 # -B: the periodic sweeper runs inside this worker (in production, run `celery beat` on its own).
 "$PY/celery" -A grader worker -B -s var/celerybeat-schedule -Q grading,regrading,feedback,default \
   --concurrency 2 --loglevel INFO \
@@ -48,6 +58,7 @@ cat <<MSG
     ta          (teaching assistant)
     alice, bob, carol  (students)
 
-  Logs: var/log/web.log, var/log/worker.log.   Ctrl-C stops everything.
+  Hints: $LLM_BASE_URL ${START_DEVSERVER:+(the built-in vLLM-like dev server)}
+  Logs: var/log/web.log, var/log/worker.log, var/log/llm.log.   Ctrl-C stops everything.
 MSG
 wait -n "${pids[@]}"
