@@ -291,7 +291,6 @@ def base_init(job, test, mode):
         "setup": job.get("setup_code") or "",
         "limits": student_limits(job, test),
         "workdir": PATHS["workdir"],
-        "scratch": PATHS["scratch"],
     }
 
 
