@@ -145,6 +145,9 @@ class Assignment(models.Model):
     )
 
     llm_hints = models.BooleanField(default=True, help_text="Ask the model for debugging hints")
+    rubric_auto_approve = models.BooleanField(
+        default=False, help_text="Count the model's rubric scores without an instructor's approval"
+    )
     show_hidden_details = models.BooleanField(
         default=False, help_text="Show students the input/expected/actual of hidden tests"
     )
@@ -302,3 +305,23 @@ class Extension(models.Model):
 
     def __str__(self) -> str:
         return f"extension for {self.student} on {self.assignment}"
+
+
+class RubricItem(models.Model):
+    """A quality the model grades (readability, use of functions...), with its maximum points."""
+
+    assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="rubric_items")
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+    max_points = models.DecimalField(max_digits=7, decimal_places=2, validators=[MinValueValidator(0)])
+    order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["assignment", "order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["assignment", "name"], name="rubric_item_unique_in_assignment"),
+            models.CheckConstraint(condition=Q(max_points__gte=0), name="rubric_max_nonnegative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.assignment}: {self.name}"

@@ -196,6 +196,12 @@ def _field(name: str, schema: dict, prompt: str, defs: dict):
             f"expects, and trace the variables by hand on that input. Check the boundary cases, such as "
             f"an empty input or the first and last positions."
         )
+    if name == "rubric" and kind == "array":
+        items = re.findall(r"^- (.+?) \(max ([0-9.]+)\):", prompt, re.M)
+        return [
+            {"item": item, "points": float(top) / 2, "justification": "Partly met: see the hints."}
+            for item, top in items
+        ]
     if name == "concept" and kind == "string":
         return "boundary conditions"
     if name == "confidence" and kind == "number":

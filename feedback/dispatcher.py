@@ -23,6 +23,7 @@ import random
 import re
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 
 import aiohttp
 import openai
@@ -34,8 +35,18 @@ from django.utils import timezone
 
 from feedback import fallback
 from feedback.control import AdaptiveLimiter, CircuitBreaker
-from feedback.llm import FailingTest, GuardRejected, HintRequest, HintResult, InvalidAnswer, generate_hint
-from feedback.models import Feedback, FeedbackRequest, RequestStatus, Source
+from feedback.llm import (
+    FailingTest,
+    GuardRejected,
+    HintRequest,
+    HintResult,
+    InvalidAnswer,
+    RubricSpec,
+    generate_hint,
+    rubric_scores,
+)
+from feedback.models import Feedback, FeedbackRequest, RequestStatus, RubricScore, RubricStatus, Source
+from feedback.services import recount_rubric
 from grader.models import Submission
 
 log = logging.getLogger(__name__)
@@ -121,6 +132,9 @@ def hint_request(submission: Submission) -> HintRequest:
         previous_files=previous.files if previous else None,
         previous_hints=previous_hints,
         reference_files=assignment.reference_files,
+        rubric=[
+            RubricSpec(i.name, i.description, float(i.max_points)) for i in assignment.rubric_items.all()
+        ],
     )
 
 
@@ -226,6 +240,7 @@ def store(request: FeedbackRequest, outcome: Outcome) -> None:
                     model_calls=r.model_calls,
                 ),
             )
+            _store_rubric(submission, r.answer)
             _finish(request, "")
             return
         if not Feedback.objects.filter(submission=submission).exists():
@@ -240,6 +255,24 @@ def store(request: FeedbackRequest, outcome: Outcome) -> None:
             )
             return
         _finish(request, outcome.error)
+
+
+def _store_rubric(submission: Submission, answer) -> None:
+    """The model's rubric scores: pending until an instructor approves them, unless the
+    assignment auto-approves."""
+    assignment = submission.assignment
+    items = {i.name: i for i in assignment.rubric_items.all()}
+    specs = [RubricSpec(i.name, i.description, float(i.max_points)) for i in items.values()]
+    status = RubricStatus.APPROVED if assignment.rubric_auto_approve else RubricStatus.PENDING
+    for name, (points, why) in rubric_scores(answer, specs).items():
+        RubricScore.objects.update_or_create(
+            submission=submission,
+            item=items[name],
+            defaults=dict(
+                points=Decimal(str(points)).quantize(Decimal("0.01")), justification=why, status=status
+            ),
+        )
+    recount_rubric(submission)
 
 
 def _store_fallback(submission: Submission) -> None:

@@ -35,6 +35,12 @@ class HintItem(BaseModel):
     line: int | None = Field(None, ge=1)
 
 
+class RubricEntry(BaseModel):
+    item: str = Field(max_length=100)
+    points: float = Field(ge=0)
+    justification: str = Field(min_length=1, max_length=2000)
+
+
 class HintAnswer(BaseModel):
     """The JSON the model must produce (sent as response_format json_schema)."""
 
@@ -42,6 +48,7 @@ class HintAnswer(BaseModel):
     hints: list[HintItem] = Field(min_length=1, max_length=3)
     concept: str = Field(min_length=1, max_length=200)
     confidence: float = Field(ge=0, le=1)
+    rubric: list[RubricEntry] = Field(default_factory=list, max_length=20)
 
     def text(self) -> str:
         return " ".join([self.summary] + [h.text for h in self.hints if h.text != self.summary])
@@ -68,6 +75,13 @@ class FailingTest:
 
 
 @dataclass
+class RubricSpec:
+    name: str
+    description: str
+    max_points: float
+
+
+@dataclass
 class HintRequest:
     """Everything a hint is built from. ``reference_files`` feeds the guard, never the prompt."""
 
@@ -81,6 +95,7 @@ class HintRequest:
     previous_files: dict[str, str] | None = None
     previous_hints: list[str] = field(default_factory=list)
     reference_files: dict[str, str] = field(default_factory=dict)
+    rubric: list[RubricSpec] = field(default_factory=list)
 
 
 def escalation_level(request: HintRequest) -> int:
@@ -95,7 +110,19 @@ def shared_prefix(request: HintRequest) -> str:
         if request.show_hidden_details
         else "Hidden tests: only their names are known; never guess or reveal their inputs or expected values."
     )
-    return f"# Assignment {request.assignment_key}\n\n{request.statement.strip()}\n\n# Visible tests\n{tests}\n\n{policy}\n"
+    text = f"# Assignment {request.assignment_key}\n\n{request.statement.strip()}\n\n# Visible tests\n{tests}\n\n{policy}\n"
+    if request.rubric:
+        items = "\n".join(f"- {r.name} (max {r.max_points:g}): {r.description}" for r in request.rubric)
+        text += f"\n# Rubric (grade each item in `rubric`, justify in one or two sentences)\n{items}\n"
+    return text
+
+
+def rubric_scores(answer: HintAnswer, rubric: list[RubricSpec]) -> dict[str, tuple[float, str]]:
+    """The answer's rubric entries for known items, points clipped to each item's maximum."""
+    limits = {r.name: r.max_points for r in rubric}
+    return {
+        e.item: (min(e.points, limits[e.item]), e.justification) for e in answer.rubric if e.item in limits
+    }
 
 
 def numbered(files: dict[str, str]) -> str:

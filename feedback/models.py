@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -73,3 +74,34 @@ class Feedback(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source} hint for {self.submission}"
+
+
+class RubricStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for approval"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+
+
+class RubricScore(models.Model):
+    """The model's proposed score for one rubric item; counts only once approved."""
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="rubric_scores")
+    item = models.ForeignKey("courses.RubricItem", on_delete=models.CASCADE, related_name="scores")
+    points = models.DecimalField(max_digits=7, decimal_places=2)
+    justification = models.TextField()
+    status = models.CharField(max_length=16, choices=RubricStatus.choices, default=RubricStatus.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["submission", "item__order"]
+        constraints = [
+            models.UniqueConstraint(fields=["submission", "item"], name="one_rubric_score_per_item"),
+            models.CheckConstraint(condition=Q(points__gte=0), name="rubric_points_nonnegative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item.name}: {self.points} ({self.status})"

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from decimal import Decimal
 
 from django.db import transaction
+from django.utils import timezone
 
-from feedback.models import FeedbackRequest, Priority, RequestStatus
+from feedback.models import FeedbackRequest, Priority, RequestStatus, RubricScore, RubricStatus
 from grader.models import Submission
 
 log = logging.getLogger(__name__)
@@ -37,3 +39,22 @@ def enqueue_feedback(request_id: int) -> None:
         dispatch.delay()
     except Exception:  # noqa: BLE001 - the pending row stays; the periodic dispatch finds it
         log.exception("could not enqueue feedback", extra={"feedback_request_id": request_id})
+
+
+def recount_rubric(submission: Submission) -> None:
+    """Keep the submission's rubric_points equal to its approved rubric scores."""
+    approved = RubricScore.objects.filter(submission=submission, status=RubricStatus.APPROVED)
+    total = sum((s.points for s in approved), Decimal(0))
+    Submission.objects.filter(pk=submission.pk).update(rubric_points=total)
+
+
+def do_decide_rubric(score: RubricScore, approve: bool, by) -> RubricScore:
+    """An instructor or TA approves (it counts) or rejects (it does not) the model's rubric score.
+    Side effects: the score's status and the submission's rubric_points, atomically."""
+    with transaction.atomic():
+        locked = RubricScore.objects.select_for_update().get(pk=score.pk)
+        locked.status = RubricStatus.APPROVED if approve else RubricStatus.REJECTED
+        locked.decided_by, locked.decided_at = by, timezone.now()
+        locked.save()
+        recount_rubric(locked.submission)
+    return locked

@@ -51,6 +51,9 @@ class Submission(models.Model):
     # overlapping runs (a redelivered message, a sweeper requeue) can never both count.
     run_token = models.UUIDField(null=True, blank=True, editable=False)
     worker = models.CharField(max_length=200, blank=True, help_text="host:pid of the last claim")
+    rubric_points = models.DecimalField(
+        max_digits=9, decimal_places=2, default=0, help_text="Approved rubric points (added to the score)"
+    )
     override_score = models.DecimalField(
         max_digits=9,
         decimal_places=2,
@@ -86,8 +89,10 @@ class Submission(models.Model):
 
     @property
     def final_score(self):
-        """What counts: the instructor's override if any, else the computed score."""
-        return self.override_score if self.override_score is not None else self.score
+        """What counts: the instructor's override if any, else the tests' score plus approved rubric points."""
+        if self.override_score is not None:
+            return self.override_score
+        return None if self.score is None else self.score + self.rubric_points
 
 
 class Outcome(models.TextChoices):

@@ -9,6 +9,8 @@ from django.views.decorators.http import require_POST
 
 from courses import access
 from courses.models import Role
+from feedback.models import RubricScore
+from feedback.services import do_decide_rubric
 from grader.gradebook import NothingToExport, course_gradebook, gradebook_csv
 from grader.models import Submission, Webhook
 from grader.staff import ActionRejected, do_override_score, do_regrade_assignment
@@ -52,6 +54,23 @@ def override(request, submission_id):
     else:
         messages.success(request, "Score overridden.")
     return redirect("submission", submission_id=submission.pk)
+
+
+@login_required
+@require_POST
+def decide_rubric(request, submission_id, score_id):
+    score = get_object_or_404(
+        RubricScore.objects.select_related("submission__assignment"), pk=score_id, submission_id=submission_id
+    )
+    if not access.is_course_staff(request.user, score.submission.assignment.course_id):
+        raise Http404("No such submission")
+    decision = request.POST.get("decision")
+    if decision not in ("approve", "reject"):
+        messages.error(request, "Choose approve or reject.")
+    else:
+        do_decide_rubric(score, decision == "approve", request.user)
+        messages.success(request, f"Rubric score for “{score.item.name}” {decision}d.")
+    return redirect("submission", submission_id=submission_id)
 
 
 @login_required

@@ -21,6 +21,11 @@ urlpatterns = [
     path("submissions/<int:submission_id>/", views.submission_detail, name="submission"),
     path("submissions/<int:submission_id>/live/", views.submission_status, name="submission_live"),
     path("submissions/<int:submission_id>/override/", staff_views.override, name="override"),
+    path(
+        "submissions/<int:submission_id>/rubric/<int:score_id>/",
+        staff_views.decide_rubric,
+        name="decide_rubric",
+    ),
     path("courses/<slug:course_code>/-/gradebook/", staff_views.gradebook, name="gradebook"),
     path("courses/<slug:course_code>/-/gradebook.csv", staff_views.gradebook_export, name="gradebook_csv"),
     path("courses/<slug:course_code>/-/webhooks/", staff_views.webhooks, name="webhooks"),

@@ -48,6 +48,7 @@ def _submission_context(request, submission):
         "course": submission.assignment.course,
         "results": results_for_viewer(submission, is_staff),
         "overrides": submission.overrides.select_related("by") if is_staff else [],
+        "rubric_scores": submission.rubric_scores.select_related("item"),
         "feedback": feedback,
         "is_staff": is_staff,
         "live_done": submission.is_finished and (feedback is not None or not feedback_pending(submission)),

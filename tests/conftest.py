@@ -16,6 +16,9 @@ import redis
 from django.conf import settings
 
 from courses.models import Assignment, Course, Membership, Role, TestCase
+from feedback.dispatcher import server_key
+from feedback.models import FeedbackRequest, Priority
+from grader.models import Status, Submission, TestResult
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "test-pass-123"
@@ -260,3 +263,46 @@ def llm_server(llm_server_process):
 @pytest.fixture
 def redis_client():
     return redis.Redis.from_url(settings.CELERY_BROKER_URL)
+
+
+@pytest.fixture
+def llm(settings, llm_server, redis_client):
+    settings.LLM_BASE_URL = llm_server.url
+    settings.LLM_REDIS_URL = settings.CELERY_BROKER_URL
+    settings.LLM_BREAKER_THRESHOLD, settings.LLM_BREAKER_COOLDOWN_SECONDS = 3, 0.5
+    settings.LLM_MAX_IN_FLIGHT, settings.LLM_MIN_IN_FLIGHT = 8, 1
+    for key in redis_client.scan_iter(server_key() + "*"):
+        redis_client.delete(key)
+    return llm_server
+
+
+@pytest.fixture
+def failing(people, assignment):
+    """Graded submissions that failed the hidden test, each with a pending hint request."""
+
+    def make(student, attempt=1, priority=Priority.INTERACTIVE):
+        sub = Submission.objects.create(
+            assignment=assignment,
+            student=people[student],
+            attempt=attempt,
+            files={"solution.py": f"def add(a, b):\n    return a - b  # {attempt}\n"},
+            status=Status.GRADED,
+            score=2,
+            max_score=3,
+        )
+        test = assignment.tests.get(name="big")
+        TestResult.objects.create(
+            submission=sub,
+            test_case=test,
+            name=test.name,
+            visible=False,
+            outcome="failed",
+            points=1,
+            points_earned=0,
+            expected="30",
+            actual="-10",
+            test_input="add(10, 20)",
+        )
+        return FeedbackRequest.objects.create(submission=sub, priority=priority)
+
+    return make

@@ -1,0 +1,87 @@
+"""Rubric grades from the model wait for a person's approval (unless the assignment says not to)."""
+
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from courses.models import RubricItem
+from feedback import dispatcher
+from feedback.llm import HintAnswer, HintItem, RubricEntry, RubricSpec, rubric_scores
+from feedback.models import RubricScore, RubricStatus
+from grader.models import Submission
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def rubric(assignment):
+    return [
+        RubricItem.objects.create(
+            assignment=assignment, name="Readability", description="Clear names.", max_points=2, order=0
+        ),
+        RubricItem.objects.create(
+            assignment=assignment,
+            name="Use of functions",
+            description="Small functions.",
+            max_points=1,
+            order=1,
+        ),
+    ]
+
+
+def test_proposed_rubric_scores_wait_for_approval(llm, failing, rubric, client, people):
+    request = failing("alice")
+    dispatcher.dispatch_once()
+    submission = Submission.objects.get(pk=request.submission_id)
+    scores = {s.item.name: s for s in submission.rubric_scores.all()}
+    assert {n: (s.points, s.status) for n, s in scores.items()} == {
+        "Readability": (Decimal("1.00"), RubricStatus.PENDING),
+        "Use of functions": (Decimal("0.50"), RubricStatus.PENDING),
+    }
+    assert submission.final_score == 2  # nothing counts yet
+
+    client.force_login(people["alice"])
+    page = client.get(reverse("submission", args=[submission.pk])).content.decode()
+    assert "Waiting for your instructor" in page and "Approve" not in page
+    assert (
+        client.post(
+            reverse("decide_rubric", args=[submission.pk, scores["Readability"].pk]), {"decision": "approve"}
+        ).status_code
+        == 404
+    )  # students cannot approve
+
+    client.force_login(people["instructor"])
+    client.post(
+        reverse("decide_rubric", args=[submission.pk, scores["Readability"].pk]), {"decision": "approve"}
+    )
+    client.post(
+        reverse("decide_rubric", args=[submission.pk, scores["Use of functions"].pk]), {"decision": "reject"}
+    )
+    submission.refresh_from_db()
+    assert submission.rubric_points == 1 and submission.final_score == 3
+    approved = RubricScore.objects.get(item__name="Readability")
+    assert approved.decided_by == people["instructor"] and approved.decided_at
+
+
+def test_auto_approved_rubric_scores_count_at_once(llm, failing, rubric, assignment):
+    assignment.rubric_auto_approve = True
+    assignment.save()
+    request = failing("alice")
+    dispatcher.dispatch_once()
+    submission = Submission.objects.get(pk=request.submission_id)
+    assert submission.rubric_points == Decimal("1.50") and submission.final_score == Decimal("3.50")
+
+
+def test_rubric_points_are_clipped_and_unknown_items_dropped():
+    answer = HintAnswer(
+        summary="s" * 20,
+        hints=[HintItem(text="t")],
+        concept="c",
+        confidence=0.5,
+        rubric=[
+            RubricEntry(item="Readability", points=9, justification="great"),
+            RubricEntry(item="Made up", points=1, justification="?"),
+        ],
+    )
+    assert rubric_scores(answer, [RubricSpec("Readability", "", 2.0)]) == {"Readability": (2.0, "great")}
