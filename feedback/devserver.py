@@ -359,6 +359,8 @@ async def metrics(request: web.Request) -> web.Response:
         f"vllm:generation_tokens_total{{{label}}} {engine.generation_total}",
         "# TYPE vllm:request_success_total counter",
         f"vllm:request_success_total{{{label}}} {len(engine.e2e)}",
+        "# TYPE process_resident_memory_bytes gauge",
+        f"process_resident_memory_bytes {_rss_bytes()}",
     ]
     for name, values in (
         ("vllm:time_to_first_token_seconds", engine.ttft),
@@ -373,6 +375,14 @@ async def metrics(request: web.Request) -> web.Response:
             f"{name}_count{{{label}}} {len(values)}",
         ]
     return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
+
+
+def _rss_bytes() -> int:
+    try:
+        with open("/proc/self/status") as status:
+            return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmRSS:"))
+    except (OSError, StopIteration, ValueError):
+        return 0
 
 
 async def faults_view(request: web.Request) -> web.Response:

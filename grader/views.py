@@ -1,11 +1,13 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Avg, Count, Sum
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from courses import access
 from courses.views import assignment_context
+from feedback.models import Feedback, Source
 from feedback.services import feedback_pending
 from grader.forms import SubmitForm
 from grader.models import Submission
@@ -73,6 +75,14 @@ def assignment_submissions(request, course_code, slug):
     membership = access.staff_membership_for(request.user, course_code)
     assignment = get_object_or_404(membership.course.assignments, slug=slug)
     submissions = assignment.submissions.select_related("student").order_by("-submitted_at")[:500]
+    usage = Feedback.objects.filter(submission__assignment=assignment, source=Source.LLM).aggregate(
+        hints=Count("id"),
+        prompt=Sum("prompt_tokens"),
+        cached=Sum("cached_tokens"),
+        completion=Sum("completion_tokens"),
+        latency=Avg("latency_seconds"),
+        ttft=Avg("ttft_seconds"),
+    )
     regrade = assignment.regrades.first()
     return render(
         request,
@@ -83,6 +93,7 @@ def assignment_submissions(request, course_code, slug):
             "submissions": submissions,
             "membership": membership,
             "regrade": regrade,
+            "usage": usage,
             "regrade_progress": regrade.progress() if regrade else None,
         },
     )

@@ -1,0 +1,129 @@
+"""Size an OpenAI-compatible server the way an operator would (no Django here).
+
+Per scenario (hint, grade with a rubric, free-form code review) and per concurrency, sends
+the same requests and records each one's response time and output tokens per second; reads
+the server's memory from /metrics where it is exposed. ``write_markdown`` renders the table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import statistics
+import time
+from dataclasses import dataclass
+
+import aiohttp
+import openai
+
+from feedback.llm import RESPONSE_FORMAT, FailingTest, HintRequest, RubricSpec, build_messages
+
+SAMPLE = HintRequest(
+    assignment_key="report/search",
+    statement="Return the index of x in the sorted tuple xs, or -1.",
+    visible_tests=["small: search(5, (1, 3, 5))"],
+    show_hidden_details=False,
+    files={
+        "solution.py": "def search(x, xs):\n    for i in range(len(xs)):\n        if xs[i] == x:\n"
+        "            return i\n"
+    },
+    failing=[FailingTest("missing", True, "failed", "search(4, (1, 3, 5))", "-1", "None")],
+    attempt=2,
+)
+MEMORY_METRICS = ("process_resident_memory_bytes", "vllm:gpu_cache_usage_perc", "vllm:kv_cache_usage_perc")
+
+
+def scenarios() -> dict[str, dict]:
+    graded = HintRequest(**{**SAMPLE.__dict__, "rubric": [RubricSpec("Readability", "Clear names.", 2.0)]})
+    review = [
+        {"role": "system", "content": "You review student code briefly."},
+        {"role": "user", "content": "Review this code:\n" + SAMPLE.files["solution.py"]},
+    ]
+    return {
+        "hint": {"messages": build_messages(SAMPLE), "response_format": RESPONSE_FORMAT},
+        "grade": {"messages": build_messages(graded), "response_format": RESPONSE_FORMAT},
+        "code review": {"messages": review},
+    }
+
+
+@dataclass
+class Row:
+    scenario: str
+    concurrency: int
+    latencies: list[float]
+    tokens_per_second: list[float]
+    wall: float
+    completion_tokens: int
+    memory: dict[str, float]
+
+
+async def measure(
+    base_url: str, api_key: str, model: str, scenario: str, body: dict, concurrency: int, requests: int
+) -> Row:
+    gate = asyncio.Semaphore(concurrency)
+    latencies, rates, tokens = [], [], 0
+    async with openai.AsyncOpenAI(base_url=base_url, api_key=api_key, max_retries=2, timeout=600) as client:
+
+        async def one():
+            nonlocal tokens
+            async with gate:
+                started = time.perf_counter()
+                response = await client.chat.completions.create(model=model, max_tokens=600, **body)
+                elapsed = time.perf_counter() - started
+                latencies.append(elapsed)
+                rates.append(response.usage.completion_tokens / elapsed)
+                tokens += response.usage.completion_tokens
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one() for _ in range(requests)))
+        wall = time.perf_counter() - started
+    return Row(scenario, concurrency, latencies, rates, wall, tokens, await server_memory(base_url))
+
+
+async def server_memory(base_url: str) -> dict[str, float]:
+    url = re.sub(r"/v1/?$", "", base_url.rstrip("/")) + "/metrics"
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http, http.get(url) as r:
+            text = await r.text()
+    except (aiohttp.ClientError, TimeoutError):
+        return {}
+    found = {}
+    for name in MEMORY_METRICS:
+        match = re.search(rf"^{re.escape(name)}(?:\{{[^}}]*\}})? ([0-9.e+]+)", text, re.M)
+        if match:
+            found[name] = float(match.group(1))
+    return found
+
+
+def run(base_url: str, api_key: str, model: str, concurrencies: list[int], requests: int) -> list[Row]:
+    return [
+        asyncio.run(measure(base_url, api_key, model, name, body, c, requests))
+        for name, body in scenarios().items()
+        for c in concurrencies
+    ]
+
+
+def _stats(values: list[float]) -> str:
+    return (
+        f"{statistics.mean(values):.2f} / {statistics.median(values):.2f} / "
+        f"{min(values):.2f} / {max(values):.2f}"
+    )
+
+
+def write_markdown(rows: list[Row], model: str, base_url: str) -> str:
+    lines = [
+        f"# LLM server report: {model}",
+        "",
+        f"Server: `{base_url}`",
+        "",
+        "| scenario | concurrency | response time s (mean / median / min / max) | "
+        "output tokens/s per request (mean / median / min / max) | aggregate output tokens/s | server memory |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in rows:
+        memory = ", ".join(f"{k} {v:.4g}" for k, v in r.memory.items()) or "not exposed"
+        lines.append(
+            f"| {r.scenario} | {r.concurrency} | {_stats(r.latencies)} | {_stats(r.tokens_per_second)} | "
+            f"{r.completion_tokens / r.wall:.0f} | {memory} |"
+        )
+    return "\n".join(lines) + "\n"
