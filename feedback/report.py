@@ -127,3 +127,34 @@ def write_markdown(rows: list[Row], model: str, base_url: str) -> str:
             f"{r.completion_tokens / r.wall:.0f} | {memory} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def write_plots(rows: list[Row], folder) -> list:
+    """Two PNG charts next to the report: response time and aggregate tokens/s by concurrency."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from pathlib import Path
+
+    import matplotlib.pyplot as plt
+
+    folder = Path(folder)
+    paths = []
+    for name, label, value in (
+        ("llm-latency.png", "mean response time (s)", lambda r: statistics.mean(r.latencies)),
+        ("llm-throughput.png", "aggregate output tokens/s", lambda r: r.completion_tokens / r.wall),
+    ):
+        figure, axes = plt.subplots(figsize=(6, 4), dpi=100)
+        for scenario in dict.fromkeys(r.scenario for r in rows):
+            mine = [r for r in rows if r.scenario == scenario]
+            axes.plot([r.concurrency for r in mine], [value(r) for r in mine], marker="o", label=scenario)
+        axes.set_xlabel("concurrency")
+        axes.set_ylabel(label)
+        axes.grid(alpha=0.3)
+        axes.legend()
+        figure.tight_layout()
+        path = folder / name
+        figure.savefig(path)
+        plt.close(figure)
+        paths.append(path)
+    return paths

@@ -81,3 +81,12 @@ def test_without_a_model_or_with_hints_off_it_serves_the_fallback(settings, fail
     assert dispatcher.dispatch_once() == 1
     request.refresh_from_db()
     assert request.status == RequestStatus.DONE and request.submission.feedback.source == Source.FALLBACK
+
+
+def test_schema_invalid_answers_are_retried_once_then_the_fallback_is_served(llm, failing):
+    request = failing("alice")
+    llm.faults(invalid_json=1.0)
+    assert dispatcher.dispatch_once() == 1
+    request.refresh_from_db()
+    assert request.status == RequestStatus.DONE and "InvalidAnswer" in request.last_error
+    assert request.submission.feedback.source == Source.FALLBACK

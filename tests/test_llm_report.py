@@ -21,6 +21,8 @@ def test_it_reports_each_scenario_at_each_concurrency(llm_server, tmp_path):
     for scenario in ("hint", "grade", "code review"):
         assert f"| {scenario} | 1 |" in text and f"| {scenario} | 4 |" in text
     assert "process_resident_memory_bytes" in text
+    for png in ("llm-latency.png", "llm-throughput.png"):
+        assert (tmp_path / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and f"]({png})" in text
 
 
 @pytest.mark.parametrize(

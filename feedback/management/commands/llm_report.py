@@ -7,7 +7,7 @@ from feedback import report
 
 
 class Command(BaseCommand):
-    help = "Benchmark an OpenAI-compatible server (hint, grade, code review) and write a Markdown report."
+    help = "Benchmark an OpenAI-compatible server (hint, grade, code review); write a Markdown report and PNG plots."
 
     def add_arguments(self, parser):
         parser.add_argument("--base-url", default=settings.LLM_BASE_URL)
@@ -33,6 +33,8 @@ class Command(BaseCommand):
         rows = report.run(opts["base_url"], opts["api_key"], opts["model"], levels, opts["requests"])
         text = report.write_markdown(rows, opts["model"], opts["base_url"])
         Path(opts["out"]).parent.mkdir(parents=True, exist_ok=True)
+        plots = report.write_plots(rows, Path(opts["out"]).parent)
+        text += "\n" + "\n".join(f"![{p.stem}]({p.name})" for p in plots) + "\n"
         Path(opts["out"]).write_text(text)
         self.stdout.write(text)
-        self.stdout.write(f"written to {opts['out']}")
+        self.stdout.write(f"written to {opts['out']} and {', '.join(str(p) for p in plots)}")
