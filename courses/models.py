@@ -145,6 +145,10 @@ class Assignment(models.Model):
     )
 
     llm_hints = models.BooleanField(default=True, help_text="Ask the model for debugging hints")
+    validate_hints = models.BooleanField(
+        default=False,
+        help_text="Show a model hint only if the model, repairing the code with just that hint, passes more tests",
+    )
     rubric_auto_approve = models.BooleanField(
         default=False, help_text="Count the model's rubric scores without an instructor's approval"
     )

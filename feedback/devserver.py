@@ -202,6 +202,9 @@ def _field(name: str, schema: dict, prompt: str, defs: dict):
             {"item": item, "points": float(top) / 2, "justification": "Partly met: see the hints."}
             for item, top in items
         ]
+    if name == "code" and kind == "string":  # a "repair": this server cannot fix code, it echoes it
+        lines = re.findall(r"^ *\d+ \| ?(.*)$", prompt, re.M)
+        return "\n".join(lines) + "\n" if lines else "pass\n"
     if name == "concept" and kind == "string":
         return "boundary conditions"
     if name == "confidence" and kind == "number":

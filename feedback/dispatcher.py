@@ -43,6 +43,7 @@ from feedback.llm import (
     InvalidAnswer,
     RubricSpec,
     generate_hint,
+    propose_repair,
     rubric_scores,
 )
 from feedback.models import Feedback, FeedbackRequest, RequestStatus, RubricScore, RubricStatus, Source
@@ -63,6 +64,7 @@ class Outcome:
     kind: str  # "llm", "fallback" (final) or "retry"
     result: HintResult | None = None
     error: str = ""
+    repair: str | None = None  # the model's repair guided by the hint (sandbox-validated hints)
 
 
 def server_key() -> str:
@@ -132,6 +134,8 @@ def hint_request(submission: Submission) -> HintRequest:
         previous_files=previous.files if previous else None,
         previous_hints=previous_hints,
         reference_files=assignment.reference_files,
+        validate_with_sandbox=assignment.validate_hints,
+        main_file=assignment.main_file,
         rubric=[
             RubricSpec(i.name, i.description, float(i.max_points)) for i in assignment.rubric_items.all()
         ],
@@ -156,7 +160,9 @@ def dispatch_once(size: int | None = None) -> int:
             outcomes.append((request, Outcome("fallback", error="model hints are off")))
     if inputs:
         results = asyncio.run(run_all([hr for _, hr in inputs]))
-        outcomes += list(zip([r for r, _ in inputs], results, strict=True))
+        outcomes += [
+            (r, checked_by_sandbox(r.submission, o)) for (r, _), o in zip(inputs, results, strict=True)
+        ]
     for request, outcome in outcomes:
         store(request, outcome)
     return len(ids)
@@ -184,6 +190,9 @@ async def run_one(client, limiter: AdaptiveLimiter, breaker: CircuitBreaker, req
     lease = await limiter.acquire()
     try:
         result = await generate_hint(client, settings.LLM_MODEL, request)
+        repair = None
+        if request.validate_with_sandbox:
+            repair = await propose_repair(client, settings.LLM_MODEL, request, result.answer.text(), result)
     except OVERLOAD as exc:
         limiter.on_overload()
         breaker.record_failure()
@@ -195,7 +204,7 @@ async def run_one(client, limiter: AdaptiveLimiter, breaker: CircuitBreaker, req
         limiter.release(lease)
     limiter.on_success()
     breaker.record_success()
-    return Outcome("llm", result)
+    return Outcome("llm", result, repair=repair)
 
 
 async def watch_server_queue(client, limiter: AdaptiveLimiter, every: float = 1.0) -> None:
@@ -216,6 +225,40 @@ async def _observe(http, url: str, limiter: AdaptiveLimiter) -> None:
     match = re.search(r"^vllm:num_requests_waiting(?:\{[^}]*\})? ([0-9.]+)", text, re.M)
     if match:
         limiter.observe_waiting(int(float(match.group(1))))
+
+
+# -- sandbox-validated hints ------------------------------------------------------------------
+def checked_by_sandbox(submission: Submission, outcome: Outcome) -> Outcome:
+    """For assignments that ask for it: keep a model hint only if the model's repair, guided by
+    the hint alone, passes more tests than the student's code did. Otherwise the fallback."""
+    if outcome.kind != "llm" or not submission.assignment.validate_hints:
+        return outcome
+    if repair_helps(submission, outcome.repair):
+        return outcome
+    return Outcome("fallback", error="the hint did not lead a repair to pass more tests")
+
+
+def repair_helps(submission: Submission, code: str | None) -> bool:
+    from grader.grading import build_job, image_tag
+    from sandbox import Outcome as TestOutcome
+    from sandbox import RunStatus, run
+
+    if not code:
+        return False
+    before = submission.results.filter(outcome="passed").count()
+    trial = Submission(
+        assignment=submission.assignment,
+        student_id=submission.student_id,
+        attempt=submission.attempt,
+        files={**submission.files, submission.assignment.main_file: code},
+    )
+    try:
+        result = run(build_job(trial), image_tag())
+    except ValueError:  # the repair is not a valid submission (e.g. not UTF-8 text)
+        return False
+    if result.status != RunStatus.OK:
+        return False
+    return sum(1 for t in result.tests if t.outcome == TestOutcome.PASSED) > before
 
 
 # -- storing ----------------------------------------------------------------------------------

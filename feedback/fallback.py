@@ -67,6 +67,13 @@ def build_hint(results: list[dict]) -> Hint | None:
             None,
             "program exits early",
         )
+    if result.get("actual") == "None" and result.get("expected") not in (None, "None"):
+        return Hint(
+            f"Test “{name}”: your function gave back None. Does every path through it end with a "
+            "`return` of the value? A function that only prints, or forgets `return`, returns None.",
+            None,
+            "missing return",
+        )
     if result["visible"] and result.get("expected") is not None:
         text = (
             f"Test “{name}” expected {_clip(result['expected'])} but your code gave "

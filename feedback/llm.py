@@ -57,6 +57,17 @@ class HintAnswer(BaseModel):
         return next((h.line for h in self.hints if h.line), None)
 
 
+class RepairAnswer(BaseModel):
+    """The model, playing the student, rewrites the main file using only the hint."""
+
+    code: str = Field(min_length=1, max_length=200_000)
+
+
+REPAIR_FORMAT = {
+    "type": "json_schema",
+    "json_schema": {"name": "repair", "schema": RepairAnswer.model_json_schema(), "strict": True},
+}
+
 RESPONSE_FORMAT = {
     "type": "json_schema",
     "json_schema": {"name": "hint", "schema": HintAnswer.model_json_schema(), "strict": True},
@@ -96,6 +107,8 @@ class HintRequest:
     previous_hints: list[str] = field(default_factory=list)
     reference_files: dict[str, str] = field(default_factory=dict)
     rubric: list[RubricSpec] = field(default_factory=list)
+    validate_with_sandbox: bool = False
+    main_file: str = "solution.py"
 
 
 def escalation_level(request: HintRequest) -> int:
@@ -145,6 +158,9 @@ def describe_failure(test: FailingTest, show_hidden: bool) -> str:
         where = f" at line {test.error['line']}" if test.error.get("line") else ""
         message = test.error.get("message", "") if detailed else ""
         lines.append(f"  raised {test.error.get('type')}{where}: {message[:300]}")
+        trace = (test.error.get("traceback") or "").strip().splitlines()
+        if detailed and trace:
+            lines.append("  traceback (last lines):\n" + "\n".join("    " + t for t in trace[-8:]))
     return "\n".join(lines)
 
 
@@ -290,3 +306,42 @@ async def generate_hint(
             },
         ]
     raise GuardRejected("; ".join(problems))
+
+
+def repair_messages(request: HintRequest, hint: str) -> list[dict]:
+    """Ask the model to act as the student who reads only this hint (no tests, no solution)."""
+    return [
+        {
+            "role": "system",
+            "content": "You are a beginner programmer. You fix your own code using only the "
+            "teaching assistant's hint. Answer with JSON: the whole corrected file.",
+        },
+        {
+            "role": "user",
+            "content": f"# My code ({request.main_file})\n{numbered(request.files)}\n\n"
+            f"# The hint I received\n{hint}\n\nRewrite {request.main_file} completely.",
+        },
+    ]
+
+
+async def propose_repair(
+    client: AsyncOpenAI, model: str, request: HintRequest, hint: str, result: HintResult
+) -> str | None:
+    """The model's repair of the student's code guided by ``hint``; None if unusable."""
+    started = time.perf_counter()
+    response = await client.chat.completions.create(
+        model=model,
+        messages=repair_messages(request, hint),
+        response_format=REPAIR_FORMAT,
+        max_tokens=2000,
+        temperature=0,
+    )
+    result.latency_seconds += time.perf_counter() - started
+    result.model_calls += 1
+    if response.usage:
+        result.prompt_tokens += response.usage.prompt_tokens
+        result.completion_tokens += response.usage.completion_tokens
+    try:
+        return RepairAnswer.model_validate_json(response.choices[0].message.content or "").code
+    except ValidationError:
+        return None

@@ -47,3 +47,8 @@ def test_it_never_quotes_hidden_values():
 def test_it_explains_timeouts_and_memory():
     assert "ran out of time" in build_hint([result("t", "timeout")]).text
     assert "ran out of memory" in build_hint([result("m", "memory")]).text
+
+
+def test_it_spots_a_missing_return_without_quoting_hidden_values():
+    hint = build_hint([result("h", "failed", visible=False, expected="SECRET", actual="None")])
+    assert "`return`" in hint.text and hint.concept == "missing return" and "SECRET" not in hint.text

@@ -64,6 +64,27 @@ def test_the_history_changes_the_prompt():
     assert "Level 3" in build_messages(request(attempt=7))[1]["content"]
 
 
+def test_the_prompt_carries_the_end_of_a_visible_tests_traceback():
+    failing = [
+        FailingTest(
+            "boom",
+            True,
+            "error",
+            "search(1, ())",
+            None,
+            None,
+            {
+                "type": "IndexError",
+                "message": "tuple index out of range",
+                "line": 3,
+                "traceback": 'Traceback (most recent call last):\n  File "solution.py", line 3\nIndexError',
+            },
+        )
+    ]
+    text = build_messages(request(failing=failing))[1]["content"]
+    assert 'File "solution.py", line 3' in text and "raised IndexError at line 3" in text
+
+
 def answer(text, line=None):
     return HintAnswer(summary=text, hints=[HintItem(text=text, line=line)], concept="bounds", confidence=0.5)
 
