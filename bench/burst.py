@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PY = ROOT / ".venv" / "bin"
 DB = "grader_bench"
-BROKER = "redis://127.0.0.1:6379/14"
+BROKER = "redis://127.0.0.1:6379/12"
 PORT = 8765
 
 

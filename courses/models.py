@@ -41,10 +41,18 @@ class Membership(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.STUDENT)
+    external_id = models.CharField(max_length=200, blank=True, help_text="The LMS's id for this person")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "course"], name="one_membership_per_course")]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "course"], name="one_membership_per_course"),
+            models.UniqueConstraint(
+                fields=["course", "external_id"],
+                condition=~Q(external_id=""),
+                name="external_id_unique_in_course",
+            ),
+        ]
         ordering = ["course", "role", "user__username"]
 
     def __str__(self) -> str:

@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from courses import views as course_views
 from grader import staff_views, views
@@ -10,6 +10,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("api/v1/", include("api.urls")),
     path("courses/<slug:course_code>/", course_views.course_detail, name="course"),
     path("courses/<slug:course_code>/<slug:slug>/", course_views.assignment_detail, name="assignment"),
     path("courses/<slug:course_code>/<slug:slug>/submit/", views.submit, name="submit"),

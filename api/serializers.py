@@ -1,0 +1,160 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from courses.models import Assignment, Course, Role
+from grader.models import Submission, TestResult
+
+
+class StrictSerializer(serializers.Serializer):
+    """Refuses fields it does not know (a typo must not be silently ignored)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = set(data) - set(self.fields)
+            if unknown:
+                raise serializers.ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
+        return super().to_internal_value(data)
+
+
+class CourseSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Course
+        fields = ["code", "title", "description"]
+
+
+class AssignmentSerializer(serializers.ModelSerializer):
+    course = serializers.CharField(source="course.code", read_only=True)
+    max_points = serializers.DecimalField(max_digits=9, decimal_places=2, read_only=True)
+    main_file = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Assignment
+        fields = [
+            "course",
+            "slug",
+            "title",
+            "statement",
+            "language",
+            "main_file",
+            "deadline",
+            "hard_deadline",
+            "late_policy",
+            "late_penalty_percent",
+            "late_penalty_unit",
+            "late_penalty_cap_percent",
+            "attempt_limit",
+            "min_seconds_between_attempts",
+            "counted_submission",
+            "published",
+            "max_points",
+        ]
+
+
+class RosterEntrySerializer(StrictSerializer):
+    email = serializers.EmailField()
+    external_id = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    username = serializers.RegexField(r"^[\w.@+-]{1,150}$", required=False)
+    first_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    last_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    role = serializers.ChoiceField(choices=Role.choices, default=Role.STUDENT)
+
+
+class RosterSerializer(StrictSerializer):
+    members = RosterEntrySerializer(many=True, allow_empty=False, max_length=5000)
+
+
+class SubmissionCreateSerializer(StrictSerializer):
+    student = serializers.CharField(
+        max_length=254, required=False, help_text="The student's external id or e-mail (token requests)"
+    )
+    files = serializers.DictField(
+        child=serializers.CharField(allow_blank=True, trim_whitespace=False),
+        allow_empty=False,
+        help_text='{"solution.py": "..."}',
+    )
+
+
+class ResultSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TestResult
+        fields = [
+            "name",
+            "visible",
+            "outcome",
+            "points",
+            "points_earned",
+            "duration",
+            "message",
+            "test_input",
+            "expected",
+            "actual",
+            "stdout",
+            "stderr",
+        ]
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if not self.context.get("details_for", {}).get(instance.pk, True):
+            for hidden in ("message", "test_input", "expected", "actual", "stdout", "stderr"):
+                data[hidden] = None
+        return data
+
+
+class FeedbackSerializer(serializers.Serializer):
+    hint = serializers.CharField()
+    line = serializers.IntegerField(allow_null=True)
+    concept = serializers.CharField()
+    source = serializers.CharField()
+
+
+class SubmissionSerializer(serializers.ModelSerializer):
+    course = serializers.CharField(source="assignment.course.code")
+    assignment = serializers.CharField(source="assignment.slug")
+    student = serializers.CharField(source="student.username")
+    final_score = serializers.DecimalField(max_digits=9, decimal_places=2, allow_null=True)
+    results = serializers.SerializerMethodField()
+    feedback = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Submission
+        fields = [
+            "id",
+            "course",
+            "assignment",
+            "student",
+            "attempt",
+            "status",
+            "score",
+            "max_score",
+            "final_score",
+            "is_late",
+            "late_penalty_percent",
+            "submitted_at",
+            "graded_at",
+            "results",
+            "feedback",
+        ]
+
+    def get_results(self, obj) -> list[dict]:
+        results = list(obj.results.all())
+        detailed = self.context.get("detailed", False) or obj.assignment.show_hidden_details
+        context = {"details_for": {r.pk: r.visible or detailed for r in results}}
+        return ResultSerializer(results, many=True, context=context).data
+
+    def get_feedback(self, obj) -> dict | None:
+        feedback = getattr(obj, "feedback", None)
+        return FeedbackSerializer(feedback).data if feedback else None
+
+
+class GradeSerializer(serializers.Serializer):
+    student = serializers.CharField()
+    email = serializers.EmailField()
+    external_id = serializers.CharField()
+    assignment = serializers.CharField()
+    submission = serializers.IntegerField()
+    score = serializers.DecimalField(max_digits=9, decimal_places=2, allow_null=True)
+    max_score = serializers.DecimalField(max_digits=9, decimal_places=2, allow_null=True)
+    is_late = serializers.BooleanField()
+    overridden = serializers.BooleanField()
+    updated_at = serializers.DateTimeField()

@@ -1,0 +1,287 @@
+"""API v1 views: they validate, call a service, serialize. Scoping lives in get_queryset and
+in explicit course checks (DRF runs no object permissions on create)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from django.db import IntegrityError, transaction
+from django.db.models import Max, Q
+from django.shortcuts import get_object_or_404
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, generics, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api.auth import ScopePermission, has_scope, token_of
+from api.models import IdempotencyRecord
+from api.serializers import (
+    AssignmentSerializer,
+    CourseSerializer,
+    GradeSerializer,
+    RosterSerializer,
+    SubmissionCreateSerializer,
+    SubmissionSerializer,
+)
+from api.services import do_sync_roster, find_student
+from courses.models import STAFF_ROLES, Course, Membership
+from grader.gradebook import counted
+from grader.models import Status, Submission
+from grader.services import SubmissionRejected, Upload, do_submit
+
+PERMISSIONS = [ScopePermission]
+
+
+def visible_courses(request):
+    token = token_of(request)
+    if token is not None:
+        return token.courses.all()
+    return Course.objects.filter(memberships__user=request.user)
+
+
+def course_or_404(request, code: str, scope: str) -> Course:
+    course = get_object_or_404(visible_courses(request), code=code)
+    if not has_scope(request, scope, course):
+        raise exceptions.PermissionDenied(f"This token or account may not use '{scope}' on {code}.")
+    return course
+
+
+def is_staff(request, course: Course) -> bool:
+    if token_of(request) is not None:
+        return "manage" in request.auth.scopes
+    return Membership.objects.filter(user=request.user, course=course, role__in=STAFF_ROLES).exists()
+
+
+class CourseList(generics.ListAPIView):
+    """Courses this token or account may use."""
+
+    permission_classes = PERMISSIONS
+    serializer_class = CourseSerializer
+
+    def get_queryset(self):
+        return visible_courses(self.request).order_by("code").distinct()
+
+
+class CourseDetail(generics.RetrieveAPIView):
+    permission_classes = PERMISSIONS
+    serializer_class = CourseSerializer
+    lookup_field, lookup_url_kwarg = "code", "course"
+
+    def get_queryset(self):
+        return visible_courses(self.request).distinct()
+
+
+class AssignmentList(generics.ListAPIView):
+    permission_classes = PERMISSIONS
+    serializer_class = AssignmentSerializer
+
+    def get_queryset(self):
+        course = course_or_404(self.request, self.kwargs["course"], "read")
+        queryset = (
+            course.assignments.select_related("course").prefetch_related("tests").order_by("deadline", "slug")
+        )
+        return queryset if is_staff(self.request, course) else queryset.filter(published=True)
+
+
+class AssignmentDetail(AssignmentList, generics.RetrieveAPIView):
+    lookup_field, lookup_url_kwarg = "slug", "slug"
+
+    @extend_schema(operation_id="courses_assignments_retrieve")
+    def get(self, request, *args, **kwargs):
+        return self.retrieve(request, *args, **kwargs)
+
+
+class Roster(APIView):
+    """Upsert the course's people (by external id, else e-mail). Needs the manage scope."""
+
+    permission_classes = PERMISSIONS
+    scopes = {"PUT": "manage"}
+
+    @extend_schema(request=RosterSerializer, responses={200: dict})
+    def put(self, request, course):
+        course = course_or_404(request, course, "manage")
+        if token_of(request) is None and not is_staff(request, course):
+            raise exceptions.PermissionDenied("Only course staff can change the roster.")
+        serializer = RosterSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return Response(do_sync_roster(course, serializer.validated_data["members"]))
+
+
+class SubmissionCreate(APIView):
+    """Submit on behalf of a student (tokens) or as yourself (sessions). Send an
+    ``Idempotency-Key`` header: a retried POST returns the first answer, never a second attempt."""
+
+    permission_classes = PERMISSIONS
+    scopes = {"POST": "submit"}
+
+    @extend_schema(
+        request=SubmissionCreateSerializer,
+        responses={201: SubmissionSerializer},
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+    )
+    def post(self, request, course, slug):
+        course = course_or_404(request, course, "submit")
+        assignment = get_object_or_404(course.assignments, slug=slug, published=True)
+        key = request.headers.get("Idempotency-Key", "").strip()[:200]
+        token = token_of(request)
+        if key and token is not None:
+            return self._idempotent(request, token, key, lambda: self._create(request, course, assignment))
+        return self._create(request, course, assignment)
+
+    def _create(self, request, course, assignment) -> Response:
+        data = _submission_data(request)
+        serializer = SubmissionCreateSerializer(data=data)
+        serializer.is_valid(raise_exception=True)
+        student = self._student(request, course, serializer.validated_data.get("student"))
+        uploads = [
+            Upload(name, text.encode("utf-8")) for name, text in serializer.validated_data["files"].items()
+        ]
+        try:
+            submission = do_submit(student, assignment, uploads)
+        except SubmissionRejected as exc:
+            raise exceptions.ValidationError({"files": [str(exc)]}) from None
+        body = SubmissionSerializer(submission).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    def _student(self, request, course, who):
+        if token_of(request) is None:
+            if who:
+                raise exceptions.ValidationError(
+                    {"student": ["Submit as yourself; 'student' is for tokens."]}
+                )
+            return request.user
+        if not who:
+            raise exceptions.ValidationError({"student": ["Required: the student's external id or e-mail."]})
+        student = find_student(course, who)
+        if student is None:
+            raise exceptions.ValidationError({"student": [f"No student {who!r} in {course.code}."]})
+        return student
+
+    def _idempotent(self, request, token, key, create) -> Response:
+        digest = hashlib.sha256(
+            request.path.encode() + b"\0" + json.dumps(_submission_data(request), sort_keys=True).encode()
+        ).hexdigest()
+        previous = IdempotencyRecord.objects.filter(token=token, key=key).first()
+        if previous is not None:
+            return _replay(previous, digest)
+        try:
+            with transaction.atomic():
+                response = create()
+                IdempotencyRecord.objects.create(
+                    token=token,
+                    key=key,
+                    request_digest=digest,
+                    status_code=response.status_code,
+                    body=json.loads(json.dumps(response.data, default=str)),
+                )
+        except IntegrityError:  # the same key, concurrently: the other request won
+            return _replay(IdempotencyRecord.objects.get(token=token, key=key), digest)
+        return response
+
+
+def _replay(record: IdempotencyRecord, digest: str) -> Response:
+    if record.request_digest != digest:
+        raise exceptions.ValidationError({"Idempotency-Key": ["This key was used for a different request."]})
+    return Response(record.body, status=record.status_code, headers={"Idempotent-Replay": "true"})
+
+
+def _submission_data(request) -> dict:
+    """JSON as it is; multipart: 'student' plus uploaded files (name -> UTF-8 text)."""
+    if request.content_type.startswith("multipart/"):
+        files = {}
+        for upload in request.FILES.getlist("files"):
+            try:
+                files[upload.name] = upload.read().decode("utf-8")
+            except UnicodeDecodeError:
+                raise exceptions.ValidationError({"files": [f"{upload.name} is not UTF-8 text."]}) from None
+        data = {"files": files}
+        if "student" in request.data:
+            data["student"] = request.data["student"]
+        extra = set(request.data) - {"student", "files"}
+        data.update({name: request.data[name] for name in extra})
+        return data
+    if not isinstance(request.data, dict):
+        raise exceptions.ValidationError({"non_field_errors": ["Send a JSON object."]})
+    return dict(request.data)
+
+
+class SubmissionDetail(generics.RetrieveAPIView):
+    """A submission: status, score, per-test results (hidden tests' details only for staff or when
+    the assignment shows them), and the hint."""
+
+    permission_classes = PERMISSIONS
+    serializer_class = SubmissionSerializer
+    lookup_url_kwarg = "pk"
+
+    def get_queryset(self):
+        queryset = Submission.objects.select_related("assignment__course", "student", "feedback")
+        token = token_of(self.request)
+        if token is not None:
+            return queryset.filter(assignment__course__in=token.courses.all())
+        staff_courses = Membership.objects.filter(user=self.request.user, role__in=STAFF_ROLES).values(
+            "course"
+        )
+        return queryset.filter(Q(student=self.request.user) | Q(assignment__course__in=staff_courses))
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if "pk" in self.kwargs:
+            submission = self.get_queryset().filter(pk=self.kwargs["pk"]).first()
+            context["detailed"] = bool(submission) and is_staff(self.request, submission.assignment.course)
+        return context
+
+
+class Grades(APIView):
+    """The counted score of every student and assignment; ``updated_since`` for incremental pulls."""
+
+    permission_classes = PERMISSIONS
+    scopes = {"GET": "grades"}
+
+    @extend_schema(
+        parameters=[OpenApiParameter("updated_since", str, description="ISO 8601 date-time")],
+        responses={200: GradeSerializer(many=True)},
+    )
+    def get(self, request, course):
+        course = course_or_404(request, course, "grades")
+        if token_of(request) is None and not is_staff(request, course):
+            raise exceptions.PermissionDenied("Only course staff can read everyone's grades.")
+        since = request.query_params.get("updated_since")
+        moment = parse_datetime(since) if since else None
+        if since and moment is None:
+            raise exceptions.ValidationError({"updated_since": ["Not an ISO 8601 date-time."]})
+        rows = self._rows(course, moment)
+        return Response(GradeSerializer(rows, many=True).data)
+
+    def _rows(self, course, moment):
+        graded = (
+            Submission.objects.filter(assignment__course=course, status=Status.GRADED)
+            .select_related("assignment", "student")
+            .annotate(last_override=Max("overrides__at"), last_rubric=Max("rubric_scores__decided_at"))
+        )
+        externals = dict(Membership.objects.filter(course=course).values_list("user_id", "external_id"))
+        by_pair: dict = {}
+        for sub in graded:
+            by_pair.setdefault((sub.student_id, sub.assignment_id), []).append(sub)
+        rows = []
+        for subs in by_pair.values():
+            sub = counted(subs, subs[0].assignment.counted_submission)
+            updated = max(t for t in (sub.status_changed_at, sub.last_override, sub.last_rubric) if t)
+            if moment and updated < moment:
+                continue
+            rows.append(
+                {
+                    "student": sub.student.username,
+                    "email": sub.student.email,
+                    "external_id": externals.get(sub.student_id, ""),
+                    "assignment": sub.assignment.slug,
+                    "submission": sub.pk,
+                    "score": sub.final_score,
+                    "max_score": sub.max_score,
+                    "is_late": sub.is_late,
+                    "overridden": sub.override_score is not None,
+                    "updated_at": updated,
+                }
+            )
+        return sorted(rows, key=lambda r: (r["assignment"], r["student"]))
