@@ -158,3 +158,45 @@ class GradeSerializer(serializers.Serializer):
     is_late = serializers.BooleanField()
     overridden = serializers.BooleanField()
     updated_at = serializers.DateTimeField()
+
+
+class TestCaseInSerializer(StrictSerializer):
+    name = serializers.CharField(max_length=200)
+    kind = serializers.ChoiceField(choices=["io", "expr", "pytest"])
+    visible = serializers.BooleanField(default=True)
+    points = serializers.DecimalField(max_digits=7, decimal_places=2, min_value=0, default=1)
+    time_limit = serializers.FloatField(min_value=0.1, max_value=600, default=10.0)
+    spec = serializers.DictField(
+        help_text="io {stdin, stdout, compare}, expr {expr, expected}, pytest {source}"
+    )
+
+
+class AssignmentWriteSerializer(StrictSerializer):
+    slug = serializers.SlugField(max_length=64)
+    title = serializers.CharField(max_length=200)
+    statement = serializers.CharField(required=False, allow_blank=True, default="")
+    module_name = serializers.RegexField(r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=64, default="solution")
+    setup_code = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=False)
+    starter_files = serializers.DictField(
+        child=serializers.CharField(allow_blank=True, trim_whitespace=False), required=False, default=dict
+    )
+    reference_files = serializers.DictField(
+        child=serializers.CharField(allow_blank=True, trim_whitespace=False), required=False, default=dict
+    )
+    deadline = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    hard_deadline = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    late_policy = serializers.ChoiceField(choices=["reject", "accept", "penalty"], default="reject")
+    late_penalty_percent = serializers.DecimalField(
+        max_digits=5, decimal_places=2, min_value=0, max_value=100, default=0
+    )
+    attempt_limit = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None)
+    published = serializers.BooleanField(default=False)
+    tests = TestCaseInSerializer(many=True, max_length=500)
+
+
+class WebhookSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    url = serializers.CharField(max_length=500)
+    active = serializers.BooleanField(default=True)
+    secret = serializers.CharField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)

@@ -23,5 +23,7 @@ urlpatterns = [
     ),
     path("courses/<slug:course>/roster/", views.Roster.as_view(), name="api-roster"),
     path("courses/<slug:course>/grades/", views.Grades.as_view(), name="api-grades"),
+    path("courses/<slug:course>/webhooks/", views.Webhooks.as_view(), name="api-webhooks"),
+    path("courses/<slug:course>/webhooks/<int:pk>/", views.WebhookDetail.as_view(), name="api-webhook"),
     path("submissions/<int:pk>/", views.SubmissionDetail.as_view(), name="api-submission"),
 ]

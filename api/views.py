@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
 from django.shortcuts import get_object_or_404
@@ -19,16 +20,18 @@ from api.auth import ScopePermission, has_scope, token_of
 from api.models import IdempotencyRecord
 from api.serializers import (
     AssignmentSerializer,
+    AssignmentWriteSerializer,
     CourseSerializer,
     GradeSerializer,
     RosterSerializer,
     SubmissionCreateSerializer,
     SubmissionSerializer,
+    WebhookSerializer,
 )
-from api.services import do_sync_roster, find_student
+from api.services import do_save_assignment, do_sync_roster, find_student
 from courses.models import STAFF_ROLES, Course, Membership
 from grader.gradebook import counted
-from grader.models import Status, Submission
+from grader.models import Status, Submission, Webhook
 from grader.services import SubmissionRejected, Upload, do_submit
 
 PERMISSIONS = [ScopePermission]
@@ -74,8 +77,29 @@ class CourseDetail(generics.RetrieveAPIView):
 
 
 class AssignmentList(generics.ListAPIView):
+    """Assignments (read); POST creates one with its tests (manage scope)."""
+
     permission_classes = PERMISSIONS
     serializer_class = AssignmentSerializer
+    scopes = {"GET": "read", "POST": "manage", "PUT": "manage"}
+
+    @extend_schema(request=AssignmentWriteSerializer, responses={201: AssignmentSerializer})
+    def post(self, request, course):
+        course_obj = course_or_404(request, course, "manage")
+        return self._save(request, course_obj, None, status.HTTP_201_CREATED)
+
+    def _save(self, request, course, slug, code):
+        if token_of(request) is None and not is_staff(request, course):
+            raise exceptions.PermissionDenied("Only course staff can author assignments.")
+        serializer = AssignmentWriteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            assignment = do_save_assignment(course, dict(serializer.validated_data), slug)
+        except DjangoValidationError as exc:
+            raise exceptions.ValidationError(
+                exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+            ) from None
+        return Response(AssignmentSerializer(assignment).data, status=code)
 
     def get_queryset(self):
         course = course_or_404(self.request, self.kwargs["course"], "read")
@@ -91,6 +115,15 @@ class AssignmentDetail(AssignmentList, generics.RetrieveAPIView):
     @extend_schema(operation_id="courses_assignments_retrieve")
     def get(self, request, *args, **kwargs):
         return self.retrieve(request, *args, **kwargs)
+
+    @extend_schema(request=AssignmentWriteSerializer, responses={200: AssignmentSerializer})
+    def put(self, request, course, slug):
+        """Replace the assignment and its tests (manage scope)."""
+        course_obj = course_or_404(request, course, "manage")
+        get_object_or_404(course_obj.assignments, slug=slug)
+        return self._save(request, course_obj, slug, status.HTTP_200_OK)
+
+    http_method_names = ["get", "put", "head", "options"]  # creating is on the list
 
 
 class Roster(APIView):
@@ -285,3 +318,44 @@ class Grades(APIView):
                 }
             )
         return sorted(rows, key=lambda r: (r["assignment"], r["student"]))
+
+
+class Webhooks(APIView):
+    """The course's webhook subscriptions (manage scope). The secret is returned for signing checks."""
+
+    permission_classes = PERMISSIONS
+    scopes = {"GET": "manage", "POST": "manage", "DELETE": "manage"}
+
+    def _course(self, request, code):
+        course = course_or_404(request, code, "manage")
+        if token_of(request) is None and not is_staff(request, course):
+            raise exceptions.PermissionDenied("Only course staff can manage webhooks.")
+        return course
+
+    @extend_schema(responses={200: WebhookSerializer(many=True)})
+    def get(self, request, course):
+        course = self._course(request, course)
+        return Response(WebhookSerializer(course.webhooks.order_by("created_at"), many=True).data)
+
+    @extend_schema(request=WebhookSerializer, responses={201: WebhookSerializer})
+    def post(self, request, course):
+        course = self._course(request, course)
+        serializer = WebhookSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        hook = Webhook(course=course, **serializer.validated_data)
+        try:
+            hook.full_clean()
+        except DjangoValidationError as exc:
+            raise exceptions.ValidationError(exc.message_dict) from None
+        hook.save()
+        return Response(WebhookSerializer(hook).data, status=status.HTTP_201_CREATED)
+
+
+class WebhookDetail(Webhooks):
+    @extend_schema(responses={204: None})
+    def delete(self, request, course, pk):
+        course = self._course(request, course)
+        get_object_or_404(course.webhooks, pk=pk).delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    http_method_names = ["delete", "options"]

@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from courses import access
@@ -117,5 +118,41 @@ def webhooks(request, course_code):
         request,
         "grader/webhooks.html",
         {"course": course, "hooks": hooks, "error": error, "url": url},
+        status=400 if error else 200,
+    )
+
+
+@login_required
+def tokens(request, course_code):
+    """Instructors create API tokens bound to this course (shown once) and revoke them."""
+    from api.models import SCOPES, ApiToken
+
+    membership = access.staff_membership_for(request.user, course_code)
+    if membership.role != Role.INSTRUCTOR:
+        raise Http404("No such page")
+    course, new_token, error = membership.course, None, None
+    if request.method == "POST":
+        if "revoke" in request.POST:
+            course.api_tokens.filter(pk=request.POST["revoke"], revoked_at__isnull=True).update(
+                revoked_at=timezone.now()
+            )
+            messages.success(request, "Token revoked.")
+            return redirect("tokens", course_code=course_code)
+        name = request.POST.get("name", "").strip()
+        scopes = request.POST.getlist("scopes")
+        if not name or not scopes or set(scopes) - set(SCOPES):
+            error = "Give the token a name and at least one scope."
+        else:
+            _, new_token = ApiToken.issue(name[:100], scopes, [course], request.user)
+    return render(
+        request,
+        "grader/tokens.html",
+        {
+            "course": course,
+            "tokens": course.api_tokens.order_by("-created_at"),
+            "scopes": SCOPES,
+            "new_token": new_token,
+            "error": error,
+        },
         status=400 if error else 200,
     )

@@ -30,5 +30,6 @@ urlpatterns = [
     path("courses/<slug:course_code>/-/gradebook/", staff_views.gradebook, name="gradebook"),
     path("courses/<slug:course_code>/-/gradebook.csv", staff_views.gradebook_export, name="gradebook_csv"),
     path("courses/<slug:course_code>/-/webhooks/", staff_views.webhooks, name="webhooks"),
+    path("courses/<slug:course_code>/-/tokens/", staff_views.tokens, name="tokens"),
     path("courses/<slug:course_code>/<slug:slug>/regrade/", staff_views.regrade, name="regrade"),
 ]

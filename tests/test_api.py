@@ -279,3 +279,75 @@ def test_the_schema_and_docs_are_served_without_external_resources(client):
     assert "apiToken" in schema.json()["components"]["securitySchemes"]
     docs = client.get("/api/v1/docs/").content.decode()
     assert "swagger-ui" in docs and "cdn" not in docs.lower() and "https://" not in docs
+
+
+ASSIGNMENT = {
+    "slug": "mul",
+    "title": "Multiply",
+    "statement": "Write `mul(a, b)`.",
+    "published": True,
+    "reference_files": {"solution.py": "def mul(a, b):\n    return a * b\n"},
+    "tests": [
+        {"name": "small", "kind": "expr", "points": 2, "spec": {"expr": "mul(2, 3)", "expected": "6"}},
+        {"name": "io", "kind": "io", "visible": False, "spec": {"stdin": "", "stdout": ""}},
+    ],
+}
+
+
+def test_a_manage_token_creates_and_replaces_assignments_with_tests(token, course):
+    api = token("read", "manage")
+    created = api.post("/api/v1/courses/cs1/assignments/", ASSIGNMENT, format="json")
+    assert created.status_code == 201 and created.json()["max_points"] == "3.00"
+    assignment = Assignment.objects.get(slug="mul")
+    assert [(t.name, t.visible) for t in assignment.tests.all()] == [("small", True), ("io", False)]
+    replaced = api.put(
+        "/api/v1/courses/cs1/assignments/mul/",
+        {**ASSIGNMENT, "title": "Times", "tests": [ASSIGNMENT["tests"][0]]},
+        format="json",
+    )
+    assert replaced.status_code == 200 and assignment.tests.count() == 1
+    assert (
+        api.post("/api/v1/courses/cs1/assignments/", ASSIGNMENT, format="json").status_code == 400
+    )  # slug taken
+
+
+def test_bad_assignments_are_refused_whole(token, course):
+    api = token("manage")
+    broken = {
+        **ASSIGNMENT,
+        "tests": [{"name": "t", "kind": "expr", "spec": {"expr": "mul(2,", "expected": "6"}}],
+    }
+    response = api.post("/api/v1/courses/cs1/assignments/", broken, format="json")
+    assert response.status_code == 400 and "expression does not parse" in json.dumps(response.json())
+    assert not Assignment.objects.filter(slug="mul").exists()
+    assert (
+        token("read").post("/api/v1/courses/cs1/assignments/", ASSIGNMENT, format="json").status_code == 403
+    )
+
+
+def test_webhook_subscriptions_through_the_api(token, course, settings):
+    settings.WEBHOOK_ALLOWED_HOSTS = []
+    api = token("manage")
+    refused = api.post("/api/v1/courses/cs1/webhooks/", {"url": "http://10.0.0.1/x"}, format="json")
+    assert refused.status_code == 400 and "private or local" in error(refused)["message"]
+    made = api.post("/api/v1/courses/cs1/webhooks/", {"url": "https://93.184.216.34/hook"}, format="json")
+    assert made.status_code == 201 and len(made.json()["secret"]) == 64
+    assert [h["url"] for h in api.get("/api/v1/courses/cs1/webhooks/").json()] == [
+        "https://93.184.216.34/hook"
+    ]
+    assert api.delete(f"/api/v1/courses/cs1/webhooks/{made.json()['id']}/").status_code == 204
+    assert token("read").get("/api/v1/courses/cs1/webhooks/").status_code == 403
+
+
+def test_instructors_create_and_revoke_tokens_on_the_course_page(client, people, course):
+    client.force_login(people["instructor"])
+    page = client.post(
+        "/courses/cs1/-/tokens/", {"name": "Moodle", "scopes": ["read", "grades"]}
+    ).content.decode()
+    text = page.split('<pre id="new-token">')[1].split("</pre>")[0]
+    assert ApiToken.find(text).scopes == ["grades", "read"]
+    assert client.post("/courses/cs1/-/tokens/", {"name": "", "scopes": []}).status_code == 400
+    client.post("/courses/cs1/-/tokens/", {"revoke": ApiToken.find(text).pk})
+    assert ApiToken.find(text) is None
+    client.force_login(people["ta"])
+    assert client.get("/courses/cs1/-/tokens/").status_code == 404
