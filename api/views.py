@@ -273,7 +273,10 @@ class Grades(APIView):
     scopes = {"GET": "grades"}
 
     @extend_schema(
-        parameters=[OpenApiParameter("updated_since", str, description="ISO 8601 date-time")],
+        parameters=[
+            OpenApiParameter("updated_since", str, description="ISO 8601 date-time"),
+            OpenApiParameter("assignment", str, description="only this assignment (slug)"),
+        ],
         responses={200: GradeSerializer(many=True)},
     )
     def get(self, request, course):
@@ -285,6 +288,8 @@ class Grades(APIView):
         if since and moment is None:
             raise exceptions.ValidationError({"updated_since": ["Not an ISO 8601 date-time."]})
         rows = self._rows(course, moment)
+        if request.query_params.get("assignment"):
+            rows = [r for r in rows if r["assignment"] == request.query_params["assignment"]]
         return Response(GradeSerializer(rows, many=True).data)
 
     def _rows(self, course, moment):

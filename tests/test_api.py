@@ -351,3 +351,22 @@ def test_instructors_create_and_revoke_tokens_on_the_course_page(client, people,
     assert ApiToken.find(text) is None
     client.force_login(people["ta"])
     assert client.get("/courses/cs1/-/tokens/").status_code == 404
+
+
+def test_grades_filter_by_assignment(token, people, assignment):
+    graded(assignment, people["alice"])
+    api = token("grades")
+    assert len(api.get("/api/v1/courses/cs1/grades/", {"assignment": "add"}).json()) == 1
+    assert api.get("/api/v1/courses/cs1/grades/", {"assignment": "other"}).json() == []
+
+
+def test_the_openapi_schema_validates_without_warnings():
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "manage.py", "spectacular", "--validate", "--fail-on-warn"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
