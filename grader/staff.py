@@ -70,3 +70,21 @@ def do_regrade_assignment(assignment_id: int, by) -> RegradeRun:
             lambda: [enqueue_grading(pk, queue="regrading", priority=LOWEST_PRIORITY) for pk in ids]
         )
     return run
+
+
+def check_reference(assignment):
+    """Run the assignment's tests against its reference solution, in a real sandbox.
+    Returns the sandbox Result; raises ActionRejected when there is nothing to run."""
+    import sandbox
+    from grader.grading import build_job, image_tag
+
+    if not assignment.reference_files:
+        raise ActionRejected("Add a reference solution first.")
+    if not assignment.tests.exists():
+        raise ActionRejected("Add tests first.")
+    trial = Submission(assignment=assignment, attempt=1, files=assignment.reference_files)
+    try:
+        job = build_job(trial)
+    except ValueError as exc:
+        raise ActionRejected(f"The reference solution cannot be run: {exc}") from None
+    return sandbox.run(job, image_tag())

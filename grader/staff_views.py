@@ -14,7 +14,7 @@ from feedback.models import RubricScore
 from feedback.services import do_decide_rubric
 from grader.gradebook import NothingToExport, course_gradebook, gradebook_csv
 from grader.models import Submission, Webhook
-from grader.staff import ActionRejected, do_override_score, do_regrade_assignment
+from grader.staff import ActionRejected, check_reference, do_override_score, do_regrade_assignment
 
 
 @login_required
@@ -156,3 +156,43 @@ def tokens(request, course_code):
         },
         status=400 if error else 200,
     )
+
+
+@login_required
+@require_POST
+def reference_check(request, course_code, slug):
+    """Run the tests against the reference solution and show every test it fails."""
+    membership = access.staff_membership_for(request.user, course_code)
+    assignment = get_object_or_404(membership.course.assignments.prefetch_related("tests"), slug=slug)
+    try:
+        result = check_reference(assignment)
+    except ActionRejected as exc:
+        messages.error(request, str(exc))
+        return redirect("assignment_submissions", course_code=course_code, slug=slug)
+    failing = [t for t in result.tests if t.outcome != "passed"]
+    return render(
+        request,
+        "grader/reference_check.html",
+        {
+            "course": membership.course,
+            "assignment": assignment,
+            "result": result,
+            "failing": failing,
+            "membership": membership,
+        },
+    )
+
+
+@login_required
+@require_POST
+def publish(request, course_code, slug):
+    membership = access.staff_membership_for(request.user, course_code)
+    if membership.role != Role.INSTRUCTOR:
+        raise Http404("No such page")
+    assignment = get_object_or_404(membership.course.assignments, slug=slug)
+    assignment.published = request.POST.get("published") == "1"
+    assignment.save(update_fields=["published", "updated_at"])
+    messages.success(
+        request, "Published: students can see it now." if assignment.published else "Unpublished."
+    )
+    return redirect("assignment_submissions", course_code=course_code, slug=slug)

@@ -22,6 +22,7 @@ urlpatterns = [
     path("submissions/<int:submission_id>/", views.submission_detail, name="submission"),
     path("submissions/<int:submission_id>/live/", views.submission_status, name="submission_live"),
     path("submissions/<int:submission_id>/override/", staff_views.override, name="override"),
+    path("submissions/<int:submission_id>/rate/", views.rate_hint, name="rate_hint"),
     path(
         "submissions/<int:submission_id>/rubric/<int:score_id>/",
         staff_views.decide_rubric,
@@ -32,4 +33,8 @@ urlpatterns = [
     path("courses/<slug:course_code>/-/webhooks/", staff_views.webhooks, name="webhooks"),
     path("courses/<slug:course_code>/-/tokens/", staff_views.tokens, name="tokens"),
     path("courses/<slug:course_code>/<slug:slug>/regrade/", staff_views.regrade, name="regrade"),
+    path(
+        "courses/<slug:course_code>/<slug:slug>/check/", staff_views.reference_check, name="reference_check"
+    ),
+    path("courses/<slug:course_code>/<slug:slug>/publish/", staff_views.publish, name="publish"),
 ]

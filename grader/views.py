@@ -97,3 +97,18 @@ def assignment_submissions(request, course_code, slug):
             "regrade_progress": regrade.progress() if regrade else None,
         },
     )
+
+
+@login_required
+@require_POST
+def rate_hint(request, submission_id):
+    """The student says whether the hint helped (1) or not (-1); it feeds the analytics."""
+    submission = get_object_or_404(Submission, pk=submission_id, student=request.user)
+    feedback = getattr(submission, "feedback", None)
+    rating = {"helpful": 1, "not_helpful": -1}.get(request.POST.get("rating", ""))
+    if feedback is None or rating is None:
+        messages.error(request, "Nothing to rate.")
+    else:
+        Feedback.objects.filter(pk=feedback.pk).update(rating=rating)
+        messages.success(request, "Thanks — your rating helps us improve the hints.")
+    return redirect("submission", submission_id=submission.pk)

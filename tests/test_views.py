@@ -150,3 +150,18 @@ def test_it_refuses_submitting_to_another_course(client, people, assignment):
 
 def test_it_refuses_get_on_the_submit_url(client, people, assignment):
     assert get(client, people["alice"], "submit", "cs1", "add").status_code == 405
+
+
+def test_a_student_rates_their_hint(client, people, graded):
+    from feedback.models import Feedback
+
+    Feedback.objects.create(submission=graded, hint="Check the bounds.", source="fallback")
+    client.force_login(people["alice"])
+    assert "Did this hint help?" in client.get(reverse("submission", args=[graded.pk])).content.decode()
+    client.post(reverse("rate_hint", args=[graded.pk]), {"rating": "helpful"})
+    assert Feedback.objects.get().rating == 1
+    client.post(reverse("rate_hint", args=[graded.pk]), {"rating": "five stars"})
+    assert Feedback.objects.get().rating == 1  # unchanged
+    client.force_login(people["bob"])
+    assert client.post(reverse("rate_hint", args=[graded.pk]), {"rating": "not_helpful"}).status_code == 404
+    assert Feedback.objects.get().rating == 1
