@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.db.models import Avg, Count, Sum
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -10,7 +11,7 @@ from courses.views import assignment_context
 from feedback.models import Feedback, Source
 from feedback.services import feedback_pending
 from grader.forms import SubmitForm
-from grader.models import Submission
+from grader.models import Status, Submission
 from grader.presentation import results_for_viewer
 from grader.services import SubmissionRejected, do_submit
 
@@ -72,9 +73,18 @@ def submission_status(request, submission_id):
 
 @login_required
 def assignment_submissions(request, course_code, slug):
+    """Staff: every submission of the assignment, filtered and paginated, with model usage."""
     membership = access.staff_membership_for(request.user, course_code)
     assignment = get_object_or_404(membership.course.assignments, slug=slug)
-    submissions = assignment.submissions.select_related("student").order_by("-submitted_at")[:500]
+    submissions = assignment.submissions.select_related("student").order_by("-submitted_at")
+    filters = {k: request.GET.get(k, "").strip() for k in ("student", "status", "late")}
+    if filters["student"]:
+        submissions = submissions.filter(student__username__icontains=filters["student"])
+    if filters["status"] in Status.values:
+        submissions = submissions.filter(status=filters["status"])
+    if filters["late"] == "1":
+        submissions = submissions.filter(is_late=True)
+    page = Paginator(submissions, 50).get_page(request.GET.get("page"))
     usage = Feedback.objects.filter(submission__assignment=assignment, source=Source.LLM).aggregate(
         hints=Count("id"),
         prompt=Sum("prompt_tokens"),
@@ -84,19 +94,19 @@ def assignment_submissions(request, course_code, slug):
         ttft=Avg("ttft_seconds"),
     )
     regrade = assignment.regrades.first()
-    return render(
-        request,
-        "grader/assignment_submissions.html",
-        {
-            "course": membership.course,
-            "assignment": assignment,
-            "submissions": submissions,
-            "membership": membership,
-            "regrade": regrade,
-            "usage": usage,
-            "regrade_progress": regrade.progress() if regrade else None,
-        },
-    )
+    context = {
+        "course": membership.course,
+        "assignment": assignment,
+        "submissions": page,
+        "page": page,
+        "filters": filters,
+        "statuses": Status.choices,
+        "membership": membership,
+        "regrade": regrade,
+        "usage": usage,
+        "regrade_progress": regrade.progress() if regrade else None,
+    }
+    return render(request, "grader/assignment_submissions.html", context)
 
 
 @login_required
@@ -112,3 +122,50 @@ def rate_hint(request, submission_id):
         Feedback.objects.filter(pk=feedback.pk).update(rating=rating)
         messages.success(request, "Thanks — your rating helps us improve the hints.")
     return redirect("submission", submission_id=submission.pk)
+
+
+@login_required
+def attempt_diff(request, submission_id):
+    """What changed between this attempt and the student's previous one."""
+    submission = _submission_for(request, submission_id)
+    previous = (
+        Submission.objects.filter(
+            assignment=submission.assignment, student=submission.student, attempt__lt=submission.attempt
+        )
+        .order_by("-attempt")
+        .first()
+    )
+    return render(
+        request,
+        "grader/diff.html",
+        {
+            "submission": submission,
+            "previous": previous,
+            "assignment": submission.assignment,
+            "course": submission.assignment.course,
+            "diffs": file_diffs(previous.files if previous else {}, submission.files),
+        },
+    )
+
+
+def file_diffs(before: dict, after: dict) -> list[tuple[str, list[tuple[str, str]]]]:
+    """Per file, unified-diff lines tagged add/remove/context/hunk, for an accessible listing."""
+    import difflib
+
+    result = []
+    for name in sorted(set(before) | set(after)):
+        lines = difflib.unified_diff(
+            before.get(name, "").splitlines(),
+            after.get(name, "").splitlines(),
+            "before",
+            "after",
+            lineterm="",
+            n=2,
+        )
+        tagged = [
+            ({"+": "add", "-": "remove", "@": "hunk"}.get(line[:1], "context"), line)
+            for line in list(lines)[2:]
+        ]
+        if tagged:
+            result.append((name, tagged))
+    return result

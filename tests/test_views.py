@@ -165,3 +165,53 @@ def test_a_student_rates_their_hint(client, people, graded):
     client.force_login(people["bob"])
     assert client.post(reverse("rate_hint", args=[graded.pk]), {"rating": "not_helpful"}).status_code == 404
     assert Feedback.objects.get().rating == 1
+
+
+def test_a_student_sees_what_changed_between_attempts(client, people, assignment):
+    first = Submission.objects.create(
+        assignment=assignment,
+        student=people["alice"],
+        attempt=1,
+        files={"solution.py": "def add(a, b):\n    return a - b\n"},
+    )
+    second = Submission.objects.create(
+        assignment=assignment,
+        student=people["alice"],
+        attempt=2,
+        files={"solution.py": "def add(a, b):\n    return a + b\n"},
+    )
+    client.force_login(people["alice"])
+    html = client.get(reverse("attempt_diff", args=[second.pk])).content.decode()
+    assert '<span class="diff-remove">-    return a - b</span>' in html
+    assert '<span class="diff-add">+    return a + b</span>' in html
+    assert "nothing to compare" in client.get(reverse("attempt_diff", args=[first.pk])).content.decode()
+    client.force_login(people["bob"])
+    assert client.get(reverse("attempt_diff", args=[second.pk])).status_code == 404
+
+
+def test_the_submissions_list_filters_paginates_and_avoids_n_plus_one(
+    client, people, assignment, django_assert_max_num_queries
+):
+    for n in range(1, 61):
+        Submission.objects.create(
+            assignment=assignment,
+            student=people["alice" if n % 2 else "bob"],
+            attempt=n,
+            files={},
+            status=Status.GRADED if n % 3 else Status.QUEUED,
+            is_late=n % 5 == 0,
+            score=1,
+            max_score=3,
+        )
+    client.force_login(people["ta"])
+    url = reverse("assignment_submissions", args=["cs1", "add"])
+    with django_assert_max_num_queries(12):
+        html = client.get(url).content.decode()
+    assert html.count('href="/submissions/') == 50 and "Page 1 of 2" in html
+    assert client.get(url, {"page": 2}).content.decode().count('href="/submissions/') == 10
+    only_bob_late = client.get(url, {"student": "bob", "late": "1"}).content.decode()
+    assert (
+        only_bob_late.count('href="/submissions/') == 6 and "alice" not in only_bob_late.split("<table>")[1]
+    )
+    queued = client.get(url, {"status": "queued"}).content.decode()
+    assert queued.count('href="/submissions/') == 20
