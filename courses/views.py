@@ -1,16 +1,43 @@
 from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Max
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 
 from courses import access
 from courses.markdown import render as render_markdown
+from courses.models import Assignment
 from grader.forms import SubmitForm
 from grader.models import Submission
 
 
 @login_required
 def dashboard(request):
-    memberships = request.user.memberships.select_related("course").order_by("course__code")
-    return render(request, "courses/dashboard.html", {"memberships": memberships})
+    """Courses, and every published assignment with its deadline, the student's status and best score."""
+    memberships = list(request.user.memberships.select_related("course").order_by("course__code"))
+    assignments = (
+        Assignment.objects.filter(course__memberships__user=request.user, published=True)
+        .select_related("course")
+        .order_by("deadline", "title")
+    )
+    mine = (
+        Submission.objects.filter(student=request.user)
+        .values("assignment_id")
+        .annotate(best=Max("score"), attempts=Count("id"), latest=Max("submitted_at"))
+    )
+    progress = {row["assignment_id"]: row for row in mine}
+    rows = [(a, progress.get(a.pk)) for a in assignments]
+    return render(request, "courses/dashboard.html", {"memberships": memberships, "rows": rows})
+
+
+@login_required
+def starter_file(request, course_code, slug, name):
+    """Download one of the assignment's starter files."""
+    _, assignment = access.assignment_for(request.user, course_code, slug)
+    if name not in assignment.starter_files:
+        raise Http404("No such file")
+    response = HttpResponse(assignment.starter_files[name], content_type="text/plain; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
 
 
 @login_required

@@ -15,6 +15,11 @@ urlpatterns = [
     path("courses/<slug:course_code>/<slug:slug>/", course_views.assignment_detail, name="assignment"),
     path("courses/<slug:course_code>/<slug:slug>/submit/", views.submit, name="submit"),
     path(
+        "courses/<slug:course_code>/<slug:slug>/starter/<str:name>",
+        course_views.starter_file,
+        name="starter_file",
+    ),
+    path(
         "courses/<slug:course_code>/<slug:slug>/submissions/",
         views.assignment_submissions,
         name="assignment_submissions",

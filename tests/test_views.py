@@ -215,3 +215,44 @@ def test_the_submissions_list_filters_paginates_and_avoids_n_plus_one(
     )
     queued = client.get(url, {"status": "queued"}).content.decode()
     assert queued.count('href="/submissions/') == 20
+
+
+def test_the_dashboard_lists_assignments_with_progress(
+    client, people, assignment, django_assert_max_num_queries
+):
+    Submission.objects.create(
+        assignment=assignment,
+        student=people["alice"],
+        attempt=1,
+        files={},
+        status=Status.GRADED,
+        score=2,
+        max_score=3,
+    )
+    Submission.objects.create(
+        assignment=assignment,
+        student=people["alice"],
+        attempt=2,
+        files={},
+        status=Status.GRADED,
+        score=1,
+        max_score=3,
+    )
+    client.force_login(people["alice"])
+    with django_assert_max_num_queries(8):
+        html = client.get(reverse("dashboard")).content.decode()
+    row = html.split('href="/courses/cs1/add/"')[1].split("</tr>")[0]
+    assert "<td>2</td>" in row and "2.00 / 3.00" in row
+
+
+def test_starter_files_download(client, people, assignment):
+    Assignment.objects.filter(pk=assignment.pk).update(
+        starter_files={"solution.py": "def add(a, b):\n    pass\n"}
+    )
+    client.force_login(people["alice"])
+    response = client.get(reverse("starter_file", args=["cs1", "add", "solution.py"]))
+    assert response.status_code == 200 and response.content.startswith(b"def add")
+    assert "attachment" in response["Content-Disposition"]
+    assert client.get(reverse("starter_file", args=["cs1", "add", "other.py"])).status_code == 404
+    client.force_login(people["charlie"])
+    assert client.get(reverse("starter_file", args=["cs1", "add", "solution.py"])).status_code == 404

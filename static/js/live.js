@@ -19,3 +19,12 @@
   }
   document.addEventListener("DOMContentLoaded", function () { poll(1000); });
 })();
+
+// Deadlines in the reader's own time zone (the server renders UTC as a fallback).
+document.addEventListener("DOMContentLoaded", function () {
+  var format = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+  document.querySelectorAll("time.local").forEach(function (el) {
+    var when = new Date(el.getAttribute("datetime"));
+    if (!isNaN(when)) el.textContent = format.format(when);
+  });
+});
