@@ -196,3 +196,24 @@ def publish(request, course_code, slug):
         request, "Published: students can see it now." if assignment.published else "Unpublished."
     )
     return redirect("assignment_submissions", course_code=course_code, slug=slug)
+
+
+@login_required
+def analytics(request, course_code, slug):
+    from grader.analytics import assignment_analytics, bar_chart
+
+    membership = access.staff_membership_for(request.user, course_code)
+    assignment = get_object_or_404(membership.course.assignments, slug=slug)
+    data = assignment_analytics(assignment)
+    charts = [
+        bar_chart("Students by counted score", data.distribution),
+        bar_chart("Pass rate per test", data.pass_rates, unit="%", maximum=1),
+        bar_chart("Most failed tests (submissions)", data.failing_tests),
+        bar_chart("Most common exceptions", data.exceptions),
+        bar_chart("Hint ratings", list(data.ratings.items())),
+    ]
+    return render(
+        request,
+        "grader/analytics.html",
+        {"course": membership.course, "assignment": assignment, "data": data, "charts": charts},
+    )

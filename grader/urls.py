@@ -43,4 +43,5 @@ urlpatterns = [
         "courses/<slug:course_code>/<slug:slug>/check/", staff_views.reference_check, name="reference_check"
     ),
     path("courses/<slug:course_code>/<slug:slug>/publish/", staff_views.publish, name="publish"),
+    path("courses/<slug:course_code>/<slug:slug>/analytics/", staff_views.analytics, name="analytics"),
 ]
