@@ -205,13 +205,14 @@ def analytics(request, course_code, slug):
     membership = access.staff_membership_for(request.user, course_code)
     assignment = get_object_or_404(membership.course.assignments, slug=slug)
     data = assignment_analytics(assignment)
-    charts = [
-        bar_chart("Students by counted score", data.distribution),
-        bar_chart("Pass rate per test", data.pass_rates, unit="%", maximum=1),
-        bar_chart("Most failed tests (submissions)", data.failing_tests),
-        bar_chart("Most common exceptions", data.exceptions),
-        bar_chart("Hint ratings", list(data.ratings.items())),
+    specs = [
+        ("Students by counted score", data.distribution, "", None),
+        ("Pass rate per test", data.pass_rates, "%", 1),
+        ("Most failed tests (submissions)", data.failing_tests, "", None),
+        ("Most common exceptions", data.exceptions, "", None),
+        ("Hint ratings", list(data.ratings.items()), "", None),
     ]
+    charts = [(title, bar_chart(title, rows, unit, top)) for title, rows, unit, top in specs]
     return render(
         request,
         "grader/analytics.html",
