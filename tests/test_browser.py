@@ -22,6 +22,8 @@ CHROMIUM_ARGS = [
 ]
 
 
+# The browser comes last among each test's fixtures: Playwright's sync API runs what follows in a
+# greenlet, where Django would open (and never close) a second database connection.
 @pytest.fixture
 def browser(monkeypatch):
     # Playwright's sync API runs an event loop in this thread; the database calls made here
@@ -43,7 +45,7 @@ def log_in(page, base, username):
 
 
 def test_a_student_submits_and_watches_the_result_arrive(
-    browser, live_server, people, assignment, celery_worker
+    live_server, people, assignment, celery_worker, browser
 ):
     page = browser.new_page(viewport={"width": 1000, "height": 900})
     log_in(page, live_server.url, "alice")
@@ -66,7 +68,7 @@ def test_a_student_submits_and_watches_the_result_arrive(
 
 
 def test_an_instructor_checks_publishes_and_reads_the_results(
-    browser, live_server, people, assignment, celery_worker
+    live_server, people, assignment, celery_worker, browser
 ):
     page = browser.new_page(viewport={"width": 1000, "height": 900})
     log_in(page, live_server.url, "instructor")
