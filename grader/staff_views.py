@@ -1,20 +1,26 @@
 """Pages for course staff: the gradebook and its export, overrides, regrades."""
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from api.services import do_sync_roster
 from courses import access
-from courses.models import Role
+from courses.models import Membership, Role
+from courses.roster import parse_roster
 from feedback.models import RubricScore
 from feedback.services import do_decide_rubric
 from grader.gradebook import NothingToExport, course_gradebook, gradebook_csv
 from grader.models import Submission, Webhook
 from grader.staff import ActionRejected, check_reference, do_override_score, do_regrade_assignment
+
+User = get_user_model()
 
 
 @login_required
@@ -218,3 +224,49 @@ def analytics(request, course_code, slug):
         "grader/analytics.html",
         {"course": membership.course, "assignment": assignment, "data": data, "charts": charts},
     )
+
+
+@login_required
+def members(request, course_code):
+    """Instructors add people (by username or e-mail), change roles and import a roster CSV."""
+    membership = access.staff_membership_for(request.user, course_code)
+    if membership.role != Role.INSTRUCTOR:
+        raise Http404("No such page")
+    course, error = membership.course, None
+    if request.method == "POST":
+        try:
+            error = _change_members(request, course)
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+        if error is None:
+            return redirect("members", course_code=course_code)
+    people = course.memberships.select_related("user").order_by("role", "user__username")
+    context = {"course": course, "people": people, "roles": Role.choices, "error": error}
+    return render(request, "grader/members.html", context, status=400 if error else 200)
+
+
+def _change_members(request, course) -> str | None:
+    """Apply one change from the people page; returns an error message, or None when done."""
+    if "role_for" in request.POST:
+        role = request.POST.get("role")
+        if role not in Role.values:
+            return "Unknown role."
+        course.memberships.filter(pk=request.POST["role_for"]).update(role=role)
+        messages.success(request, "Role changed.")
+        return None
+    if "csv" in request.FILES:
+        result = do_sync_roster(course, parse_roster(request.FILES["csv"].read()))
+        messages.success(
+            request, f"Imported {result['total']} people ({result['created_users']} new accounts)."
+        )
+        return None
+    who = request.POST.get("who", "").strip()
+    role = request.POST.get("role", Role.STUDENT)
+    user = User.objects.filter(Q(username=who) | Q(email__iexact=who)).first() if who else None
+    if user is None:
+        return f"No account with the username or e-mail {who!r}; import a roster CSV to create accounts."
+    if role not in Role.values:
+        return "Unknown role."
+    Membership.objects.update_or_create(user=user, course=course, defaults={"role": role})
+    messages.success(request, f"{user.get_username()} is now {Role(role).label.lower()} in {course.code}.")
+    return None

@@ -38,6 +38,7 @@ urlpatterns = [
     path("courses/<slug:course_code>/-/gradebook.csv", staff_views.gradebook_export, name="gradebook_csv"),
     path("courses/<slug:course_code>/-/webhooks/", staff_views.webhooks, name="webhooks"),
     path("courses/<slug:course_code>/-/tokens/", staff_views.tokens, name="tokens"),
+    path("courses/<slug:course_code>/-/members/", staff_views.members, name="members"),
     path("courses/<slug:course_code>/<slug:slug>/regrade/", staff_views.regrade, name="regrade"),
     path(
         "courses/<slug:course_code>/<slug:slug>/check/", staff_views.reference_check, name="reference_check"
