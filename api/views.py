@@ -258,12 +258,14 @@ class SubmissionDetail(generics.RetrieveAPIView):
         )
         return queryset.filter(Q(student=self.request.user) | Q(assignment__course__in=staff_courses))
 
-    def get_serializer_context(self):
-        context = super().get_serializer_context()
-        if "pk" in self.kwargs:
-            submission = self.get_queryset().filter(pk=self.kwargs["pk"]).first()
-            context["detailed"] = bool(submission) and is_staff(self.request, submission.assignment.course)
-        return context
+    def retrieve(self, request, *args, **kwargs):
+        submission = self.get_object()
+        detailed = is_staff(request, submission.assignment.course)
+        return Response(
+            self.get_serializer(
+                submission, context={**self.get_serializer_context(), "detailed": detailed}
+            ).data
+        )
 
 
 class Grades(APIView):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from courses.models import STAFF_ROLES, Assignment, Course, Membership
+from courses.models import STAFF_ROLES, Assignment, Membership
 
 
 def membership_for(user, course_code: str) -> Membership:
@@ -31,10 +31,6 @@ def assignment_for(user, course_code: str, slug: str) -> tuple[Membership, Assig
     if not assignment.published and not membership.is_staff:
         raise Http404("No such assignment")
     return membership, assignment
-
-
-def visible_courses(user):
-    return Course.objects.filter(memberships__user=user).distinct()
 
 
 def is_course_staff(user, course_id: int) -> bool:

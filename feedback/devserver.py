@@ -48,6 +48,7 @@ class Faults:
     slow_seconds: float = 2.0
     drop: float = 0.0  # probability of closing the connection without an answer
     invalid_json: float = 0.0  # probability of answering text that is not the requested JSON
+    invalid_json_next: float = 0.0  # this many next JSON answers are invalid (deterministic)
 
 
 @dataclass
@@ -95,8 +96,6 @@ class Sequence:
     cached_tokens: int
     completion: list[str]
     arrived: float
-    admitted: float = 0.0
-    first_token: float = 0.0
     produced: int = 0
     ready_at: float = 0.0  # after prefill
     done: asyncio.Event = field(default_factory=asyncio.Event)
@@ -114,7 +113,7 @@ class Engine:
         self.wakeup = asyncio.Event()
         self.ttft: list[float] = []
         self.e2e: list[float] = []
-        self.prompt_total = self.generation_total = self.requests_total = 0
+        self.prompt_total = self.generation_total = 0
 
     def submit(self, prompt: str, completion: list[str]) -> Sequence:
         tokens = tokenize(prompt)
@@ -122,7 +121,6 @@ class Engine:
         seq = Sequence(len(tokens), cached, completion, time.monotonic())
         self.waiting.append(seq)
         self.prompt_total += len(tokens)
-        self.requests_total += 1
         self.wakeup.set()
         return seq
 
@@ -135,7 +133,6 @@ class Engine:
             now = time.monotonic()
             while self.waiting and len(self.running) < cfg.max_num_seqs:
                 seq = self.waiting.popleft()
-                seq.admitted = now
                 seq.ready_at = now + (seq.prompt_tokens - seq.cached_tokens) * cfg.prefill_ms_per_token / 1000
                 self.running.append(seq)
             step = cfg.step_ms / 1000 * (1 + cfg.step_growth * len(self.running) / cfg.max_num_seqs)
@@ -145,7 +142,6 @@ class Engine:
                 if now < seq.ready_at:
                     continue
                 if seq.produced == 0:
-                    seq.first_token = now
                     self.ttft.append(now - seq.arrived)
                 seq.progress.put_nowait(seq.completion[seq.produced])
                 seq.produced += 1
@@ -215,7 +211,8 @@ def _field(name: str, schema: dict, prompt: str, defs: dict):
 def answer_text(body: dict, prompt: str, faults: Faults) -> str:
     fmt = body.get("response_format") or {}
     if fmt.get("type") == "json_schema":
-        if random.random() < faults.invalid_json:
+        if faults.invalid_json_next >= 1 or random.random() < faults.invalid_json:
+            faults.invalid_json_next = max(0.0, faults.invalid_json_next - 1)
             return '{"summary": "truncated'
         return json.dumps(fill_schema(fmt["json_schema"]["schema"], prompt))
     if fmt.get("type") == "json_object":

@@ -139,10 +139,6 @@ class TestResult(models.Model):
     def __str__(self) -> str:
         return f"{self.submission}: {self.name} {self.outcome}"
 
-    @property
-    def passed(self) -> bool:
-        return self.outcome == Outcome.PASSED
-
 
 class SubmissionEvent(models.Model):
     """One state transition, with its time: the submission's history."""

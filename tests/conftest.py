@@ -197,7 +197,9 @@ class LLMServer:
     def faults(self, **rates):
         import requests
 
-        zero = dict.fromkeys(("fail_429", "fail_503", "slow", "drop", "invalid_json"), 0.0)
+        zero = dict.fromkeys(
+            ("fail_429", "fail_503", "slow", "drop", "invalid_json", "invalid_json_next"), 0.0
+        )
         requests.post(self.base + "/admin/faults", json={**zero, **rates}, timeout=5).raise_for_status()
 
     def metrics(self) -> dict[str, float]:

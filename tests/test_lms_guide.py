@@ -1,5 +1,6 @@
 """The curl examples of docs/lms.md, run for real against a live server."""
 
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -52,7 +53,8 @@ def test_every_curl_example_of_the_guide_works(live_server, settings):
         outputs.append(done.stdout)
     assert Membership.objects.get(external_id="canvas-502").role == "ta"
     assert Submission.objects.get().student.email == "ada@example.edu"
-    assert '"assignment":"binary-search"' in outputs[3].replace(" ", "") or outputs[3].strip() == "[]"
+    grades = json.loads(outputs[3])  # the submission may not be graded yet: a list either way
+    assert isinstance(grades, list) and all(g["assignment"] == "binary-search" for g in grades)
     assert ApiToken.objects.get(name="guide").last_used_at is not None
 
 

@@ -622,13 +622,7 @@ def main():
             "detail": traceback.format_exc()[-4000:],
         }
     line = "%s %s %s\n" % (RESULT_MARKER, token, json.dumps(body, separators=(",", ":")))
-    protocol_write_all(result_fd, line.encode("utf-8"))
-
-
-def protocol_write_all(fd, data):
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
+    protocol.write_all(result_fd, line.encode("utf-8"))
 
 
 if __name__ == "__main__":

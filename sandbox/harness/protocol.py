@@ -22,11 +22,14 @@ def pack(message) -> bytes:
     return HEADER.pack(len(body)) + body
 
 
+def write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
 def write_frame(fd: int, message) -> None:
-    data = memoryview(pack(message))
-    while data:
-        written = os.write(fd, data)
-        data = data[written:]
+    write_all(fd, pack(message))
 
 
 def read_exactly(fd: int, size: int) -> bytes:
