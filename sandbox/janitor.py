@@ -17,11 +17,11 @@ from sandbox.runner import LABEL
 log = logging.getLogger(__name__)
 
 
-def sweep(client: docker.DockerClient | None = None, now: float | None = None) -> int:
-    """Force-remove expired sandbox containers; returns how many were removed."""
+def sweep(client: docker.DockerClient | None = None, now: float | None = None) -> list[str]:
+    """Force-remove expired sandbox containers; returns the ids of those removed."""
     client = client or docker.from_env()
     now = time.time() if now is None else now
-    removed = 0
+    removed: list[str] = []
     for container in client.containers.list(all=True, filters={"label": LABEL}):
         try:
             deadline = float(container.labels.get("grader.deadline", "0"))
@@ -31,11 +31,11 @@ def sweep(client: docker.DockerClient | None = None, now: float | None = None) -
             continue
         try:
             container.remove(force=True, v=True)
-            removed += 1
+            removed.append(container.id)
         except NotFound:
             pass
         except DockerException as exc:
             log.warning("janitor could not remove %s: %s", container.id[:12], exc)
     if removed:
-        log.info("janitor removed %d stale sandbox containers", removed)
+        log.info("janitor removed %d stale sandbox containers", len(removed))
     return removed
