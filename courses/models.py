@@ -196,20 +196,21 @@ class Assignment(models.Model):
         return f"{self.module_name}.py"
 
     def clean(self) -> None:
+        errors = {}  # every problem at once, so a form can show them all
         if not self.module_name.isidentifier():
-            raise ValidationError({"module_name": "Must be a Python identifier, e.g. solution"})
+            errors["module_name"] = "Must be a Python identifier, e.g. solution"
         if self.deadline and self.hard_deadline and self.hard_deadline < self.deadline:
-            raise ValidationError({"hard_deadline": "The hard deadline cannot be before the deadline."})
+            errors["hard_deadline"] = "The hard deadline cannot be before the deadline."
         if self.late_penalty_cap_percent is not None and self.late_penalty_cap_percent > 100:
-            raise ValidationError({"late_penalty_cap_percent": "At most 100%."})
+            errors["late_penalty_cap_percent"] = "At most 100%."
         for field in ("starter_files", "reference_files"):
             value = getattr(self, field)
             if not isinstance(value, dict) or not all(
                 isinstance(k, str) and isinstance(v, str) for k, v in value.items()
             ):
-                raise ValidationError(
-                    {field: 'Expected an object of file name to text: {"solution.py": "..."}'}
-                )
+                errors[field] = 'Expected an object of file name to text: {"solution.py": "..."}'
+        if errors:
+            raise ValidationError(errors)
 
     def sandbox_limits(self) -> sandbox.Limits:
         return sandbox.Limits(

@@ -23,19 +23,32 @@ class SubmitForm(forms.Form):
     code = forms.CharField(
         required=False,
         strip=False,
-        widget=forms.Textarea(attrs={"rows": 18, "spellcheck": "false"}),
+        widget=forms.Textarea(
+            attrs={
+                "rows": 18,
+                "spellcheck": "false",
+                "data-editor": "python",
+                "aria-describedby": "code-help",
+            }
+        ),
         label="Your code",
     )
     files = MultipleFileField(required=False, label="…or upload files")
 
+    def __init__(self, *args, starter: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.starter = starter
+
     def clean(self):
         data = super().clean()
-        if data.get("code", "").strip() and data.get("files"):
+        code = data.get("code", "")
+        # The editor opens with the starter code: uploading files without touching it is fine.
+        if data.get("files") and code.strip() and code.strip() != self.starter.strip():
             raise forms.ValidationError("Either paste code or upload files, not both.")
         return data
 
     def uploads(self, main_file: str) -> list[Upload]:
-        if self.cleaned_data.get("files"):
+        if self.cleaned_data.get("files"):  # files win over untouched starter code
             return [Upload(f.name, f.read()) for f in self.cleaned_data["files"]]
         code = self.cleaned_data.get("code", "")
         return [Upload(main_file, code.encode("utf-8"))] if code.strip() else []

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from courses import authoring_views as authoring
 from courses import views as course_views
 from grader import staff_views, views
 
@@ -39,6 +40,22 @@ urlpatterns = [
     path("courses/<slug:course_code>/-/webhooks/", staff_views.webhooks, name="webhooks"),
     path("courses/<slug:course_code>/-/tokens/", staff_views.tokens, name="tokens"),
     path("courses/<slug:course_code>/-/members/", staff_views.members, name="members"),
+    path("courses/<slug:course_code>/-/new/", authoring.assignment_create, name="assignment_create"),
+    path("courses/<slug:course_code>/<slug:slug>/edit/", authoring.assignment_edit, name="assignment_edit"),
+    path(
+        "courses/<slug:course_code>/<slug:slug>/tests/add/<slug:kind>/",
+        authoring.test_create,
+        name="test_create",
+    ),
+    path(
+        "courses/<slug:course_code>/<slug:slug>/tests/<int:test_id>/", authoring.test_edit, name="test_edit"
+    ),
+    path(
+        "courses/<slug:course_code>/<slug:slug>/tests/<int:test_id>/delete/",
+        authoring.test_delete,
+        name="test_delete",
+    ),
+    path("courses/<slug:course_code>/<slug:slug>/rubric/", authoring.rubric, name="rubric"),
     path("courses/<slug:course_code>/<slug:slug>/regrade/", staff_views.regrade, name="regrade"),
     path(
         "courses/<slug:course_code>/<slug:slug>/check/", staff_views.reference_check, name="reference_check"

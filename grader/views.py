@@ -12,7 +12,7 @@ from feedback.models import Feedback, Source
 from feedback.services import feedback_pending
 from grader.forms import SubmitForm
 from grader.models import Status, Submission
-from grader.presentation import results_for_viewer
+from grader.presentation import code_listings, file_diffs, results_for_viewer
 from grader.services import SubmissionRejected, do_submit
 
 
@@ -20,7 +20,9 @@ from grader.services import SubmissionRejected, do_submit
 @require_POST
 def submit(request, course_code, slug):
     membership, assignment = access.assignment_for(request.user, course_code, slug)
-    form = SubmitForm(request.POST, request.FILES)
+    form = SubmitForm(
+        request.POST, request.FILES, starter=assignment.starter_files.get(assignment.main_file, "")
+    )
     if form.is_valid():
         try:
             submission = do_submit(request.user, assignment, form.uploads(assignment.main_file))
@@ -45,6 +47,7 @@ def _submission_for(request, submission_id):
 def _submission_context(request, submission):
     is_staff = access.is_course_staff(request.user, submission.assignment.course_id)
     feedback = getattr(submission, "feedback", None)
+    assignment = submission.assignment
     return {
         "submission": submission,
         "assignment": submission.assignment,
@@ -54,6 +57,9 @@ def _submission_context(request, submission):
         "rubric_scores": submission.rubric_scores.select_related("item"),
         "feedback": feedback,
         "is_staff": is_staff,
+        "listings": code_listings(
+            submission.files, assignment.main_file, feedback.line if feedback else None
+        ),
         "live_done": submission.is_finished and (feedback is not None or not feedback_pending(submission)),
     }
 
@@ -146,26 +152,3 @@ def attempt_diff(request, submission_id):
             "diffs": file_diffs(previous.files if previous else {}, submission.files),
         },
     )
-
-
-def file_diffs(before: dict, after: dict) -> list[tuple[str, list[tuple[str, str]]]]:
-    """Per file, unified-diff lines tagged add/remove/context/hunk, for an accessible listing."""
-    import difflib
-
-    result = []
-    for name in sorted(set(before) | set(after)):
-        lines = difflib.unified_diff(
-            before.get(name, "").splitlines(),
-            after.get(name, "").splitlines(),
-            "before",
-            "after",
-            lineterm="",
-            n=2,
-        )
-        tagged = [
-            ({"+": "add", "-": "remove", "@": "hunk"}.get(line[:1], "context"), line)
-            for line in list(lines)[2:]
-        ]
-        if tagged:
-            result.append((name, tagged))
-    return result

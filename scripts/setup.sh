@@ -7,6 +7,7 @@
 #   - creates the database role and database
 #   - builds the sandbox image when it is missing or its inputs changed
 #   - applies migrations
+#   - builds the code editor bundle (npm ci + esbuild) when frontend/ changed
 #
 # A second run changes nothing and prints "ok" for every step.
 # Environment: SANDBOX_BASE_IMAGE (default "local": debootstrap a Debian root filesystem),
@@ -44,6 +45,13 @@ if [ ${#missing[@]} -gt 0 ]; then
     || { tail -20 "$VAR/log/apt.log"; die "apt-get install failed (see var/log/apt.log)"; }
 else
   say "Debian packages: ok"
+fi
+# Node.js and npm build the code editor; a machine that has them from elsewhere keeps its own.
+if ! command -v npm >/dev/null 2>&1; then
+  say "installing Debian package npm"
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends npm >>"$VAR/log/apt.log" 2>&1 \
+    || { tail -20 "$VAR/log/apt.log"; die "apt-get install npm failed (see var/log/apt.log)"; }
 fi
 
 # --- Python dependencies ---------------------------------------------------------------------
@@ -125,6 +133,18 @@ if "$VENV/bin/python" manage.py migrate --check >/dev/null 2>&1; then
 else
   say "applying migrations"
   "$VENV/bin/python" manage.py migrate --noinput
+fi
+
+# --- front-end: the code editor (CodeMirror from the npm registry, bundled by esbuild) ---------
+# static/build/ is generated, never committed; it is rebuilt when frontend/ changes.
+fe_hash=$(cat frontend/package.json frontend/package-lock.json frontend/editor.js | sha256sum | cut -d' ' -f1)
+if [ -f static/build/editor.js ] && [ "$(cat "$VAR/frontend.hash" 2>/dev/null)" = "$fe_hash" ]; then
+  say "code editor bundle: ok"
+else
+  say "building the code editor (npm ci + esbuild)"
+  ( cd frontend && npm ci --no-audit --no-fund && npm run build ) >"$VAR/log/npm.log" 2>&1 \
+    || { tail -20 "$VAR/log/npm.log"; die "front-end build failed (see var/log/npm.log)"; }
+  echo "$fe_hash" >"$VAR/frontend.hash"
 fi
 
 "$VENV/bin/python" manage.py collectstatic --noinput -v0

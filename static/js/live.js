@@ -11,16 +11,34 @@
           var box = document.createElement("div");
           box.innerHTML = html;
           var fresh = box.querySelector("#live");
-          if (fresh) live.replaceWith(fresh);
+          if (fresh) {
+            live.replaceWith(fresh);
+            markHintLine(fresh);
+          }
           poll(1000);
         })
         .catch(function () { poll(Math.min(delay * 2, 10000)); });
     }, delay);
   }
+  // The code listing is outside the live part: when a hint arrives, mark the line it points to.
+  function markHintLine(live) {
+    var line = live.dataset.hintLine && document.getElementById(live.dataset.hintLine);
+    if (line) line.classList.add("hint-line");
+  }
   document.addEventListener("DOMContentLoaded", function () { poll(1000); });
 })();
 
 // Deadlines in the reader's own time zone (the server renders UTC as a fallback).
+// The zone also goes into the "tz" cookie: the server then shows and parses times in it
+// (grader/middleware.py), e.g. the deadline typed into the assignment form.
+(function () {
+  try {
+    var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (zone && document.cookie.indexOf("tz=" + zone) === -1) {
+      document.cookie = "tz=" + zone + "; path=/; max-age=31536000; SameSite=Lax";
+    }
+  } catch (e) { /* no Intl: the server keeps its default zone */ }
+})();
 document.addEventListener("DOMContentLoaded", function () {
   var format = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
   document.querySelectorAll("time.local").forEach(function (el) {

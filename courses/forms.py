@@ -1,0 +1,260 @@
+"""Forms instructors use to author assignments, tests (one form per test kind) and rubric items.
+
+The forms only collect and shape input; courses/authoring.py saves it with the models' own
+validation (TestCase.clean checks a test's spec with the sandbox's schema), so the site, the
+admin and the REST API accept exactly the same things."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils import timezone
+
+from courses.models import Assignment, RubricItem, TestCase, TestKind
+from sandbox.schema import Compare
+
+CODE = {"spellcheck": "false", "data-editor": "python", "autocapitalize": "off"}
+MAX_PYTEST_UPLOAD = 1_000_000
+
+
+class LocalDateTimeInput(forms.DateTimeInput):
+    """A browser date-time picker; the value means the reader's time zone (TimezoneMiddleware)."""
+
+    input_type = "datetime-local"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%dT%H:%M")
+
+
+class AssignmentForm(forms.ModelForm):
+    """An assignment's settings; the starter and reference code are its main file's text."""
+
+    starter_code = forms.CharField(
+        required=False,
+        strip=False,
+        label="Starter code",
+        help_text="What the editor opens with; also offered as a download.",
+        widget=forms.Textarea(attrs={**CODE, "rows": 10}),
+    )
+    reference_code = forms.CharField(
+        required=False,
+        strip=False,
+        label="Reference solution",
+        help_text="Never shown to students; “Check against the reference solution” runs the tests on it.",
+        widget=forms.Textarea(attrs={**CODE, "rows": 12}),
+    )
+
+    class Meta:
+        model = Assignment
+        fields = [
+            "title",
+            "slug",
+            "statement",
+            "module_name",
+            "starter_code",
+            "reference_code",
+            "setup_code",
+            "deadline",
+            "hard_deadline",
+            "late_policy",
+            "late_penalty_percent",
+            "late_penalty_unit",
+            "late_penalty_cap_percent",
+            "attempt_limit",
+            "min_seconds_between_attempts",
+            "counted_submission",
+            "memory_mb",
+            "cpus",
+            "pids_limit",
+            "wall_seconds",
+            "llm_hints",
+            "validate_hints",
+            "rubric_auto_approve",
+            "show_hidden_details",
+        ]
+        widgets = {
+            "statement": forms.Textarea(attrs={"rows": 10}),
+            "setup_code": forms.Textarea(attrs={**CODE, "rows": 5}),
+            "deadline": LocalDateTimeInput(),
+            "hard_deadline": LocalDateTimeInput(),
+        }
+        labels = {
+            "module_name": "Module name",
+            "setup_code": "Setup snippet",
+            "memory_mb": "Memory (MB)",
+            "cpus": "CPUs",
+            "pids_limit": "Processes",
+            "wall_seconds": "Time for the whole submission (s)",
+            "llm_hints": "Model hints",
+            "show_hidden_details": "Show hidden tests' details to students",
+            "min_seconds_between_attempts": "Seconds between attempts",
+        }
+        help_texts = {
+            "statement": "Markdown. Raw HTML is removed.",
+            "slug": "Used in URLs; cannot change once students have submitted.",
+            "setup_code": "Runs before each expression test: define fixtures such as sample_data = (...).",
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        zone = timezone.get_current_timezone_name()
+        for name in ("deadline", "hard_deadline"):
+            self.fields[name].help_text = f"Your local time ({zone})."
+        main = self.instance.main_file
+        self.fields["starter_code"].initial = self.instance.starter_files.get(main, "")
+        self.fields["reference_code"].initial = self.instance.reference_files.get(main, "")
+        if self.instance.pk and self.instance.submissions.exists():
+            # Students' attempts, URLs and the gradebook refer to the slug and module.
+            for name in ("slug", "module_name"):
+                self.fields[name].disabled = True
+                self.fields[name].help_text = "Fixed: students have already submitted."
+
+    def clean_slug(self):
+        slug = self.cleaned_data["slug"]
+        if slug.startswith("-"):  # "-" starts the course's own pages (/courses/<code>/-/...)
+            raise forms.ValidationError("Start with a letter or a digit.")
+        # The form leaves the course out, so Django would not check (course, slug) itself.
+        others = Assignment.objects.filter(course=self.instance.course, slug=slug).exclude(
+            pk=self.instance.pk
+        )
+        if others.exists():
+            raise forms.ValidationError("Another assignment of this course already uses this slug.")
+        return slug
+
+    def save(self, commit=True):
+        assignment = super().save(commit=False)
+        main = assignment.main_file
+        for field, files in (("starter_code", "starter_files"), ("reference_code", "reference_files")):
+            texts = dict(getattr(assignment, files) or {})
+            if self.cleaned_data.get(field, "").strip():
+                texts[main] = self.cleaned_data[field]
+            else:
+                texts.pop(main, None)
+            setattr(assignment, files, texts)
+        if commit:
+            assignment.save()
+        return assignment
+
+
+class TestForm(forms.Form):
+    """What every test has; subclasses add their kind's fields and build the sandbox spec."""
+
+    kind: str = ""
+    name = forms.CharField(max_length=200)
+    visible = forms.BooleanField(
+        required=False,
+        initial=True,
+        label="Visible to students",
+        help_text="Hidden tests show students only their name and result.",
+    )
+    points = forms.DecimalField(min_value=0, max_digits=7, decimal_places=2, initial=1)
+    time_limit = forms.FloatField(min_value=0.1, max_value=600, initial=10, label="Time limit (s)")
+
+    spec_fields: tuple[str, ...] = ()
+
+    @classmethod
+    def for_test(cls, test: TestCase, **kwargs):
+        initial = {
+            "name": test.name,
+            "visible": test.visible,
+            "points": test.points,
+            "time_limit": test.time_limit,
+        }
+        initial.update({k: v for k, v in test.spec.items() if k in cls.spec_fields})
+        return cls(initial=initial, **kwargs)
+
+    def spec(self) -> dict:
+        return {k: self.cleaned_data[k] for k in self.spec_fields if self.cleaned_data.get(k) is not None}
+
+
+class IOTestForm(TestForm):
+    kind = TestKind.IO
+    spec_fields = ("stdin", "stdout", "compare", "rel_tol", "abs_tol")
+    stdin = forms.CharField(
+        required=False, strip=False, label="Input (stdin)", widget=forms.Textarea(attrs={"rows": 4})
+    )
+    stdout = forms.CharField(
+        strip=False, label="Expected output (stdout)", widget=forms.Textarea(attrs={"rows": 4})
+    )
+    compare = forms.ChoiceField(
+        choices=[
+            (Compare.EXACT.value, "Exactly"),
+            (Compare.TRAILING.value, "Ignoring trailing whitespace"),
+            (Compare.WHITESPACE.value, "Ignoring all whitespace"),
+            (Compare.NUMERIC.value, "Numbers, with a tolerance"),
+            (Compare.REGEX.value, "Matching a regular expression (the expected output)"),
+        ],
+        initial=Compare.TRAILING.value,
+        label="Compare the output",
+    )
+    rel_tol = forms.FloatField(
+        min_value=0, required=False, label="Relative tolerance", help_text="Numeric comparison only."
+    )
+    abs_tol = forms.FloatField(
+        min_value=0, required=False, label="Absolute tolerance", help_text="Numeric comparison only."
+    )
+
+
+class ExprTestForm(TestForm):
+    kind = TestKind.EXPR
+    spec_fields = ("expr", "expected", "rel_tol", "abs_tol")
+    expr = forms.CharField(
+        label="Expression",
+        help_text="Evaluated with the student's module imported, e.g. search(42, (-5, 1, 3, 5, 7, 10)).",
+        widget=forms.Textarea(attrs={**CODE, "rows": 2}),
+    )
+    expected = forms.CharField(
+        label="Expected value",
+        help_text="A Python literal, e.g. 4, 'abc', [1, 2] or None.",
+        widget=forms.Textarea(attrs={**CODE, "rows": 2}),
+    )
+    rel_tol = forms.FloatField(
+        min_value=0, required=False, label="Relative tolerance", help_text="For floats."
+    )
+    abs_tol = forms.FloatField(
+        min_value=0, required=False, label="Absolute tolerance", help_text="For floats."
+    )
+
+
+class PytestTestForm(TestForm):
+    kind = TestKind.PYTEST
+    spec_fields = ("source",)
+    upload = forms.FileField(
+        required=False,
+        label="Upload a pytest file",
+        help_text="A .py file; it replaces the text below.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".py,text/x-python"}),
+    )
+    source = forms.CharField(
+        required=False,
+        strip=False,
+        label="…or write the pytest file",
+        help_text="Import the student's module by its module name; every test function counts.",
+        widget=forms.Textarea(attrs={**CODE, "rows": 14}),
+    )
+
+    def clean(self):
+        data = super().clean()
+        upload = data.get("upload")
+        if upload:
+            if upload.size > MAX_PYTEST_UPLOAD:
+                self.add_error("upload", f"The file is larger than {MAX_PYTEST_UPLOAD // 1000} KB.")
+                return data
+            try:
+                data["source"] = upload.read().decode("utf-8")
+            except UnicodeDecodeError:
+                self.add_error("upload", "The file is not UTF-8 text.")
+                return data
+        if not data.get("source", "").strip():
+            self.add_error("source", "Upload a pytest file or write one.")
+        return data
+
+
+TEST_FORMS: dict[str, type[TestForm]] = {f.kind: f for f in (IOTestForm, ExprTestForm, PytestTestForm)}
+
+
+class RubricItemForm(forms.ModelForm):
+    class Meta:
+        model = RubricItem
+        fields = ["name", "description", "max_points"]
+        labels = {"max_points": "Points"}
+        widgets = {"description": forms.Textarea(attrs={"rows": 2})}

@@ -1,0 +1,275 @@
+"""Instructors author assignments, tests (a form per kind) and rubric items on the site.
+Bad input gets a clear message and saves nothing; only instructors may author."""
+
+import datetime as dt
+import zoneinfo
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from courses.models import Assignment, TestCase
+from grader.models import Status, Submission
+from tests.conftest import CORRECT, login
+
+pytestmark = pytest.mark.django_db
+
+SETTINGS = {
+    "title": "Search",
+    "slug": "search",
+    "statement": "Write `search(x, items)`.",
+    "module_name": "solution",
+    "starter_code": "def search(x, items):\n    pass\n",
+    "reference_code": "def search(x, items):\n    return items.index(x) if x in items else -1\n",
+    "setup_code": "sample = (1, 3, 5)",
+    "deadline": "2026-12-01T17:00",
+    "hard_deadline": "",
+    "late_policy": "penalty",
+    "late_penalty_percent": "10",
+    "late_penalty_unit": "day",
+    "late_penalty_cap_percent": "50",
+    "attempt_limit": "5",
+    "min_seconds_between_attempts": "30",
+    "counted_submission": "best",
+    "memory_mb": "256",
+    "cpus": "1",
+    "pids_limit": "64",
+    "wall_seconds": "60",
+    "llm_hints": "on",
+    "show_hidden_details": "",
+}
+
+
+def test_an_instructor_creates_a_draft_with_settings_starter_and_reference(client, people, course):
+    login(client, people["instructor"])
+    client.cookies["tz"] = "Europe/Paris"  # set by static/js/live.js from the browser
+    response = client.post(reverse("assignment_create", args=["cs1"]), SETTINGS)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("assignment_edit", args=["cs1", "search"])
+    a = Assignment.objects.get(course=course, slug="search")
+    assert not a.published and a.counted_submission == "best" and a.attempt_limit == 5
+    assert a.starter_files == {"solution.py": SETTINGS["starter_code"]}
+    assert a.reference_files == {"solution.py": SETTINGS["reference_code"]}
+    assert a.setup_code == "sample = (1, 3, 5)" and a.llm_hints and not a.show_hidden_details
+    # 17:00 typed in Paris in December is 16:00 UTC.
+    assert a.deadline == dt.datetime(2026, 12, 1, 16, 0, tzinfo=dt.UTC)
+    page = client.get(reverse("assignment_edit", args=["cs1", "search"])).content.decode()
+    assert 'value="2026-12-01T17:00"' in page and "Europe/Paris" in page
+
+
+def test_a_bad_assignment_form_says_what_is_wrong_and_saves_nothing(client, people, course, assignment):
+    login(client, people["instructor"])
+    bad = {
+        **SETTINGS,
+        "slug": "add",
+        "memory_mb": "8",
+        "late_penalty_cap_percent": "150",
+        "module_name": "my-mod",
+    }
+    response = client.post(reverse("assignment_create", args=["cs1"]), bad)
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Nothing was saved" in page
+    assert "already uses this slug" in page
+    assert "Ensure this value is greater than or equal to 32" in page
+    assert "At most 100%" in page or "less than or equal to 100" in page
+    assert "Python identifier" in page
+    assert Assignment.objects.filter(course=course).count() == 1
+    # What was typed is kept in the form.
+    assert SETTINGS["reference_code"].split("\n")[1].strip() in page.replace("&gt;", ">").replace(
+        "&#x27;", "'"
+    )
+
+
+def test_editing_keeps_the_saved_assignment_when_the_new_values_are_bad(client, people, assignment):
+    login(client, people["instructor"])
+    url = reverse("assignment_edit", args=["cs1", "add"])
+    response = client.post(url, {**SETTINGS, "slug": "add", "title": "", "wall_seconds": "0"})
+    assert response.status_code == 400
+    assignment.refresh_from_db()
+    assert assignment.title == "Add" and assignment.wall_seconds > 0
+    response = client.post(url, {**SETTINGS, "slug": "add", "title": "Add, again"})
+    assert response.status_code == 302
+    assignment.refresh_from_db()
+    assert assignment.title == "Add, again"
+    assert assignment.reference_files["solution.py"] == SETTINGS["reference_code"]
+
+
+def test_slug_and_module_are_fixed_once_students_have_submitted(client, people, assignment):
+    Submission.objects.create(
+        assignment=assignment, student=people["alice"], attempt=1, files={"solution.py": CORRECT}
+    )
+    login(client, people["instructor"])
+    url = reverse("assignment_edit", args=["cs1", "add"])
+    response = client.post(url, {**SETTINGS, "slug": "renamed", "module_name": "other", "title": "Add"})
+    assert response.status_code == 302
+    assignment.refresh_from_db()
+    assert (assignment.slug, assignment.module_name) == ("add", "solution")
+
+
+@pytest.mark.parametrize(
+    "kind, fields, spec",
+    [
+        (
+            "io",
+            {"stdin": "2 3\n", "stdout": "5\n", "compare": "numeric", "abs_tol": "0.01"},
+            {"stdin": "2 3\n", "stdout": "5\n", "compare": "numeric", "abs_tol": 0.01},
+        ),
+        ("expr", {"expr": "add(2, 2)", "expected": "4"}, {"expr": "add(2, 2)", "expected": "4"}),
+        (
+            "pytest",
+            {"source": "from solution import add\n\ndef test_it():\n    assert add(1, 1) == 2\n"},
+            {"source": "from solution import add\n\ndef test_it():\n    assert add(1, 1) == 2\n"},
+        ),
+    ],
+)
+def test_a_form_per_test_kind(client, people, assignment, kind, fields, spec):
+    login(client, people["instructor"])
+    url = reverse("test_create", args=["cs1", "add", kind])
+    assert client.get(url).status_code == 200
+    data = {"name": f"new {kind}", "points": "2", "time_limit": "3", **fields}  # visible unchecked: hidden
+    response = client.post(url, data)
+    assert response.status_code == 302, response.content.decode()
+    test = assignment.tests.get(name=f"new {kind}")
+    assert (test.kind, test.visible, test.points, test.time_limit) == (kind, False, 2, 3.0)
+    assert test.spec == spec
+    assert test.order == 3  # after the three existing tests
+    test.to_sandbox()  # the sandbox accepts what the form saved
+
+
+def test_a_pytest_file_can_be_uploaded(client, people, assignment):
+    login(client, people["instructor"])
+    source = b"from solution import add\n\ndef test_upload():\n    assert add(2, 5) == 7\n"
+    response = client.post(
+        reverse("test_create", args=["cs1", "add", "pytest"]),
+        {
+            "name": "uploaded",
+            "points": "1",
+            "time_limit": "5",
+            "visible": "on",
+            "upload": SimpleUploadedFile("test_x.py", source),
+        },
+    )
+    assert response.status_code == 302
+    assert assignment.tests.get(name="uploaded").spec == {"source": source.decode()}
+
+
+@pytest.mark.parametrize(
+    "kind, fields, message",
+    [
+        ("expr", {"expr": "add(1,", "expected": "3"}, "expression does not parse"),
+        ("expr", {"expr": "add(1, 2)", "expected": "three"}, "not a Python literal"),
+        ("io", {"stdout": "([", "compare": "regex"}, "not a valid regular expression"),
+        ("io", {"stdout": "5", "compare": "sideways"}, "Select a valid choice"),
+        ("pytest", {"source": "def test_x(:\n"}, "does not parse"),
+        ("pytest", {"source": ""}, "Upload a pytest file or write one"),
+        ("expr", {"name": "small", "expr": "add(1, 2)", "expected": "3"}, "already has a test named"),
+        ("expr", {"expr": "add(1, 2)", "expected": "3", "points": "-1"}, "greater than or equal to 0"),
+    ],
+)
+def test_bad_tests_are_refused_with_the_reason_and_nothing_saved(
+    client, people, assignment, kind, fields, message
+):
+    login(client, people["instructor"])
+    data = {"name": "bad", "points": "1", "time_limit": "5", **fields}
+    response = client.post(reverse("test_create", args=["cs1", "add", kind]), data)
+    assert response.status_code == 400
+    page = response.content.decode().replace("&#x27;", "'")
+    assert message in page and "Nothing was saved" in page
+    assert assignment.tests.count() == 3
+
+
+def test_a_binary_pytest_upload_is_refused(client, people, assignment):
+    login(client, people["instructor"])
+    response = client.post(
+        reverse("test_create", args=["cs1", "add", "pytest"]),
+        {
+            "name": "bin",
+            "points": "1",
+            "time_limit": "5",
+            "upload": SimpleUploadedFile("t.py", b"\xff\xfe\x00"),
+        },
+    )
+    assert response.status_code == 400 and b"not UTF-8" in response.content
+    assert assignment.tests.count() == 3
+
+
+def test_editing_a_test_keeps_its_identity_and_asks_for_a_regrade(client, people, assignment):
+    Submission.objects.create(
+        assignment=assignment, student=people["alice"], attempt=1, files={}, status=Status.GRADED, score=3
+    )
+    test = assignment.tests.get(name="big")
+    login(client, people["instructor"])
+    url = reverse("test_edit", args=["cs1", "add", test.pk])
+    page = client.get(url).content.decode()
+    assert "add(10, 20)" in page and 'value="big"' in page
+    response = client.post(
+        url,
+        {"name": "big", "points": "4", "time_limit": "5", "expr": "add(10, 21)", "expected": "31"},
+        follow=True,
+    )
+    assert "1 graded submission used the previous tests" in response.content.decode()
+    test.refresh_from_db()
+    assert test.spec == {"expr": "add(10, 21)", "expected": "31"} and test.points == 4 and not test.visible
+
+
+def test_deleting_a_test(client, people, assignment):
+    test = assignment.tests.get(name="big")
+    login(client, people["instructor"])
+    assert client.get(reverse("test_delete", args=["cs1", "add", test.pk])).status_code == 405
+    client.post(reverse("test_delete", args=["cs1", "add", test.pk]))
+    assert not TestCase.objects.filter(pk=test.pk).exists()
+
+
+def test_rubric_items_are_added_and_deleted(client, people, assignment):
+    login(client, people["instructor"])
+    url = reverse("rubric", args=["cs1", "add"])
+    assert (
+        client.post(url, {"name": "Readability", "description": "Names", "max_points": "2"}).status_code
+        == 302
+    )
+    item = assignment.rubric_items.get()
+    response = client.post(url, {"name": "Readability", "max_points": "-1"})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "already has an item with that name" in page or "greater than or equal to 0" in page
+    assert assignment.rubric_items.count() == 1
+    client.post(url, {"delete": item.pk})
+    assert not assignment.rubric_items.exists()
+
+
+@pytest.mark.parametrize("who", ["ta", "alice", "charlie"])
+def test_only_instructors_author(client, people, assignment, who):
+    login(client, people[who])
+    test = assignment.tests.first()
+    for url, method in [
+        (reverse("assignment_create", args=["cs1"]), "get"),
+        (reverse("assignment_create", args=["cs1"]), "post"),
+        (reverse("assignment_edit", args=["cs1", "add"]), "get"),
+        (reverse("assignment_edit", args=["cs1", "add"]), "post"),
+        (reverse("test_create", args=["cs1", "add", "expr"]), "get"),
+        (reverse("test_edit", args=["cs1", "add", test.pk]), "post"),
+        (reverse("test_delete", args=["cs1", "add", test.pk]), "post"),
+        (reverse("rubric", args=["cs1", "add"]), "post"),
+    ]:
+        assert getattr(client, method)(url, {"name": "x"}).status_code == 404, url
+    assert assignment.tests.count() == 3 and not assignment.rubric_items.exists()
+
+
+def test_unknown_kinds_and_other_courses_tests_are_404(client, people, assignment, course):
+    other = Assignment.objects.create(course=course, slug="other", title="Other")
+    test = assignment.tests.first()
+    login(client, people["instructor"])
+    assert client.get(reverse("test_create", args=["cs1", "add", "java"])).status_code == 404
+    assert client.get(reverse("test_edit", args=["cs1", other.slug, test.pk])).status_code == 404
+    assert client.get(reverse("assignment_edit", args=["nope", "add"])).status_code == 404
+
+
+def test_an_unknown_time_zone_cookie_falls_back_to_the_server_zone(client, people, assignment):
+    login(client, people["instructor"])
+    client.cookies["tz"] = "Mars/Olympus_Mons"
+    assert client.get(reverse("assignment_edit", args=["cs1", "add"])).status_code == 200
+    client.cookies["tz"] = "America/New_York"
+    page = client.get(reverse("assignment_edit", args=["cs1", "add"])).content.decode()
+    assert "America/New_York" in page
+    assert zoneinfo.ZoneInfo("America/New_York")
