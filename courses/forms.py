@@ -91,10 +91,12 @@ class AssignmentForm(forms.ModelForm):
         help_texts = {
             "statement": "Markdown. Raw HTML is removed.",
             "slug": "Used in URLs; cannot change once students have submitted.",
+            "module_name": "Students submit this name with .py (solution → solution.py); tests import it.",
             "setup_code": "Runs before each expression test: define fixtures such as sample_data = (...).",
         }
 
     def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         zone = timezone.get_current_timezone_name()
         for name in ("deadline", "hard_deadline"):
@@ -151,6 +153,10 @@ class TestForm(forms.Form):
 
     spec_fields: tuple[str, ...] = ()
 
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
     @classmethod
     def for_test(cls, test: TestCase, **kwargs):
         initial = {
@@ -173,7 +179,11 @@ class IOTestForm(TestForm):
         required=False, strip=False, label="Input (stdin)", widget=forms.Textarea(attrs={"rows": 4})
     )
     stdout = forms.CharField(
-        strip=False, label="Expected output (stdout)", widget=forms.Textarea(attrs={"rows": 4})
+        required=False,
+        strip=False,
+        label="Expected output (stdout)",
+        help_text="Empty: the program must print nothing.",
+        widget=forms.Textarea(attrs={"rows": 4}),
     )
     compare = forms.ChoiceField(
         choices=[
@@ -253,6 +263,10 @@ TEST_FORMS: dict[str, type[TestForm]] = {f.kind: f for f in (IOTestForm, ExprTes
 
 
 class RubricItemForm(forms.ModelForm):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
     class Meta:
         model = RubricItem
         fields = ["name", "description", "max_points"]

@@ -1,7 +1,10 @@
+from decimal import Decimal, InvalidOperation
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Avg, Count, Sum
+from django.db.models import Avg, Count, F, Sum
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -83,13 +86,29 @@ def assignment_submissions(request, course_code, slug):
     membership = access.staff_membership_for(request.user, course_code)
     assignment = get_object_or_404(membership.course.assignments, slug=slug)
     submissions = assignment.submissions.select_related("student").order_by("-submitted_at")
-    filters = {k: request.GET.get(k, "").strip() for k in ("student", "status", "late")}
+    filters = {k: request.GET.get(k, "").strip() for k in ("student", "status", "late", "min", "max")}
     if filters["student"]:
         submissions = submissions.filter(student__username__icontains=filters["student"])
     if filters["status"] in Status.values:
         submissions = submissions.filter(status=filters["status"])
     if filters["late"] == "1":
         submissions = submissions.filter(is_late=True)
+    score_errors = []
+    if filters["min"] or filters["max"]:
+        # The score that counts, as Submission.final_score computes it.
+        counted = Coalesce("override_score", F("score") + F("rubric_points"))
+        submissions = submissions.annotate(counted=counted)
+        for key, lookup in (("min", "counted__gte"), ("max", "counted__lte")):
+            if not filters[key]:
+                continue
+            try:
+                value = Decimal(filters[key])
+                if not value.is_finite() or abs(value) > 10**6:
+                    raise InvalidOperation
+            except InvalidOperation:
+                score_errors.append(f"“{filters[key]}” is not a number: the {key}imum score was ignored.")
+            else:
+                submissions = submissions.filter(**{lookup: value})
     page = Paginator(submissions, 50).get_page(request.GET.get("page"))
     usage = Feedback.objects.filter(submission__assignment=assignment, source=Source.LLM).aggregate(
         hints=Count("id"),
@@ -106,6 +125,7 @@ def assignment_submissions(request, course_code, slug):
         "submissions": page,
         "page": page,
         "filters": filters,
+        "score_errors": score_errors,
         "statuses": Status.choices,
         "membership": membership,
         "regrade": regrade,

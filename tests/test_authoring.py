@@ -273,3 +273,16 @@ def test_an_unknown_time_zone_cookie_falls_back_to_the_server_zone(client, peopl
     page = client.get(reverse("assignment_edit", args=["cs1", "add"])).content.decode()
     assert "America/New_York" in page
     assert zoneinfo.ZoneInfo("America/New_York")
+
+
+def test_the_edit_page_lists_many_tests_without_n_plus_one(
+    client, people, assignment, django_assert_max_num_queries
+):
+    for n in range(40):
+        TestCase.objects.create(
+            assignment=assignment, name=f"t{n}", kind="expr", spec={"expr": "1", "expected": "1"}
+        )
+    login(client, people["instructor"])
+    with django_assert_max_num_queries(12):
+        html = client.get(reverse("assignment_edit", args=["cs1", "add"])).content.decode()
+    assert html.count("/tests/") >= 43 and 'data-editor="python"' in html and "build/editor.js" in html

@@ -215,6 +215,13 @@ def test_the_submissions_list_filters_paginates_and_avoids_n_plus_one(
     )
     queued = client.get(url, {"status": "queued"}).content.decode()
     assert queued.count('href="/submissions/') == 20
+    Submission.objects.filter(attempt__lte=3).update(score=3)
+    Submission.objects.filter(attempt=4).update(override_score=0)
+    assert client.get(url, {"min": "2.5"}).content.decode().count('href="/submissions/') == 3
+    assert client.get(url, {"max": "0.5"}).content.decode().count('href="/submissions/') == 1
+    assert "is not a number" in client.get(url, {"max": "1e999999"}).content.decode()
+    bad = client.get(url, {"min": "lots"}).content.decode()
+    assert "is not a number" in bad and bad.count('href="/submissions/') == 50
 
 
 def test_the_dashboard_lists_assignments_with_progress(

@@ -1,0 +1,82 @@
+"""How submissions are shown: code listings (escaped, highlighted, hint line marked), expected vs
+actual diffs, and times in the reader's zone."""
+
+import pytest
+from django.urls import reverse
+
+from feedback.models import Feedback
+from grader.models import Status, Submission, TestResult
+from grader.presentation import code_listings, text_diff
+
+HOSTILE = "def f():\n    return '</code><script>alert(1)</script>'\n"
+
+
+def test_code_listings_escape_student_code_and_mark_the_hint_line():
+    [main, other] = code_listings({"util.py": "x = 1\n", "solution.py": HOSTILE}, "solution.py", 2)
+    assert main.name == "solution.py"  # the main file first
+    assert "<script>" not in main.html and "&lt;script&gt;" in main.html
+    assert f'<span id="{main.anchor}-2"><span class="hll">' in main.html
+    assert f'<span id="{main.anchor}-1"><span class="hll">' not in main.html
+    assert "hll" not in other.html  # the hint's line refers to the main file only
+    assert main.anchor != other.anchor
+
+
+def test_text_diff_shows_changed_lines_and_makes_trailing_spaces_visible():
+    assert text_diff("1\n2\n3\n", "1\n5\n3\n", "expected", "got") == [
+        ("hunk", "@@ -1,3 +1,3 @@"),
+        ("context", " 1"),
+        ("remove", "-2"),
+        ("add", "+5"),
+        ("context", " 3"),
+    ]
+    assert ("add", "+42··") in text_diff("42", "42  ", "expected", "got")
+    assert text_diff("same\n", "same\n", "a", "b") == []
+
+
+@pytest.mark.django_db
+def test_the_submission_page_shows_a_diff_and_the_highlighted_hint_line(client, people, assignment):
+    submission = Submission.objects.create(
+        assignment=assignment,
+        student=people["alice"],
+        attempt=1,
+        files={"solution.py": "def add(a, b):\n    return a - b\n"},
+        status=Status.GRADED,
+        score=0,
+        max_score=3,
+    )
+    for order, (test, expected, actual) in enumerate(
+        [("small", "3", "-1"), ("big", "SECRET", "-10"), ("stdin", "5\n", "5\n")]
+    ):
+        TestResult.objects.create(
+            submission=submission,
+            name=test,
+            visible=test != "big",
+            order=order,
+            outcome="passed" if expected == actual else "failed",
+            points=1,
+            points_earned=0,
+            expected=expected,
+            actual=actual,
+        )
+    Feedback.objects.create(submission=submission, hint="Look at the operator.", line=2, source="fallback")
+    client.force_login(people["alice"])
+    html = client.get(reverse("submission", args=[submission.pk])).content.decode()
+    assert '<span class="diff-remove">-3</span><span class="diff-add">+-1</span>' in html
+    assert "SECRET" not in html and html.count("Difference (") == 1  # hidden: no diff; passed: none
+    assert 'data-hint-line="f0-L-2"' in html and 'href="#f0-L-2"' in html
+    assert '<span id="f0-L-2"><span class="hll">' in html
+
+
+@pytest.mark.django_db
+def test_times_are_shown_in_the_zone_the_browser_reported(client, people, assignment):
+    import datetime as dt
+
+    assignment.deadline = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
+    assignment.save()
+    client.force_login(people["alice"])
+    url = reverse("course", args=["cs1"])
+    assert "2026-12-01 12:00 UTC" in client.get(url).content.decode()
+    client.cookies["tz"] = "Asia/Tokyo"
+    assert "2026-12-01 21:00 JST" in client.get(url).content.decode()
+    client.cookies["tz"] = "../../etc/passwd"
+    assert "2026-12-01 12:00 UTC" in client.get(url).content.decode()
