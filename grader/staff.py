@@ -43,12 +43,36 @@ def do_override_score(submission: Submission, score, reason: str, by) -> ScoreOv
     return override
 
 
+def _requeue(ids: list[int], **enqueue) -> None:
+    """Inside a transaction: drop the old hints of submissions just moved back to queued, and
+    send their grading messages once it commits."""
+    from feedback.models import Feedback, FeedbackRequest
+    from grader.services import enqueue_grading
+
+    Feedback.objects.filter(submission_id__in=ids).delete()
+    FeedbackRequest.objects.filter(submission_id__in=ids).delete()
+    transaction.on_commit(lambda: [enqueue_grading(pk, **enqueue) for pk in ids])
+
+
+def do_regrade_submission(submission_id: int, by) -> None:
+    """Grade one finished submission again, now (an instructor is watching: the ordinary grading
+    queue). Side effects: the submission back to queued, its old hint dropped, one message after
+    commit. Overrides are kept."""
+    with transaction.atomic():
+        submission = Submission.objects.select_related("assignment").filter(pk=submission_id).first()
+        if submission is None or not submission.assignment.tests.exists():
+            raise ActionRejected("The assignment has no tests; add tests before regrading.")
+        finished = [Status.GRADED, Status.ERROR]
+        if not transition(submission_id, Status.QUEUED, allowed_from=finished, detail=f"regrade by {by}"):
+            raise ActionRejected("This submission is still being graded; regrade it once it is finished.")
+        _requeue([submission_id])
+
+
 def do_regrade_assignment(assignment_id: int, by) -> RegradeRun:
     """Queue every finished submission of the assignment again, on the low-priority ``regrading``
     queue. Side effects: a RegradeRun, each submission back to queued (its old hint dropped),
     one message per submission after commit. Overrides are kept."""
-    from feedback.models import Feedback, FeedbackRequest
-    from grader.services import LOWEST_PRIORITY, enqueue_grading
+    from grader.services import LOWEST_PRIORITY
 
     with transaction.atomic():
         assignment = Assignment.objects.select_for_update().filter(pk=assignment_id).first()
@@ -64,11 +88,7 @@ def do_regrade_assignment(assignment_id: int, by) -> RegradeRun:
             if transition(pk, Status.QUEUED, allowed_from=[Status.GRADED, Status.ERROR], detail="regrade"):
                 ids.append(pk)
         run.submissions.set(ids)
-        Feedback.objects.filter(submission_id__in=ids).delete()
-        FeedbackRequest.objects.filter(submission_id__in=ids).delete()
-        transaction.on_commit(
-            lambda: [enqueue_grading(pk, queue="regrading", priority=LOWEST_PRIORITY) for pk in ids]
-        )
+        _requeue(ids, queue="regrading", priority=LOWEST_PRIORITY)
     return run
 
 

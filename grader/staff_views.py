@@ -18,7 +18,13 @@ from feedback.models import RubricScore
 from feedback.services import do_decide_rubric
 from grader.gradebook import NothingToExport, course_gradebook, gradebook_csv
 from grader.models import Submission, Webhook
-from grader.staff import ActionRejected, check_reference, do_override_score, do_regrade_assignment
+from grader.staff import (
+    ActionRejected,
+    check_reference,
+    do_override_score,
+    do_regrade_assignment,
+    do_regrade_submission,
+)
 
 User = get_user_model()
 
@@ -60,6 +66,21 @@ def override(request, submission_id):
         messages.error(request, f"Score not changed: {exc}")
     else:
         messages.success(request, "Score overridden.")
+    return redirect("submission", submission_id=submission.pk)
+
+
+@login_required
+@require_POST
+def regrade_one(request, submission_id):
+    submission = get_object_or_404(Submission.objects.select_related("assignment__course"), pk=submission_id)
+    if not access.is_course_staff(request.user, submission.assignment.course_id):
+        raise Http404("No such submission")
+    try:
+        do_regrade_submission(submission.pk, request.user)
+    except ActionRejected as exc:
+        messages.error(request, f"Not regraded: {exc}")
+    else:
+        messages.success(request, "Regrading: the results below update when it is done.")
     return redirect("submission", submission_id=submission.pk)
 
 

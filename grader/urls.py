@@ -28,6 +28,7 @@ urlpatterns = [
     path("submissions/<int:submission_id>/", views.submission_detail, name="submission"),
     path("submissions/<int:submission_id>/live/", views.submission_status, name="submission_live"),
     path("submissions/<int:submission_id>/override/", staff_views.override, name="override"),
+    path("submissions/<int:submission_id>/regrade/", staff_views.regrade_one, name="regrade_one"),
     path("submissions/<int:submission_id>/rate/", views.rate_hint, name="rate_hint"),
     path("submissions/<int:submission_id>/diff/", views.attempt_diff, name="attempt_diff"),
     path(

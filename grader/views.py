@@ -60,6 +60,7 @@ def _submission_context(request, submission):
         "rubric_scores": submission.rubric_scores.select_related("item"),
         "feedback": feedback,
         "is_staff": is_staff,
+        "can_regrade": is_staff and submission.status in (Status.GRADED, Status.ERROR),
         "listings": code_listings(
             submission.files, assignment.main_file, feedback.line if feedback else None
         ),

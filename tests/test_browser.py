@@ -102,6 +102,10 @@ def test_a_student_submits_and_watches_the_result_arrive(
     expect(page.get_by_text("your rating helps")).to_be_visible()
     # After a reload the server marks the same line itself.
     expect(page.locator(f"{target} .hll")).to_have_count(1)
+    # On a phone the page fits the screen: wide tables and code scroll inside their own boxes.
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=SHOTS / "student-submission-phone.png", full_page=True)
 
 
 def test_an_instructor_authors_checks_publishes_and_reads_the_results(

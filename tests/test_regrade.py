@@ -48,3 +48,28 @@ def test_it_regrades_after_the_tests_change(client, people, assignment, celery_w
     assert "1 of 1 done" in page
     busy = Q(feedback_request__status__in=[RequestStatus.PENDING, RequestStatus.IN_PROGRESS])
     assert wait_for(lambda: not Submission.objects.filter(busy).exists(), 60)
+
+
+@pytest.mark.django_db
+def test_staff_regrade_one_submission_and_students_cannot(client, people, assignment):
+    from django.urls import reverse
+
+    from feedback.models import Feedback
+    from grader.models import Status, Submission
+
+    submission = Submission.objects.create(
+        assignment=assignment, student=people["alice"], attempt=1, files={}, status=Status.GRADED, score=1
+    )
+    Feedback.objects.create(submission=submission, hint="old", source="fallback")
+    url = reverse("regrade_one", args=[submission.pk])
+    client.force_login(people["alice"])
+    assert client.post(url).status_code == 404
+    client.force_login(people["ta"])
+    page = client.get(reverse("submission", args=[submission.pk])).content.decode()
+    assert "Regrade this submission" in page
+    client.post(url)
+    submission.refresh_from_db()
+    assert submission.status == Status.QUEUED and not Feedback.objects.filter(submission=submission).exists()
+    response = client.post(url, follow=True)  # already queued: refused, with the reason
+    assert "still being graded" in response.content.decode()
+    assert submission.events.filter(detail__startswith="regrade by").count() == 1
