@@ -49,5 +49,25 @@ def lateness(assignment, submitted_at: datetime, extension=None) -> Lateness:
     return Lateness(True, penalty)
 
 
+def explain_lateness(assignment, submitted_at: datetime, penalty_percent: Decimal, extension=None) -> str:
+    """A sentence for the student: how late, which deadline, the rule, and what it cost."""
+    from django.utils.timesince import timesince
+
+    deadline = extension.deadline if extension else assignment.deadline
+    if not deadline or submitted_at <= deadline:
+        return ""
+    whose = "your extended deadline" if extension else "the deadline"
+    text = f"Submitted {timesince(deadline, submitted_at)} after {whose}."
+    if assignment.late_policy == LatePolicy.PENALTY:
+        unit = PenaltyUnit(assignment.late_penalty_unit).label
+        text += (
+            f" Late work loses {assignment.late_penalty_percent.normalize():f}% {unit}, at most "
+            f"{assignment.late_penalty_cap_percent.normalize():f}%: here {penalty_percent.normalize():f}%."
+        )
+    else:
+        text += " Late work is accepted without a penalty."
+    return text
+
+
 def apply_penalty(raw: Decimal, penalty_percent: Decimal) -> Decimal:
     return (raw * (Decimal(100) - penalty_percent) / Decimal(100)).quantize(CENT, rounding=ROUND_HALF_UP)

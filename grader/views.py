@@ -10,12 +10,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from courses import access
+from courses.models import Extension
 from courses.views import assignment_context
 from feedback.models import Feedback, Source
 from feedback.services import feedback_pending
 from grader.forms import SubmitForm
 from grader.models import Status, Submission
 from grader.presentation import code_listings, file_diffs, results_for_viewer
+from grader.scoring import explain_lateness
 from grader.services import SubmissionRejected, do_submit
 
 
@@ -61,11 +63,24 @@ def _submission_context(request, submission):
         "feedback": feedback,
         "is_staff": is_staff,
         "can_regrade": is_staff and submission.status in (Status.GRADED, Status.ERROR),
+        "late_note": _late_note(submission),
         "listings": code_listings(
             submission.files, assignment.main_file, feedback.line if feedback else None
         ),
         "live_done": submission.is_finished and (feedback is not None or not feedback_pending(submission)),
     }
+
+
+def _late_note(submission) -> str:
+    if not submission.is_late:
+        return ""
+    extension = Extension.objects.filter(assignment=submission.assignment, student=submission.student).first()
+    return explain_lateness(
+        submission.assignment,
+        submission.submitted_at,
+        submission.late_penalty_percent or Decimal(0),
+        extension,
+    )
 
 
 @login_required

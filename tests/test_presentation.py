@@ -80,3 +80,50 @@ def test_times_are_shown_in_the_zone_the_browser_reported(client, people, assign
     assert "2026-12-01 21:00 JST" in client.get(url).content.decode()
     client.cookies["tz"] = "../../etc/passwd"
     assert "2026-12-01 12:00 UTC" in client.get(url).content.decode()
+
+
+@pytest.mark.django_db
+def test_the_late_penalty_is_explained(client, people, assignment):
+    import datetime as dt
+    from decimal import Decimal
+
+    from courses.models import Extension
+    from grader.scoring import explain_lateness
+
+    deadline = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
+    assignment.deadline, assignment.late_policy = deadline, "penalty"
+    assignment.late_penalty_percent, assignment.late_penalty_unit = Decimal("10"), "day"
+    assignment.late_penalty_cap_percent = Decimal("50")
+    assignment.save()
+    late = deadline + dt.timedelta(days=1, hours=3)
+    assert explain_lateness(assignment, late, Decimal("20")).replace("\xa0", " ") == (
+        "Submitted 1 day, 3 hours after the deadline. "
+        "Late work loses 10% per started day, at most 50%: here 20%."
+    )
+    extension = Extension(
+        assignment=assignment, student=people["alice"], deadline=deadline + dt.timedelta(days=1)
+    )
+    assert (
+        explain_lateness(assignment, late, Decimal("10"), extension)
+        .replace("\xa0", " ")
+        .startswith("Submitted 3 hours after your extended deadline.")
+    )
+    assert explain_lateness(assignment, deadline, Decimal("0")) == ""
+    submission = Submission.objects.create(
+        assignment=assignment,
+        student=people["alice"],
+        attempt=1,
+        files={"solution.py": "x = 1\n"},
+        status=Status.GRADED,
+        submitted_at=late,
+        is_late=True,
+        late_penalty_percent=20,
+        raw_score=3,
+        score=Decimal("2.40"),
+        max_score=3,
+    )
+    Submission.objects.filter(pk=submission.pk).update(submitted_at=late)  # auto_now_add ignores the value
+    client.force_login(people["alice"])
+    html = client.get(reverse("submission", args=[submission.pk])).content.decode()
+    assert "3.00 before a 20.00% late penalty" in html
+    assert "Late work loses 10% per started day, at most 50%: here 20%." in html
