@@ -272,7 +272,14 @@ def _change_members(request, course) -> str | None:
         role = request.POST.get("role")
         if role not in Role.values:
             return "Unknown role."
-        course.memberships.filter(pk=request.POST["role_for"]).update(role=role)
+        member = course.memberships.filter(pk=request.POST["role_for"]).first()
+        if member is None:
+            return "That person is not a member of this course."
+        instructors = course.memberships.filter(role=Role.INSTRUCTOR)
+        if member.role == Role.INSTRUCTOR and role != Role.INSTRUCTOR and instructors.count() == 1:
+            return "The course needs at least one instructor: make someone else instructor first."
+        member.role = role
+        member.save(update_fields=["role"])
         messages.success(request, "Role changed.")
         return None
     if "csv" in request.FILES:
@@ -288,6 +295,10 @@ def _change_members(request, course) -> str | None:
         return f"No account with the username or e-mail {who!r}; import a roster CSV to create accounts."
     if role not in Role.values:
         return "Unknown role."
+    current = course.memberships.filter(user=user).first()
+    if current and current.role == Role.INSTRUCTOR and role != Role.INSTRUCTOR:
+        if course.memberships.filter(role=Role.INSTRUCTOR).count() == 1:
+            return "The course needs at least one instructor: make someone else instructor first."
     Membership.objects.update_or_create(user=user, course=course, defaults={"role": role})
     messages.success(request, f"{user.get_username()} is now {Role(role).label.lower()} in {course.code}.")
     return None

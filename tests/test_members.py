@@ -30,6 +30,20 @@ def test_an_instructor_changes_a_role(client, people, course):
     assert client.post(URL, {"role_for": bob.pk, "role": "king"}).status_code == 400
 
 
+def test_the_last_instructor_cannot_step_down(client, people, course):
+    client.force_login(people["instructor"])
+    me = Membership.objects.get(user=people["instructor"], course=course)
+    for data in ({"role_for": me.pk, "role": "ta"}, {"who": "instructor", "role": "student"}):
+        response = client.post(URL, data)
+        assert response.status_code == 400 and "at least one instructor" in response.content.decode()
+        me.refresh_from_db()
+        assert me.role == "instructor"
+    client.post(URL, {"who": "ta", "role": "instructor"})
+    client.post(URL, {"role_for": me.pk, "role": "ta"})
+    me.refresh_from_db()
+    assert me.role == "ta"
+
+
 def test_a_roster_csv_imports_people_and_keeps_existing_ones(client, people, course):
     client.force_login(people["instructor"])
     csv = (
