@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, Q
+from django.db.models import Avg, Count, Q, Sum
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
@@ -24,7 +24,9 @@ class Analytics:
     failing_tests: list[tuple[str, int]]
     exceptions: list[tuple[str, int]]
     ratings: dict[str, int]
-    usage: dict
+    usage: dict  # model hints: count, token sums, mean latency and time to first token
+    tokens: list[tuple[str, int]]  # prompt / from the prefix cache / completion
+    latency: list[tuple[str, int]]  # model hints per latency band
 
 
 def assignment_analytics(assignment) -> Analytics:
@@ -45,6 +47,15 @@ def assignment_analytics(assignment) -> Analytics:
     )
     errors = Counter(r["error"]["type"] for r in results.exclude(error=None).values("error") if r["error"])
     hints = Feedback.objects.filter(submission__assignment=assignment)
+    model_hints = hints.filter(source=Source.LLM)
+    usage = model_hints.aggregate(
+        hints=Count("id"),
+        prompt=Sum("prompt_tokens", default=0),
+        cached=Sum("cached_tokens", default=0),
+        completion=Sum("completion_tokens", default=0),
+        latency=Avg("latency_seconds"),
+        ttft=Avg("ttft_seconds"),
+    )
     return Analytics(
         students=len(by_student),
         submissions=len(graded),
@@ -61,8 +72,26 @@ def assignment_analytics(assignment) -> Analytics:
             "not helpful": hints.filter(rating=-1).count(),
             "unrated": hints.filter(rating=None).count(),
         },
-        usage=hints.filter(source=Source.LLM).aggregate(hints=Count("id")),
+        usage=usage,
+        tokens=[
+            ("prompt", usage["prompt"]),
+            ("from the prefix cache", usage["cached"]),
+            ("completion", usage["completion"]),
+        ]
+        if usage["hints"]
+        else [],
+        latency=_latency_bands(
+            model_hints.exclude(latency_seconds=None).values_list("latency_seconds", flat=True)
+        ),
     )
+
+
+LATENCY_BANDS = [(1, "under 1 s"), (2, "1–2 s"), (5, "2–5 s"), (10, "5–10 s"), (float("inf"), "10 s or more")]
+
+
+def _latency_bands(seconds) -> list[tuple[str, int]]:
+    counts = Counter(next(label for limit, label in LATENCY_BANDS if s < limit) for s in seconds)
+    return [(label, counts[label]) for _, label in LATENCY_BANDS] if counts else []
 
 
 def _bands(finals) -> list[tuple[str, int]]:

@@ -238,6 +238,8 @@ def analytics(request, course_code, slug):
         ("Most failed tests (submissions)", data.failing_tests, "", None),
         ("Most common exceptions", data.exceptions, "", None),
         ("Hint ratings", list(data.ratings.items()), "", None),
+        ("Model tokens, all hints", data.tokens, "", None),
+        ("Model hints by time to answer", data.latency, "", None),
     ]
     charts = [(title, bar_chart(title, rows, unit, top)) for title, rows, unit, top in specs]
     return render(

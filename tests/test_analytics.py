@@ -40,14 +40,29 @@ def test_it_computes_distribution_pass_rates_failures_and_ratings(people, assign
     graded(assignment, people["alice"], 1, {"small"})
     last = graded(assignment, people["alice"], 2, {"small", "stdin", "big"})
     graded(assignment, people["bob"], 1, set(), error="TypeError")
-    Feedback.objects.create(submission=last, hint="h", source="llm", rating=1)
+    Feedback.objects.create(
+        submission=last,
+        hint="h",
+        source="llm",
+        rating=1,
+        prompt_tokens=900,
+        cached_tokens=600,
+        completion_tokens=80,
+        latency_seconds=1.5,
+        ttft_seconds=0.2,
+    )
+    Feedback.objects.create(
+        submission=Submission.objects.get(attempt=1, student=people["bob"]), hint="f", source="fallback"
+    )
     data = assignment_analytics(assignment)
     assert data.students == 2 and data.submissions == 3
     assert dict(data.distribution) == {"0–20%": 1, "20–40%": 0, "40–60%": 0, "60–80%": 0, "80–100%": 1}
     assert dict(data.pass_rates) == {"small": 2 / 3, "stdin": 1 / 3, "big": 1 / 3}
     assert dict(data.failing_tests) == {"stdin": 2, "big": 2, "small": 1}
     assert dict(data.exceptions) == {"IndexError": 2, "TypeError": 3}
-    assert data.ratings == {"helpful": 1, "not helpful": 0, "unrated": 0}
+    assert data.ratings == {"helpful": 1, "not helpful": 0, "unrated": 1}
+    assert data.tokens == [("prompt", 900), ("from the prefix cache", 600), ("completion", 80)]
+    assert dict(data.latency)["1–2 s"] == 1 and sum(dict(data.latency).values()) == 1  # fallbacks excluded
 
 
 def test_charts_are_accessible_and_escape_their_labels():
@@ -62,4 +77,5 @@ def test_the_analytics_page_is_for_staff(client, people, assignment):
     assert client.get(reverse("analytics", args=["cs1", "add"])).status_code == 404
     client.force_login(people["ta"])
     html = client.get(reverse("analytics", args=["cs1", "add"])).content.decode()
-    assert html.count("<svg") == 5 and "Pass rate per test" in html
+    assert html.count("<svg") == 5 and "Pass rate per test" in html  # no model hints: no usage charts
+    assert "Model tokens, all hints: no data yet" in html
