@@ -1,4 +1,4 @@
-"""Saving what instructors author on the site: tests and rubric items.
+"""Saving the tests instructors author on the site.
 
 Validation is the models' own (TestCase.clean checks the spec with the sandbox's schema), so the
 site, the admin and the REST API accept the same things; errors come back per form field."""
