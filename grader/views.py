@@ -67,7 +67,8 @@ def _submission_context(request, submission):
         "listings": code_listings(
             submission.files, assignment.main_file, feedback.line if feedback else None
         ),
-        "live_done": submission.is_finished and (feedback is not None or not feedback_pending(submission)),
+        # A fallback hint may still be replaced by the model's: keep polling while one is pending.
+        "live_done": submission.is_finished and not feedback_pending(submission),
     }
 
 

@@ -127,3 +127,24 @@ def test_the_late_penalty_is_explained(client, people, assignment):
     html = client.get(reverse("submission", args=[submission.pk])).content.decode()
     assert "3.00 before a 20.00% late penalty" in html
     assert "Late work loses 10% per started day, at most 50%: here 20%." in html
+
+
+@pytest.mark.django_db
+def test_the_live_page_keeps_polling_while_the_model_may_replace_an_automatic_hint(
+    client, people, assignment
+):
+    from feedback.models import FeedbackRequest, RequestStatus
+
+    submission = Submission.objects.create(
+        assignment=assignment, student=people["alice"], attempt=1, files={}, status=Status.GRADED, score=0
+    )
+    request = FeedbackRequest.objects.create(submission=submission, status=RequestStatus.PENDING)
+    Feedback.objects.create(submission=submission, hint="Automatic.", source="fallback")
+    client.force_login(people["alice"])
+    url = reverse("submission_live", args=[submission.pk])
+    html = client.get(url).content.decode()
+    assert 'data-done="0"' in html and "the model's hint will replace it" in html
+    request.status = RequestStatus.DONE
+    request.save()
+    html = client.get(url).content.decode()
+    assert 'data-done="1"' in html and "will replace it" not in html

@@ -1,9 +1,11 @@
 // Live submission status: re-fetch the #live fragment until grading and the hint are done.
 (function () {
   "use strict";
+  var started = Date.now();
+  var GIVE_UP_MS = 15 * 60 * 1000; // a model hint later than this shows on reload
   function poll(delay) {
     var live = document.getElementById("live");
-    if (!live || live.dataset.done === "1") return;
+    if (!live || live.dataset.done === "1" || Date.now() - started > GIVE_UP_MS) return;
     setTimeout(function () {
       fetch(live.dataset.url, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
         .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
@@ -15,7 +17,9 @@
             live.replaceWith(fresh);
             markHintLine(fresh);
           }
-          poll(1000);
+          // Grading takes seconds; once graded, a hint may take longer: poll less often.
+          var graded = fresh && fresh.querySelector("[data-status='graded']");
+          poll(graded ? 3000 : 1000);
         })
         .catch(function () { poll(Math.min(delay * 2, 10000)); });
     }, delay);
