@@ -7,14 +7,15 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from courses import access
 from courses.authoring import do_save_test, graded_with_old_tests
-from courses.forms import TEST_FORMS, AssignmentForm, RubricItemForm
+from courses.forms import TEST_FORMS, AssignmentForm, CourseForm, RubricItemForm
 from courses.models import Assignment, Membership, Role
 
 
@@ -38,6 +39,36 @@ def _remind_regrade(request, assignment) -> None:
             f"{count} graded submission{'s' if count != 1 else ''} used the previous tests: "
             "regrade them from the submissions page when you are done.",
         )
+
+
+@login_required
+def course_create(request):
+    """People allowed to add courses (the ``courses.add_course`` permission, given in the admin)
+    create one and become its instructor."""
+    if not request.user.has_perm("courses.add_course"):
+        raise PermissionDenied("Ask an administrator for permission to create courses.")
+    form = CourseForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            course = form.save()
+            Membership.objects.create(user=request.user, course=course, role=Role.INSTRUCTOR)
+        messages.success(request, "Course created; you are its instructor. Add people and assignments.")
+        return redirect("course", course_code=course.code)
+    return render(request, "courses/course_form.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@login_required
+def course_edit(request, course_code):
+    membership = _instructor(request, course_code)
+    form = CourseForm(request.POST or None, instance=membership.course)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Course saved.")
+        return redirect("course", course_code=course_code)
+    if form.errors:
+        membership.course.refresh_from_db()
+    context = {"form": form, "course": membership.course}
+    return render(request, "courses/course_form.html", context, status=400 if form.errors else 200)
 
 
 @login_required

@@ -9,11 +9,33 @@ from __future__ import annotations
 from django import forms
 from django.utils import timezone
 
-from courses.models import Assignment, RubricItem, TestCase, TestKind
+from courses.models import Assignment, Course, RubricItem, TestCase, TestKind
 from sandbox.schema import Compare
 
 CODE = {"spellcheck": "false", "data-editor": "python", "autocapitalize": "off"}
 MAX_PYTEST_UPLOAD = 1_000_000
+
+
+class CourseForm(forms.ModelForm):
+    """A course's title and description; its code (in every URL) is set once, at creation."""
+
+    class Meta:
+        model = Course
+        fields = ["code", "title", "description"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["code"].disabled = True
+            self.fields["code"].help_text = "Fixed: it is in every link to the course."
+
+    def clean_code(self):
+        code = self.cleaned_data["code"]
+        if code.startswith("-"):  # "-" starts the site's own pages (/courses/-/new/)
+            raise forms.ValidationError("Start with a letter or a digit.")
+        return code
 
 
 class LocalDateTimeInput(forms.DateTimeInput):

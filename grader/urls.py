@@ -12,7 +12,10 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("api.urls")),
+    # Before the <course_code> patterns: "-" is not a course.
+    path("courses/-/new/", authoring.course_create, name="course_create"),
     path("courses/<slug:course_code>/", course_views.course_detail, name="course"),
+    path("courses/<slug:course_code>/-/settings/", authoring.course_edit, name="course_edit"),
     path("courses/<slug:course_code>/<slug:slug>/", course_views.assignment_detail, name="assignment"),
     path("courses/<slug:course_code>/<slug:slug>/submit/", views.submit, name="submit"),
     path(

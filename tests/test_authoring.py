@@ -286,3 +286,37 @@ def test_the_edit_page_lists_many_tests_without_n_plus_one(
     with django_assert_max_num_queries(12):
         html = client.get(reverse("assignment_edit", args=["cs1", "add"])).content.decode()
     assert html.count("/tests/") >= 43 and 'data-editor="python"' in html and "build/editor.js" in html
+
+
+def test_people_allowed_to_add_courses_create_one_and_become_its_instructor(client, people, course):
+    from django.contrib.auth.models import Permission
+
+    from courses.models import Course, Membership
+
+    url = reverse("course_create")
+    login(client, people["charlie"])
+    assert client.get(url).status_code == 403
+    assert client.post(url, {"code": "cs2", "title": "CS 2"}).status_code == 403
+    people["charlie"].user_permissions.add(Permission.objects.get(codename="add_course"))
+    assert "New course" in client.get(reverse("dashboard")).content.decode()
+    for bad, message in [
+        ({"code": "cs1", "title": "Again"}, "already exists"),
+        ({"code": "-x", "title": "X"}, "Start with"),
+    ]:
+        response = client.post(url, bad)
+        assert response.status_code == 400 and message in response.content.decode()
+    assert Course.objects.count() == 1
+    response = client.post(url, {"code": "cs2", "title": "CS 2", "description": "Second course"})
+    assert response.status_code == 302
+    assert Membership.objects.get(user=people["charlie"], course__code="cs2").role == "instructor"
+
+
+def test_an_instructor_edits_the_course_but_not_its_code(client, people, course):
+    url = reverse("course_edit", args=["cs1"])
+    login(client, people["ta"])
+    assert client.get(url).status_code == 404
+    login(client, people["instructor"])
+    assert client.post(url, {"code": "other", "title": ""}).status_code == 400
+    client.post(url, {"code": "other", "title": "CS 1, autumn"})
+    course.refresh_from_db()
+    assert (course.code, course.title) == ("cs1", "CS 1, autumn")
