@@ -148,6 +148,13 @@ def test_an_instructor_authors_checks_publishes_and_reads_the_results(
     page.get_by_role("button", name="Save test").click()
     expect(page.get_by_text("Test “hidden product” saved.")).to_be_visible()
     expect(page.locator("#tests + div table tbody tr")).to_have_count(2)
+    # Deleting asks first; saying no keeps the test.
+    asked = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    page.get_by_role("button", name="Delete test prints").click()
+    page.reload()
+    expect(page.locator("#tests + div table tbody tr")).to_have_count(2)
+    assert asked and "prints" in asked[0]
     page.screenshot(path=SHOTS / "instructor-edit-assignment.png", full_page=True)
 
     page.get_by_role("link", name="Submissions, reference check and publishing").click()

@@ -50,3 +50,9 @@ document.addEventListener("DOMContentLoaded", function () {
     if (!isNaN(when)) el.textContent = format.format(when);
   });
 });
+
+// Destructive or bulk actions ask first: <form data-confirm="question">.
+document.addEventListener("submit", function (event) {
+  var question = event.target.dataset && event.target.dataset.confirm;
+  if (question && !window.confirm(question)) event.preventDefault();
+});
