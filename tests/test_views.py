@@ -245,9 +245,18 @@ def test_the_dashboard_lists_assignments_with_progress(
         score=1,
         max_score=3,
     )
+    for n in range(10):  # more assignments must not mean more queries
+        other = Assignment.objects.create(
+            course=assignment.course, slug=f"a{n}", title=f"A{n}", published=True
+        )
+        other.tests.create(name="t", kind="expr", spec={"expr": "1", "expected": "1"}, points=2)
+        Submission.objects.create(
+            assignment=other, student=people["alice"], attempt=1, files={}, status=Status.GRADED, score=1
+        )
     client.force_login(people["alice"])
     with django_assert_max_num_queries(8):
         html = client.get(reverse("dashboard")).content.decode()
+    assert html.count("1.00 / 2.00") == 10
     row = html.split('href="/courses/cs1/add/"')[1].split("</tr>")[0]
     assert "<td>2</td>" in row and "2.00 / 3.00" in row
 
