@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from courses.models import STAFF_ROLES, Assignment, Membership
+from courses.models import STAFF_ROLES, Assignment, Membership, Role
 
 
 def membership_for(user, course_code: str) -> Membership:
@@ -20,6 +20,14 @@ def membership_for(user, course_code: str) -> Membership:
 def staff_membership_for(user, course_code: str) -> Membership:
     membership = membership_for(user, course_code)
     if not membership.is_staff:
+        raise Http404("No such page")
+    return membership
+
+
+def instructor_membership_for(user, course_code: str) -> Membership:
+    """For instructor-only pages (authoring, people, publishing...): anyone else gets a 404."""
+    membership = membership_for(user, course_code)
+    if membership.role != Role.INSTRUCTOR:
         raise Http404("No such page")
     return membership
 

@@ -19,15 +19,8 @@ from courses.forms import TEST_FORMS, AssignmentForm, CourseForm, RubricItemForm
 from courses.models import Assignment, Membership, Role
 
 
-def _instructor(request, course_code) -> Membership:
-    membership = access.staff_membership_for(request.user, course_code)
-    if membership.role != Role.INSTRUCTOR:
-        raise Http404("No such page")
-    return membership
-
-
 def _assignment(request, course_code, slug) -> tuple[Membership, Assignment]:
-    membership = _instructor(request, course_code)
+    membership = access.instructor_membership_for(request.user, course_code)
     return membership, get_object_or_404(membership.course.assignments, slug=slug)
 
 
@@ -59,7 +52,7 @@ def course_create(request):
 
 @login_required
 def course_edit(request, course_code):
-    membership = _instructor(request, course_code)
+    membership = access.instructor_membership_for(request.user, course_code)
     form = CourseForm(request.POST or None, instance=membership.course)
     if request.method == "POST" and form.is_valid():
         form.save()
@@ -73,7 +66,7 @@ def course_edit(request, course_code):
 
 @login_required
 def assignment_create(request, course_code):
-    membership = _instructor(request, course_code)
+    membership = access.instructor_membership_for(request.user, course_code)
     form = AssignmentForm(request.POST or None, instance=Assignment(course=membership.course))
     if request.method == "POST" and form.is_valid():
         assignment = form.save()

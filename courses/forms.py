@@ -124,7 +124,7 @@ class AssignmentForm(forms.ModelForm):
         for name in ("deadline", "hard_deadline"):
             self.fields[name].help_text = f"Your local time ({zone})."
         main = self.instance.main_file
-        self.fields["starter_code"].initial = self.instance.starter_files.get(main, "")
+        self.fields["starter_code"].initial = self.instance.starter_code
         self.fields["reference_code"].initial = self.instance.reference_files.get(main, "")
         if self.instance.pk and self.instance.submissions.exists():
             # Students' attempts, URLs and the gradebook refer to the slug and module.

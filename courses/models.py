@@ -195,6 +195,11 @@ class Assignment(models.Model):
     def main_file(self) -> str:
         return f"{self.module_name}.py"
 
+    @property
+    def starter_code(self) -> str:
+        """The main file's starter text: what the editor opens with."""
+        return self.starter_files.get(self.main_file, "")
+
     def clean(self) -> None:
         errors = {}  # every problem at once, so a form can show them all
         if not self.module_name.isidentifier():

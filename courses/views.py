@@ -62,7 +62,7 @@ def assignment_context(request, membership, assignment, form=None):
         "statement": render_markdown(assignment.statement),
         "visible_tests": assignment.tests.filter(visible=True),
         "hidden_count": assignment.tests.filter(visible=False).count(),
-        "form": form or SubmitForm(initial={"code": assignment.starter_files.get(assignment.main_file, "")}),
+        "form": form or SubmitForm(initial={"code": assignment.starter_code}),
         "submissions": Submission.objects.filter(assignment=assignment, student=request.user),
     }
 

@@ -52,12 +52,18 @@ def gradebook_export(request, course_code):
     return response
 
 
-@login_required
-@require_POST
-def override(request, submission_id):
+def _staff_submission(request, submission_id) -> Submission:
+    """A submission of a course the user teaches; 404 otherwise (as if it did not exist)."""
     submission = get_object_or_404(Submission.objects.select_related("assignment__course"), pk=submission_id)
     if not access.is_course_staff(request.user, submission.assignment.course_id):
         raise Http404("No such submission")
+    return submission
+
+
+@login_required
+@require_POST
+def override(request, submission_id):
+    submission = _staff_submission(request, submission_id)
     try:
         do_override_score(
             submission, request.POST.get("score", ""), request.POST.get("reason", ""), request.user
@@ -72,9 +78,7 @@ def override(request, submission_id):
 @login_required
 @require_POST
 def regrade_one(request, submission_id):
-    submission = get_object_or_404(Submission.objects.select_related("assignment__course"), pk=submission_id)
-    if not access.is_course_staff(request.user, submission.assignment.course_id):
-        raise Http404("No such submission")
+    submission = _staff_submission(request, submission_id)
     try:
         do_regrade_submission(submission.pk, request.user)
     except ActionRejected as exc:
@@ -104,9 +108,7 @@ def decide_rubric(request, submission_id, score_id):
 @login_required
 @require_POST
 def regrade(request, course_code, slug):
-    membership = access.staff_membership_for(request.user, course_code)
-    if membership.role != Role.INSTRUCTOR:
-        raise Http404("No such page")
+    membership = access.instructor_membership_for(request.user, course_code)
     assignment = get_object_or_404(membership.course.assignments, slug=slug)
     try:
         run = do_regrade_assignment(assignment.pk, request.user)
@@ -120,9 +122,7 @@ def regrade(request, course_code, slug):
 @login_required
 def webhooks(request, course_code):
     """Instructors register, list and remove the course's webhook URLs."""
-    membership = access.staff_membership_for(request.user, course_code)
-    if membership.role != Role.INSTRUCTOR:
-        raise Http404("No such page")
+    membership = access.instructor_membership_for(request.user, course_code)
     course = membership.course
     error, url = None, ""
     if request.method == "POST":
@@ -154,9 +154,7 @@ def tokens(request, course_code):
     """Instructors create API tokens bound to this course (shown once) and revoke them."""
     from api.models import SCOPES, ApiToken
 
-    membership = access.staff_membership_for(request.user, course_code)
-    if membership.role != Role.INSTRUCTOR:
-        raise Http404("No such page")
+    membership = access.instructor_membership_for(request.user, course_code)
     course, new_token, error = membership.course, None, None
     if request.method == "POST":
         if "revoke" in request.POST:
@@ -213,9 +211,7 @@ def reference_check(request, course_code, slug):
 @login_required
 @require_POST
 def publish(request, course_code, slug):
-    membership = access.staff_membership_for(request.user, course_code)
-    if membership.role != Role.INSTRUCTOR:
-        raise Http404("No such page")
+    membership = access.instructor_membership_for(request.user, course_code)
     assignment = get_object_or_404(membership.course.assignments, slug=slug)
     assignment.published = request.POST.get("published") == "1"
     assignment.save(update_fields=["published", "updated_at"])
@@ -252,9 +248,7 @@ def analytics(request, course_code, slug):
 @login_required
 def members(request, course_code):
     """Instructors add people (by username or e-mail), change roles and import a roster CSV."""
-    membership = access.staff_membership_for(request.user, course_code)
-    if membership.role != Role.INSTRUCTOR:
-        raise Http404("No such page")
+    membership = access.instructor_membership_for(request.user, course_code)
     course, error = membership.course, None
     if request.method == "POST":
         try:
@@ -268,6 +262,16 @@ def members(request, course_code):
     return render(request, "grader/members.html", context, status=400 if error else 200)
 
 
+LAST_INSTRUCTOR = "The course needs at least one instructor: make someone else instructor first."
+
+
+def _leaves_no_instructor(course, member, new_role) -> bool:
+    """Would giving ``member`` (a Membership or None) ``new_role`` leave the course without an instructor?"""
+    if member is None or member.role != Role.INSTRUCTOR or new_role == Role.INSTRUCTOR:
+        return False
+    return course.memberships.filter(role=Role.INSTRUCTOR).count() == 1
+
+
 def _change_members(request, course) -> str | None:
     """Apply one change from the people page; returns an error message, or None when done."""
     if "role_for" in request.POST:
@@ -277,9 +281,8 @@ def _change_members(request, course) -> str | None:
         member = course.memberships.filter(pk=request.POST["role_for"]).first()
         if member is None:
             return "That person is not a member of this course."
-        instructors = course.memberships.filter(role=Role.INSTRUCTOR)
-        if member.role == Role.INSTRUCTOR and role != Role.INSTRUCTOR and instructors.count() == 1:
-            return "The course needs at least one instructor: make someone else instructor first."
+        if _leaves_no_instructor(course, member, role):
+            return LAST_INSTRUCTOR
         member.role = role
         member.save(update_fields=["role"])
         messages.success(request, "Role changed.")
@@ -297,10 +300,8 @@ def _change_members(request, course) -> str | None:
         return f"No account with the username or e-mail {who!r}; import a roster CSV to create accounts."
     if role not in Role.values:
         return "Unknown role."
-    current = course.memberships.filter(user=user).first()
-    if current and current.role == Role.INSTRUCTOR and role != Role.INSTRUCTOR:
-        if course.memberships.filter(role=Role.INSTRUCTOR).count() == 1:
-            return "The course needs at least one instructor: make someone else instructor first."
+    if _leaves_no_instructor(course, course.memberships.filter(user=user).first(), role):
+        return LAST_INSTRUCTOR
     Membership.objects.update_or_create(user=user, course=course, defaults={"role": role})
     messages.success(request, f"{user.get_username()} is now {Role(role).label.lower()} in {course.code}.")
     return None
