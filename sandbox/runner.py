@@ -58,9 +58,11 @@ def container_options(limits: Limits, image: str, deadline: float, preload_pytes
         memswap_limit=memory,
         pids_limit=limits.pids,
         nano_cpus=int(limits.cpus * 1e9),
-        # The harness needs only to become the student user; nothing else.
+        # The harness needs only to become the student user and to kill the student's
+        # processes without forking (a fork bomb may hold every pid); nothing else. Student
+        # processes have none of these: setuid from 0 to another uid clears them.
         cap_drop=["ALL"],
-        cap_add=["SETUID", "SETGID"],
+        cap_add=["SETUID", "SETGID", "KILL"],
         security_opt=["no-new-privileges"],
         user="0:0",
         ulimits=[
@@ -199,12 +201,24 @@ def parse_result(output: bytes, token: str) -> dict:
     raise SandboxError("the harness exited without a result")
 
 
+def storable(value):
+    """Every string made storable as PostgreSQL text: a NUL or a lone surrogate in a student's
+    output would otherwise fail the write of the grade, a failure the student could cause."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, list):
+        return [storable(v) for v in value]
+    if isinstance(value, dict):
+        return {storable(k): storable(v) for k, v in value.items()}
+    return value
+
+
 def validate_result(job: Job, body: dict) -> Result:
     """Check the harness's answer against the job: one report per test, points from the job."""
     if body.get("status") != RunStatus.OK.value:
         raise SandboxError(str(body.get("message") or "harness reported a failure"))
     try:
-        reports = [TestReport.model_validate(t) for t in body.get("tests", [])]
+        reports = [TestReport.model_validate(storable(t)) for t in body.get("tests", [])]
     except ValidationError as exc:
         raise SandboxError(f"harness result does not match the schema: {exc}") from exc
     by_id = {r.id: r for r in reports}

@@ -10,7 +10,7 @@ import re
 from enum import Enum
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from sandbox.harness import plaindata
 
@@ -44,6 +44,14 @@ class Compare(str, Enum):
     REGEX = "regex"
 
 
+Equality = Literal["strict", "python"]
+SetupScope = Literal["test", "module"]
+INT_TOLERANCE_HELP = (
+    "Apply the tolerance to integer expectations too. Off (the default): an expected integer "
+    "must match exactly, and a tolerance applies only where the expected value is a float."
+)
+
+
 class IOSpec(Strict):
     kind: Literal["io"] = "io"
     stdin: str = ""
@@ -51,6 +59,7 @@ class IOSpec(Strict):
     compare: Compare = Compare.TRAILING
     rel_tol: float = Field(1e-9, ge=0)
     abs_tol: float = Field(0.0, ge=0)
+    int_tolerance: bool = Field(False, description=INT_TOLERANCE_HELP)
 
     @model_validator(mode="after")
     def _regex_compiles(self) -> IOSpec:
@@ -68,6 +77,12 @@ class ExprSpec(Strict):
     expected: str = Field(min_length=1, max_length=1_000_000)
     rel_tol: float = Field(1e-9, ge=0)
     abs_tol: float = Field(0.0, ge=0)
+    int_tolerance: bool = Field(False, description=INT_TOLERANCE_HELP)
+    equality: Equality | None = Field(
+        None,
+        description="strict: a bool is not a number, a list is not a tuple; python: Python's own "
+        "==. Empty: the assignment's choice.",
+    )
 
     @field_validator("expr")
     @classmethod
@@ -124,6 +139,8 @@ class Job(Strict):
     module: str = "solution"
     main: str | None = None
     setup_code: str = ""
+    setup_scope: SetupScope = "test"
+    equality: Equality = "strict"
     tests: list[Test] = Field(min_length=1, max_length=500)
     limits: Limits = Limits()
 
@@ -180,13 +197,25 @@ class RunStatus(str, Enum):
     INFRA_ERROR = "infra_error"  # the platform failed; retry, never charge the student
 
 
+def _clipped(limit: int):
+    """A text field that is cut to ``limit`` characters instead of refused: what a student's
+    code produced must never turn a result into a platform failure."""
+
+    def clip(value: object) -> object:
+        if isinstance(value, str) and len(value) > limit:
+            return value[: limit - 14] + "...[truncated]"
+        return value
+
+    return BeforeValidator(clip)
+
+
 class StudentError(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    type: str = Field(max_length=200)
-    message: str = Field("", max_length=4000)
+    type: Annotated[str, _clipped(200)]
+    message: Annotated[str, _clipped(4000)] = ""
     line: int | None = None
-    file: str | None = Field(None, max_length=200)
-    traceback: str = Field("", max_length=16_000)
+    file: Annotated[str | None, _clipped(200)] = None
+    traceback: Annotated[str, _clipped(16_000)] = ""
 
 
 class TestReport(BaseModel):
@@ -199,7 +228,7 @@ class TestReport(BaseModel):
     points: float
     points_earned: float
     duration: float = 0.0
-    message: str = Field("", max_length=4000)
+    message: Annotated[str, _clipped(4000)] = ""
     expected: str | None = None
     actual: str | None = None
     stdout: str = ""

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from sandbox.harness import plaindata
+from sandbox.harness import compare, plaindata
 
 
 @pytest.mark.parametrize(
@@ -28,7 +28,7 @@ from sandbox.harness import plaindata
 )
 def test_it_round_trips_plain_values(value):
     decoded = plaindata.decode(plaindata.encode(value))
-    assert type(decoded) is type(value) and plaindata.equal(value, decoded)
+    assert type(decoded) is type(value) and compare.values_equal(value, decoded)
 
 
 def test_it_round_trips_nan():
@@ -80,7 +80,7 @@ def test_it_rejects_malformed_payloads(payload):
     ],
 )
 def test_it_compares_like_a_grader(expected, actual, tol, equal):
-    assert plaindata.equal(expected, actual, rel_tol=tol) is equal
+    assert compare.values_equal(expected, actual, compare.Rules(rel_tol=tol)) is equal
 
 
 @pytest.mark.parametrize(

@@ -9,10 +9,10 @@ see sandbox/README.md for the threat model. Stdlib only (copied into the image).
 
 import builtins
 import ctypes
+import errno
 import json
 import math
 import os
-import re
 import selectors
 import shutil
 import signal
@@ -25,6 +25,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import plaindata  # noqa: E402
 import protocol  # noqa: E402
 import spawner  # noqa: E402
+import verdict  # noqa: E402
+from verdict import report  # noqa: E402
 
 # Where things live in the container. The bare-subprocess benchmark passes its own
 # ("paths" in the job) so that a run on a host never touches the host's /tmp.
@@ -45,6 +47,10 @@ class StudentTimeout(Exception):
 
 class StudentGone(Exception):
     pass
+
+
+class CannotStart(Exception):
+    """The student's process could not be forked (the process limit is used up)."""
 
 
 class Capture:
@@ -82,7 +88,13 @@ class StudentProcess:
         env = dict(STUDENT_ENV, HOME=PATHS["workdir"])
         spawner.send(SPAWNER, {"uid": uid, "cwd": PATHS["scratch"][0], "env": env})
         reply, fds = spawner.recv(SPAWNER)
-        if reply is None or len(fds) != 5:
+        if reply is None:
+            raise RuntimeError("the spawner died")
+        if reply.get("error"):
+            # Only the student's processes use up the container's pids; the previous test's
+            # are all gone (kill_all waits for that), so this test's program caused it.
+            raise CannotStart(reply["error"])
+        if len(fds) != 5:
             raise RuntimeError("the spawner did not start the student process")
         self.pid = reply["pid"]
         stdin_w, stdout_r, stderr_r, self.req_w, self.ans_r = fds
@@ -125,7 +137,7 @@ class StudentProcess:
         if fd is SPAWNER:
             sel.unregister(fd)
             self._collect_exit()
-            self.kill_all()  # grandchildren may hold the pipes open
+            kill_uid(self.uid)  # grandchildren may hold the pipes open
             return
         if fd in self.outgoing:
             buf = self.outgoing[fd]
@@ -182,18 +194,14 @@ class StudentProcess:
         return self.returncode
 
     def kill_all(self):
-        """SIGKILL every process of this test's user and delete its files: from a child
-        that became that user, so kill(-1) reaches exactly those processes."""
-        pid = os.fork()
-        if pid == 0:
-            try:
-                os.setgid(self.uid)
-                os.setuid(self.uid)
-                os.kill(-1, signal.SIGKILL)
-                wipe_own_files(PATHS["scratch"])
-            finally:
-                os._exit(0)
-        os.waitpid(pid, 0)
+        """SIGKILL every process of this test's user, wait until the last one is gone (zombies
+        hold pids too), then delete its files.
+
+        PID 1 kills them itself (it holds CAP_KILL): no fork is needed, so a fork bomb that has
+        used up every pid of the container cannot stop the harness from cleaning up.
+        """
+        kill_uid(self.uid)
+        as_user(self.uid, lambda: wipe_own_files(PATHS["scratch"]))
 
     def close(self):
         self.kill_all()
@@ -206,6 +214,65 @@ class StudentProcess:
                 pass
         self.outgoing, self.readers = {}, {}
         reap_orphans()
+
+
+def processes_of(uid):
+    """The pids of every process (zombies included) whose real uid is ``uid``."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/status" % entry, "rb") as handle:
+                for line in handle:
+                    if line.startswith(b"Uid:"):
+                        if int(line.split()[1]) == uid:
+                            found.append(int(entry))
+                        break
+        except (OSError, ValueError, IndexError):
+            continue  # it exited while we looked
+    return found
+
+
+def kill_uid(uid, patience=5.0):
+    """Kill every process of ``uid`` and reap what comes back to PID 1, until none is left."""
+    give_up = time.monotonic() + patience
+    while True:
+        pids = processes_of(uid)
+        if not pids:
+            return
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        reap_orphans()
+        if time.monotonic() > give_up:
+            raise RuntimeError("processes of a finished test would not go away")
+        time.sleep(0.002)
+
+
+def as_user(uid, work):
+    """Run ``work`` in a child that became ``uid`` (to touch that user's files)."""
+    for _ in range(200):
+        try:
+            pid = os.fork()
+            break
+        except OSError as exc:  # every pid in use: wait for the dying to be reaped
+            if exc.errno != errno.EAGAIN:
+                raise
+            reap_orphans()
+            time.sleep(0.005)
+    else:
+        raise RuntimeError("could not fork a helper: the container's process table stays full")
+    if pid == 0:
+        try:
+            os.setgid(uid)
+            os.setuid(uid)
+            work()
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
 
 
 def wipe_own_files(folders):
@@ -236,40 +303,6 @@ def reap_orphans():
             return
 
 
-# -- comparisons ------------------------------------------------------------------------------
-NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^[+-]?(nan|inf|infinity)$", re.I)
-
-
-def compare_output(expected, actual, mode, rel_tol, abs_tol):
-    if mode == "exact":
-        return expected == actual
-    if mode == "trailing":
-        return _trailing(expected) == _trailing(actual)
-    if mode == "whitespace":
-        return expected.split() == actual.split()
-    if mode == "numeric":
-        want, got = expected.split(), actual.split()
-        return len(want) == len(got) and all(
-            _token_equal(w, g, rel_tol, abs_tol) for w, g in zip(want, got, strict=True)
-        )
-    if mode == "regex":
-        return re.fullmatch(expected, actual.rstrip("\n"), re.DOTALL) is not None
-    raise ValueError("unknown comparison mode %r" % mode)
-
-
-def _trailing(text):
-    return "\n".join(line.rstrip() for line in text.rstrip().splitlines())
-
-
-def _token_equal(want, got, rel_tol, abs_tol):
-    if NUMBER.match(want) and NUMBER.match(got):
-        w, g = float(want), float(got)
-        if math.isnan(w) or math.isnan(g):
-            return math.isnan(w) and math.isnan(g)
-        return w == g or math.isclose(w, g, rel_tol=rel_tol, abs_tol=abs_tol)
-    return want == got
-
-
 # -- running one test -------------------------------------------------------------------------
 def student_limits(job, test):
     limits = job["limits"]
@@ -289,42 +322,10 @@ def base_init(job, test, mode):
         "module": job["module"],
         "main": job["main"],
         "setup": job.get("setup_code") or "",
+        "setup_scope": job.get("setup_scope") or "test",
         "limits": student_limits(job, test),
         "workdir": PATHS["workdir"],
     }
-
-
-def report(test, outcome, **fields):
-    earned = test["points"] if outcome == "passed" else 0
-    data = {
-        "id": test["id"],
-        "name": test["name"],
-        "outcome": outcome,
-        "points": test["points"],
-        "points_earned": earned,
-        "message": "",
-        "expected": None,
-        "actual": None,
-        "error": None,
-    }
-    data.update(fields)
-    return data
-
-
-def crash_outcome(returncode, error):
-    if error and error.get("type") == "MemoryError":
-        return "memory", "ran out of memory (MemoryError)"
-    if returncode == -signal.SIGXCPU:
-        return "timeout", "CPU time limit exceeded"
-    if returncode == -signal.SIGXFSZ:
-        return "error", "file size limit exceeded"
-    if returncode == -signal.SIGKILL:
-        return "memory", "killed by the kernel (out of memory)"
-    if returncode is not None and returncode < 0:
-        return "crashed", "killed by signal %d" % -returncode
-    if error:
-        return "error", "%s: %s" % (error["type"], error["message"])
-    return "crashed", "exited with status %s before answering" % returncode
 
 
 def run_io(job, test, deadline):
@@ -335,29 +336,8 @@ def run_io(job, test, deadline):
             code = student.finish(deadline)
         except StudentTimeout:
             return report(test, "timeout", message="time limit exceeded", **streams(student))
-        error = student.frames.pop()
-        error = error.get("error") if isinstance(error, dict) else None
-        if code != 0:
-            outcome, message = crash_outcome(code, error)
-            if code > 0 and not error:
-                outcome, message = "error", "exited with status %d" % code
-            return report(test, outcome, message=message, error=error, **streams(student))
-        actual = student.stdout.text()
-        ok = compare_output(
-            spec["stdout"],
-            actual,
-            spec.get("compare", "trailing"),
-            spec.get("rel_tol", 1e-9),
-            spec.get("abs_tol", 0.0),
-        )
-        return report(
-            test,
-            "passed" if ok else "failed",
-            expected=spec["stdout"],
-            actual=actual,
-            message="" if ok else "output differs",
-            **streams(student),
-        )
+        frame = student.frames.pop()
+        return verdict.io_report(test, frame, code, streams(student), verdict.rules_for(job, spec))
     finally:
         student.close()
 
@@ -382,25 +362,36 @@ def run_expr(job, test, deadline):
             frame = student.answer(deadline)
         except StudentTimeout:
             return report(test, "timeout", message="time limit exceeded", **streams(student))
-        if frame is None or frame.get("ok") is not True:
-            error = frame.get("error") if isinstance(frame, dict) else None
-            outcome, message = crash_outcome(student.returncode, error)
-            return report(test, outcome, message=message, error=error, **streams(student))
-        try:
-            actual = plaindata.decode(frame.get("value"))
-        except (ValueError, TypeError, OverflowError) as exc:
-            return report(test, "error", message="unreadable answer: %s" % exc, **streams(student))
-        ok = plaindata.equal(expected, actual, spec.get("rel_tol", 1e-9), spec.get("abs_tol", 0.0))
-        return report(
-            test,
-            "passed" if ok else "failed",
-            expected=plaindata.short_repr(expected),
-            actual=plaindata.short_repr(actual),
-            message="" if ok else "wrong value",
-            **streams(student),
+        drain(student, deadline)
+        return verdict.expr_report(
+            test, frame, student.returncode, streams(student), expected, verdict.rules_for(job, spec)
         )
     finally:
         student.close()
+
+
+def drain(student, deadline):
+    """After the answer, keep what the program still prints until it exits (it does so at once
+    unless it tampered with its own exit; the answer already holds the verdict)."""
+    try:
+        student.finish(deadline)
+    except (StudentTimeout, protocol.FrameError):
+        pass
+
+
+# What the student's code can cause while the harness reads its answer: a graded outcome
+# ("error"), never a harness failure (which would be "not gradable" and free).
+STUDENT_DATA_ERRORS = (
+    protocol.FrameError,
+    ValueError,
+    TypeError,
+    KeyError,
+    AttributeError,
+    IndexError,
+    OverflowError,
+    RecursionError,
+    UnicodeError,
+)
 
 
 def run_test(job, test, deadline):
@@ -408,8 +399,10 @@ def run_test(job, test, deadline):
     started = time.monotonic()
     try:
         result = runner(job, test, deadline)
-    except protocol.FrameError as exc:
-        result = report(test, "error", message="garbled answer: %s" % exc)
+    except CannotStart:
+        result = report(test, "crashed", message="the program could not start: the process limit is used up")
+    except STUDENT_DATA_ERRORS as exc:
+        result = report(test, "error", message="garbled answer (%s)" % type(exc).__name__)
     result["duration"] = round(time.monotonic() - started, 4)
     return result
 
@@ -449,9 +442,11 @@ class RemoteModule:
                 raise StudentException("time limit exceeded in %s()" % name) from None
             except StudentGone:
                 raise StudentException("the student's program is no longer running") from None
+            if type(frame) is not dict:
+                raise StudentException("the program's answer could not be read")
             if frame.get("ok") is True:
                 return plaindata.decode(frame.get("value"))
-            raise remote_exception(frame.get("error") or {})
+            raise remote_exception(verdict.clean_error(frame.get("error")) or {})
 
         call.__name__ = name
         return call
@@ -515,10 +510,9 @@ def run_pytest(job, test, deadline):
             loaded = student.answer(deadline)
         except StudentTimeout:
             return report(test, "timeout", message="time limit exceeded while importing")
-        if not loaded or loaded.get("ok") is not True:
-            error = loaded.get("error") if isinstance(loaded, dict) else None
-            outcome, message = crash_outcome(student.returncode, error)
-            return report(test, outcome, message=message, error=error, **streams(student))
+        refused = verdict.load_report(test, loaded, student.returncode, streams(student))
+        if refused is not None:
+            return refused
         folder = os.path.join(PATHS["private"], "pytest-%s" % test["id"])
         os.makedirs(folder, mode=0o700, exist_ok=True)
         path = os.path.join(folder, "test_%s.py" % test["id"])
@@ -541,28 +535,12 @@ def run_pytest(job, test, deadline):
             ],
             plugins=[collector],
         )
-        return pytest_report(test, code, collector, remote, student)
+        return verdict.pytest_report(
+            test, int(code) == 0, collector.cases, remote.timed_out, int(code), streams(student)
+        )
     finally:
         sys.modules.pop(module_name, None)
         student.close()
-
-
-def pytest_report(test, code, collector, remote, student):
-    cases = collector.cases
-    failed = [c for c in cases if c["outcome"] != "passed"]
-    passed_all = int(code) == 0 and cases and not failed
-    if remote.timed_out:
-        outcome, message = "timeout", "time limit exceeded"
-    elif passed_all:
-        outcome, message = "passed", ""
-    elif not cases:
-        outcome, message = "error", "the test file collected no tests (exit code %d)" % int(code)
-    else:
-        outcome, message = "failed", "%d of %d checks failed" % (len(failed), len(cases))
-    detail = "\n\n".join("%s: %s\n%s" % (c["name"], c["outcome"], c["detail"]) for c in failed)
-    return report(
-        test, outcome, message=message, cases=cases, actual=detail[-8000:] or None, **streams(student)
-    )
 
 
 # -- the job ----------------------------------------------------------------------------------
@@ -612,7 +590,7 @@ def main():
     os.dup2(log, 1)
     os.dup2(log, 2)
     try:
-        body = {"status": "ok", "tests": run_job(job)}
+        line = verdict.fit(run_job(job), lambda tests: _result_line(token, {"status": "ok", "tests": tests}))
     except Exception as exc:  # noqa: BLE001 - report the harness's own failure as infrastructure
         import traceback
 
@@ -621,8 +599,12 @@ def main():
             "message": "harness failed: %r" % exc,
             "detail": traceback.format_exc()[-4000:],
         }
-    line = "%s %s %s\n" % (RESULT_MARKER, token, json.dumps(body, separators=(",", ":")))
+        line = _result_line(token, body)
     protocol.write_all(result_fd, line.encode("utf-8"))
+
+
+def _result_line(token, body):
+    return "%s %s %s\n" % (RESULT_MARKER, token, json.dumps(body, separators=(",", ":")))
 
 
 if __name__ == "__main__":

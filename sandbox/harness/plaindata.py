@@ -97,48 +97,6 @@ def decode(data, _depth=0):
     raise ValueError("unknown plain-data tag %r" % tag)
 
 
-def equal(expected, actual, rel_tol=0.0, abs_tol=0.0):
-    """Compare two plain values the way a grader should.
-
-    Python equality, except: NaN equals NaN, ``bool`` is not an ``int``, floats
-    may be compared with a tolerance, and containers must be of the same kind
-    (a list never equals a tuple or a set).
-    """
-    te, ta = type(expected), type(actual)
-    numbers = (int, float)
-    if te in numbers and ta in numbers:
-        if te is float or ta is float:
-            return _float_equal(float(expected), float(actual), rel_tol, abs_tol)
-        return expected == actual
-    if te is complex or ta is complex:
-        if not ({te, ta} <= {int, float, complex}):
-            return False
-        e, a = complex(expected), complex(actual)
-        return _float_equal(e.real, a.real, rel_tol, abs_tol) and _float_equal(
-            e.imag, a.imag, rel_tol, abs_tol
-        )
-    if te is not ta:
-        return False
-    if te in (list, tuple):
-        return len(expected) == len(actual) and all(
-            equal(e, a, rel_tol, abs_tol) for e, a in zip(expected, actual, strict=True)
-        )
-    if te is dict:
-        return expected.keys() == actual.keys() and all(
-            equal(expected[k], actual[k], rel_tol, abs_tol) for k in expected
-        )
-    # str, bytes, None, bool, set, frozenset: exact (sets hold hashable plain values).
-    return expected == actual
-
-
-def _float_equal(e, a, rel_tol, abs_tol):
-    if math.isnan(e) or math.isnan(a):
-        return math.isnan(e) and math.isnan(a)
-    if e == a:
-        return True
-    return math.isclose(e, a, rel_tol=rel_tol, abs_tol=abs_tol)
-
-
 def short_repr(value, limit=2000):
     """``repr`` capped at ``limit`` characters, for reports."""
     text = repr(value)

@@ -75,5 +75,5 @@ class FrameBuffer:
         del self.data[:end]
         try:
             return json.loads(body)
-        except ValueError as exc:
-            raise FrameError("malformed frame: %s" % exc) from None
+        except (ValueError, RecursionError) as exc:  # RecursionError: JSON nested too deep
+            raise FrameError("malformed frame: %s" % type(exc).__name__) from None

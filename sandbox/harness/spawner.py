@@ -12,6 +12,7 @@ Protocol on the socketpair (harness <-> spawner), one request at a time:
   harness -> spawner: frame {"uid": int, "cwd": str, "env": {...}}
   spawner -> harness: frame {"pid": int} with five fds attached (SCM_RIGHTS):
                       the child's stdin (write end), stdout, stderr, requests (write), answers (read)
+                      or frame {"error": str} when no process could be forked (pids used up)
   spawner -> harness: frame {"status": waitpid status} when the child has exited
 """
 
@@ -20,6 +21,7 @@ import os
 import socket
 import struct
 import sys
+import time
 import traceback
 
 import student_boot
@@ -80,7 +82,13 @@ def serve(sock):
         if uid < MIN_UID:
             raise SystemExit("refusing to spawn a privileged uid")
         ends = [os.pipe() for _ in range(5)]  # stdin, stdout, stderr, requests, answers
-        pid = os.fork()
+        pid = _fork()
+        if pid is None:  # the student's processes hold every pid the container has
+            for r, w in ends:
+                os.close(r)
+                os.close(w)
+            send(sock, {"error": "fork failed: the process limit is used up"})
+            continue
         if pid == 0:
             sock.close()
             _child(uid, request, ends)
@@ -94,6 +102,16 @@ def serve(sock):
             os.close(fd)
         _, status = os.waitpid(pid, 0)
         send(sock, {"status": status})
+
+
+def _fork(tries=50):
+    """fork(), waiting a little while pids are scarce (the dying are being reaped)."""
+    for _ in range(tries):
+        try:
+            return os.fork()
+        except BlockingIOError:
+            time.sleep(0.01)
+    return None
 
 
 def _child(uid, request, ends):

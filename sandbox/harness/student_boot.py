@@ -11,6 +11,7 @@ Two pipes: requests from the harness and answers to it (frames).
 """
 
 import importlib  # noqa: F401 - pre-imported: the spawner forks this warm
+import importlib.util
 import os
 import resource
 import runpy  # noqa: F401 - pre-imported, as above
@@ -75,6 +76,7 @@ def describe(exc):
 
 
 def answer(message):
+    flush_output()  # what the code printed goes out before its answer, so none of it is lost
     try:
         protocol.write_frame(ANSWERS, message)
     except protocol.FrameError:
@@ -88,6 +90,14 @@ def answer(message):
         pass
 
 
+def flush_output():
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # noqa: BLE001 - the student may have closed or replaced it
+            pass
+
+
 def encoded_or_error(compute):
     try:
         value = compute()
@@ -97,13 +107,18 @@ def encoded_or_error(compute):
         return {"ok": True, "value": plaindata.encode(value)}
     except plaindata.Unencodable as exc:
         return {"ok": False, "error": {"type": "NotPlainData", "message": str(exc), "line": None}}
+    except Exception as exc:  # noqa: BLE001 - e.g. an int with more digits than str() allows
+        return {"ok": False, "error": {"type": "NotPlainData", "message": type(exc).__name__, "line": None}}
 
 
 def run_main(init):
     sys.argv = [init["main"]]
 
     try:
-        runpy.run_path(os.path.join(WORKDIR, init["main"]), run_name="__main__")
+        namespace = {}
+        if init.get("setup") and init.get("setup_scope") == "module":
+            exec(compile(init["setup"], "<setup>", "exec"), namespace)
+        runpy.run_path(os.path.join(WORKDIR, init["main"]), init_globals=namespace, run_name="__main__")
     except SystemExit as exc:
         code = exc.code
         sys.stdout.flush()
@@ -116,14 +131,24 @@ def run_main(init):
 
 
 def import_student(init):
-
-    return importlib.import_module(init["module"])
+    """Import the student's module. With the setup's ``module`` scope the setup runs first, in
+    the module's own namespace, so the names it defines are globals of the student's code."""
+    if not (init.get("setup") and init.get("setup_scope") == "module"):
+        return importlib.import_module(init["module"])
+    name = init["module"]
+    spec = importlib.util.spec_from_file_location(name, os.path.join(WORKDIR, name + ".py"))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    exec(compile(init["setup"], "<setup>", "exec"), module.__dict__)
+    spec.loader.exec_module(module)
+    return module
 
 
 def run_expression(init):
     def compute():
         namespace = dict(vars(import_student(init)))
-        if init.get("setup"):
+        if init.get("setup") and init.get("setup_scope") != "module":
+            # The default ("test") scope: the setup sees the module's names, the module not its.
             exec(compile(init["setup"], "<setup>", "exec"), namespace)
         return eval(compile(init["expr"], "<test>", "eval"), namespace)
 
