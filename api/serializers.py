@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from courses.models import Assignment, Course, Role
+from courses.models import Assignment, Course, Equality, Role, SetupScope
 from grader.models import Submission, TestResult
 
 
@@ -46,6 +46,9 @@ class AssignmentSerializer(serializers.ModelSerializer):
             "attempt_limit",
             "min_seconds_between_attempts",
             "counted_submission",
+            "setup_scope",
+            "equality",
+            "show_hidden_details",
             "published",
             "max_points",
         ]
@@ -167,7 +170,10 @@ class TestCaseInSerializer(StrictSerializer):
     points = serializers.DecimalField(max_digits=7, decimal_places=2, min_value=0, default=1)
     time_limit = serializers.FloatField(min_value=0.1, max_value=600, default=10.0)
     spec = serializers.DictField(
-        help_text="io {stdin, stdout, compare}, expr {expr, expected}, pytest {source}"
+        help_text="io {stdin, stdout, compare, rel_tol, abs_tol, int_tolerance}, "
+        "expr {expr, expected, rel_tol, abs_tol, int_tolerance, equality}, pytest {source}. "
+        "An expected integer is compared exactly; a tolerance applies only to expected floats "
+        "unless int_tolerance is true."
     )
 
 
@@ -177,6 +183,17 @@ class AssignmentWriteSerializer(StrictSerializer):
     statement = serializers.CharField(required=False, allow_blank=True, default="")
     module_name = serializers.RegexField(r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=64, default="solution")
     setup_code = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=False)
+    setup_scope = serializers.ChoiceField(
+        choices=SetupScope.choices,
+        default=SetupScope.TEST,
+        help_text="test: the setup runs before each expression, unseen by the student's code; "
+        "module: it runs first in the student's module, its names are the module's globals",
+    )
+    equality = serializers.ChoiceField(
+        choices=Equality.choices,
+        default=Equality.STRICT,
+        help_text="strict: a bool is not a number, a list is not a tuple; python: Python's own ==",
+    )
     starter_files = serializers.DictField(
         child=serializers.CharField(allow_blank=True, trim_whitespace=False), required=False, default=dict
     )

@@ -9,8 +9,14 @@ from __future__ import annotations
 from django import forms
 from django.utils import timezone
 
-from courses.models import Assignment, Course, RubricItem, TestCase, TestKind
+from courses.models import Assignment, Course, Equality, RubricItem, TestCase, TestKind
 from sandbox.schema import Compare
+
+NUMBER_RULE = (
+    "An expected integer must match exactly (3.0 matches 3, but 1e20 does not match "
+    "100000000000000000001); the tolerance applies only where the expected value is a float, "
+    "unless “Tolerance on integers too” is ticked."
+)
 
 CODE = {"spellcheck": "false", "data-editor": "python", "autocapitalize": "off"}
 MAX_PYTEST_UPLOAD = 1_000_000
@@ -75,6 +81,8 @@ class AssignmentForm(forms.ModelForm):
             "starter_code",
             "reference_code",
             "setup_code",
+            "setup_scope",
+            "equality",
             "deadline",
             "hard_deadline",
             "late_policy",
@@ -96,12 +104,16 @@ class AssignmentForm(forms.ModelForm):
         widgets = {
             "statement": forms.Textarea(attrs={"rows": 10}),
             "setup_code": forms.Textarea(attrs={**CODE, "rows": 5}),
+            "setup_scope": forms.RadioSelect,
+            "equality": forms.RadioSelect,
             "deadline": LocalDateTimeInput(),
             "hard_deadline": LocalDateTimeInput(),
         }
         labels = {
             "module_name": "Module name",
             "setup_code": "Setup snippet",
+            "setup_scope": "The setup snippet runs in",
+            "equality": "Expression tests compare values",
             "memory_mb": "Memory (MB)",
             "cpus": "CPUs",
             "pids_limit": "Processes",
@@ -114,7 +126,8 @@ class AssignmentForm(forms.ModelForm):
             "statement": "Markdown. Raw HTML is removed.",
             "slug": "Used in URLs; cannot change once students have submitted.",
             "module_name": "Students submit this name with .py (solution → solution.py); tests import it.",
-            "setup_code": "Runs before each expression test: define fixtures such as sample_data = (...).",
+            "setup_code": "Fixtures, imports or data such as sample_data = (...). Where it runs is chosen below.",
+            "equality": NUMBER_RULE + " A test may choose its own comparison.",
         }
 
     def __init__(self, *args, **kwargs):
@@ -196,7 +209,7 @@ class TestForm(forms.Form):
 
 class IOTestForm(TestForm):
     kind = TestKind.IO
-    spec_fields = ("stdin", "stdout", "compare", "rel_tol", "abs_tol")
+    spec_fields = ("stdin", "stdout", "compare", "rel_tol", "abs_tol", "int_tolerance")
     stdin = forms.CharField(
         required=False, strip=False, label="Input (stdin)", widget=forms.Textarea(attrs={"rows": 4})
     )
@@ -219,16 +232,20 @@ class IOTestForm(TestForm):
         label="Compare the output",
     )
     rel_tol = forms.FloatField(
-        min_value=0, required=False, label="Relative tolerance", help_text="Numeric comparison only."
+        min_value=0,
+        required=False,
+        label="Relative tolerance",
+        help_text="Numeric comparison only. " + NUMBER_RULE,
     )
     abs_tol = forms.FloatField(
         min_value=0, required=False, label="Absolute tolerance", help_text="Numeric comparison only."
     )
+    int_tolerance = forms.BooleanField(required=False, label="Tolerance on integers too")
 
 
 class ExprTestForm(TestForm):
     kind = TestKind.EXPR
-    spec_fields = ("expr", "expected", "rel_tol", "abs_tol")
+    spec_fields = ("expr", "expected", "rel_tol", "abs_tol", "int_tolerance", "equality")
     expr = forms.CharField(
         label="Expression",
         help_text="Evaluated with the student's module imported, e.g. search(42, (-5, 1, 3, 5, 7, 10)).",
@@ -240,10 +257,17 @@ class ExprTestForm(TestForm):
         widget=forms.Textarea(attrs={**CODE, "rows": 2}),
     )
     rel_tol = forms.FloatField(
-        min_value=0, required=False, label="Relative tolerance", help_text="For floats."
+        min_value=0, required=False, label="Relative tolerance", help_text="For floats. " + NUMBER_RULE
     )
     abs_tol = forms.FloatField(
         min_value=0, required=False, label="Absolute tolerance", help_text="For floats."
+    )
+    int_tolerance = forms.BooleanField(required=False, label="Tolerance on integers too")
+    equality = forms.TypedChoiceField(
+        choices=[("", "As the assignment says"), *Equality.choices],
+        required=False,
+        empty_value=None,
+        label="Compare values",
     )
 
 

@@ -85,6 +85,16 @@ class PenaltyUnit(models.TextChoices):
 
 # New assignments' limits come from the SANDBOX_DEFAULT_* settings (named functions, so
 # migrations can refer to them).
+class SetupScope(models.TextChoices):
+    TEST = "test", "Each expression test: runs before the expression; the student's code does not see its names"
+    MODULE = "module", "The student's module: runs first, in the module's own namespace (its names are globals)"
+
+
+class Equality(models.TextChoices):
+    STRICT = "strict", "Strict: a bool is not a number (False ≠ 0), a list is not a tuple"
+    PYTHON = "python", "Python's own ==: False == 0, True == 1.0, {1} == frozenset({1})"
+
+
 def default_memory_mb() -> int:
     return settings.SANDBOX_DEFAULT_MEMORY_MB
 
@@ -120,7 +130,20 @@ class Assignment(models.Model):
     )
     starter_files = models.JSONField(default=dict, blank=True, help_text='{"solution.py": "..."}')
     reference_files = models.JSONField(default=dict, blank=True, help_text="The reference solution's files")
-    setup_code = models.TextField(blank=True, help_text="Python run before each expression test (fixtures)")
+    setup_code = models.TextField(blank=True, help_text="Python run before the tests (fixtures, imports, data)")
+    setup_scope = models.CharField(
+        max_length=8,
+        choices=SetupScope.choices,
+        default=SetupScope.TEST,
+        help_text="Where the setup code runs, and so whether the student's functions see its names",
+    )
+    equality = models.CharField(
+        max_length=8,
+        choices=Equality.choices,
+        default=Equality.STRICT,
+        help_text="How expression tests compare values (a test may choose otherwise). Either way an "
+        "expected integer must match exactly; a tolerance applies only to expected floats.",
+    )
 
     deadline = models.DateTimeField(null=True, blank=True)
     hard_deadline = models.DateTimeField(
@@ -206,6 +229,11 @@ class Assignment(models.Model):
             errors["module_name"] = "Must be a Python identifier, e.g. solution"
         if self.deadline and self.hard_deadline and self.hard_deadline < self.deadline:
             errors["hard_deadline"] = "The hard deadline cannot be before the deadline."
+        if self.setup_code:
+            try:
+                compile(self.setup_code, "<setup>", "exec")
+            except (SyntaxError, ValueError) as exc:
+                errors["setup_code"] = f"Not valid Python (line {getattr(exc, 'lineno', '?')}): {getattr(exc, 'msg', exc)}"
         if self.late_penalty_cap_percent is not None and self.late_penalty_cap_percent > 100:
             errors["late_penalty_cap_percent"] = "At most 100%."
         for field in ("starter_files", "reference_files"):

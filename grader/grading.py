@@ -61,6 +61,8 @@ def build_job(submission: Submission) -> sandbox.Job:
         files=submission.files,
         module=assignment.module_name,
         setup_code=assignment.setup_code,
+        setup_scope=assignment.setup_scope,
+        equality=assignment.equality,
         tests=[t.to_sandbox() for t in assignment.tests.all()],
         limits=assignment.sandbox_limits(),
     )
