@@ -3,6 +3,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from courses.models import Assignment, Course, Equality, Role, SetupScope
+from grader.disclosure import PRODUCED_BY_THE_CODE, shows_details
 from grader.models import Submission, TestResult
 
 
@@ -99,8 +100,7 @@ class ResultSerializer(serializers.ModelSerializer):
     def to_representation(self, instance):
         data = super().to_representation(instance)
         if not self.context.get("details_for", {}).get(instance.pk, True):
-            for hidden in ("message", "test_input", "expected", "actual", "stdout", "stderr"):
-                data[hidden] = None
+            data = {k: (None if k in PRODUCED_BY_THE_CODE else v) for k, v in data.items()}
         return data
 
 
@@ -141,8 +141,9 @@ class SubmissionSerializer(serializers.ModelSerializer):
 
     def get_results(self, obj) -> list[dict]:
         results = list(obj.results.all())
-        detailed = self.context.get("detailed", False) or obj.assignment.show_hidden_details
-        context = {"details_for": {r.pk: r.visible or detailed for r in results}}
+        staff = self.context.get("detailed", False)
+        shown = obj.assignment.show_hidden_details
+        context = {"details_for": {r.pk: shows_details(r.visible, shown, staff) for r in results}}
         return ResultSerializer(results, many=True, context=context).data
 
     def get_feedback(self, obj) -> dict | None:

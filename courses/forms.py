@@ -144,6 +144,14 @@ class AssignmentForm(forms.ModelForm):
             for name in ("slug", "module_name"):
                 self.fields[name].disabled = True
                 self.fields[name].help_text = "Fixed: students have already submitted."
+        for name in ("setup_scope", "equality"):
+            self.fields[name].required = False  # left out of a post: the current choice stays
+
+    def clean_setup_scope(self):
+        return self.cleaned_data.get("setup_scope") or self.instance.setup_scope
+
+    def clean_equality(self):
+        return self.cleaned_data.get("equality") or self.instance.equality
 
     def clean_slug(self):
         slug = self.cleaned_data["slug"]
@@ -204,7 +212,9 @@ class TestForm(forms.Form):
         return cls(initial=initial, **kwargs)
 
     def spec(self) -> dict:
-        return {k: self.cleaned_data[k] for k in self.spec_fields if self.cleaned_data.get(k) is not None}
+        """The test's spec with only what was set (an unticked box is the schema's default)."""
+        data = self.cleaned_data
+        return {k: data[k] for k in self.spec_fields if data.get(k) is not None and data.get(k) is not False}
 
 
 class IOTestForm(TestForm):

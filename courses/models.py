@@ -86,8 +86,14 @@ class PenaltyUnit(models.TextChoices):
 # New assignments' limits come from the SANDBOX_DEFAULT_* settings (named functions, so
 # migrations can refer to them).
 class SetupScope(models.TextChoices):
-    TEST = "test", "Each expression test: runs before the expression; the student's code does not see its names"
-    MODULE = "module", "The student's module: runs first, in the module's own namespace (its names are globals)"
+    TEST = (
+        "test",
+        "Each expression test: runs before the expression; the student's code does not see its names",
+    )
+    MODULE = (
+        "module",
+        "The student's module: runs first, in the module's own namespace (its names are globals)",
+    )
 
 
 class Equality(models.TextChoices):
@@ -130,7 +136,9 @@ class Assignment(models.Model):
     )
     starter_files = models.JSONField(default=dict, blank=True, help_text='{"solution.py": "..."}')
     reference_files = models.JSONField(default=dict, blank=True, help_text="The reference solution's files")
-    setup_code = models.TextField(blank=True, help_text="Python run before the tests (fixtures, imports, data)")
+    setup_code = models.TextField(
+        blank=True, help_text="Python run before the tests (fixtures, imports, data)"
+    )
     setup_scope = models.CharField(
         max_length=8,
         choices=SetupScope.choices,
@@ -233,7 +241,9 @@ class Assignment(models.Model):
             try:
                 compile(self.setup_code, "<setup>", "exec")
             except (SyntaxError, ValueError) as exc:
-                errors["setup_code"] = f"Not valid Python (line {getattr(exc, 'lineno', '?')}): {getattr(exc, 'msg', exc)}"
+                errors["setup_code"] = (
+                    f"Not valid Python (line {getattr(exc, 'lineno', '?')}): {getattr(exc, 'msg', exc)}"
+                )
         if self.late_penalty_cap_percent is not None and self.late_penalty_cap_percent > 100:
             errors["late_penalty_cap_percent"] = "At most 100%."
         for field in ("starter_files", "reference_files"):

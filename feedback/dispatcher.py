@@ -48,6 +48,7 @@ from feedback.llm import (
 )
 from feedback.models import Feedback, FeedbackRequest, RequestStatus, RubricScore, RubricStatus, Source
 from feedback.services import recount_rubric
+from grader.disclosure import line_in_file, students_view
 from grader.models import Submission
 
 log = logging.getLogger(__name__)
@@ -109,7 +110,9 @@ def claim_batch(size: int) -> list[int]:
 # -- what the model sees --------------------------------------------------------------------
 def hint_request(submission: Submission) -> HintRequest:
     assignment = submission.assignment
-    results = list(submission.results.all())
+    results = submission.results.values(
+        "name", "visible", "outcome", "test_input", "expected", "actual", "error"
+    )
     earlier = Submission.objects.filter(
         assignment=assignment, student=submission.student_id, attempt__lt=submission.attempt
     ).order_by("-attempt")
@@ -126,9 +129,11 @@ def hint_request(submission: Submission) -> HintRequest:
         show_hidden_details=assignment.show_hidden_details,
         files=submission.files,
         failing=[
-            FailingTest(r.name, r.visible, r.outcome, r.test_input, r.expected, r.actual, r.error)
-            for r in results
-            if r.outcome != "passed"
+            FailingTest(
+                r["name"], r["visible"], r["outcome"], r["test_input"], r["expected"], r["actual"], r["error"]
+            )
+            for r in students_view(results, assignment.show_hidden_details)
+            if r["outcome"] != "passed"
         ],
         attempt=submission.attempt,
         previous_files=previous.files if previous else None,
@@ -239,9 +244,9 @@ def checked_by_sandbox(submission: Submission, outcome: Outcome) -> Outcome:
 
 
 def repair_helps(submission: Submission, code: str | None) -> bool:
-    from grader.grading import build_job, image_tag
+    from grader.grading import build_job, run_sandbox
     from sandbox import Outcome as TestOutcome
-    from sandbox import RunStatus, run
+    from sandbox import RunStatus
 
     if not code:
         return False
@@ -253,7 +258,7 @@ def repair_helps(submission: Submission, code: str | None) -> bool:
         files={**submission.files, submission.assignment.main_file: code},
     )
     try:
-        result = run(build_job(trial), image_tag())
+        result = run_sandbox(build_job(trial), pooled=False)
     except ValueError:  # the repair is not a valid submission (e.g. not UTF-8 text)
         return False
     if result.status != RunStatus.OK:
@@ -271,7 +276,7 @@ def store(request: FeedbackRequest, outcome: Outcome) -> None:
                 submission=submission,
                 defaults=dict(
                     hint=r.answer.text(),
-                    line=r.answer.line(),
+                    line=line_in_file(r.answer.line(), submission.main_file_text),
                     concept=r.answer.concept,
                     source=Source.LLM,
                     model=settings.LLM_MODEL,
@@ -319,15 +324,17 @@ def _store_rubric(submission: Submission, answer) -> None:
 
 
 def _store_fallback(submission: Submission) -> None:
-    results = list(
-        submission.results.values("name", "visible", "outcome", "expected", "actual", "message", "error")
+    assignment = submission.assignment
+    results = students_view(
+        submission.results.values("name", "visible", "outcome", "expected", "actual", "message", "error"),
+        assignment.show_hidden_details,
     )
-    hint = fallback.build_hint(results)
+    hint = fallback.build_hint(results, assignment.main_file)
     if hint is not None:
         Feedback.objects.create(
             submission=submission,
             hint=hint.text,
-            line=hint.line,
+            line=line_in_file(hint.line, submission.main_file_text),
             concept=hint.concept,
             source=Source.FALLBACK,
         )

@@ -1,8 +1,8 @@
 """Deterministic hints built from the test results alone.
 
 Used when no model is configured or the model server is unavailable. They are
-labelled as automatic in the UI. A hidden test's inputs and expected values are
-never quoted; only its name.
+labelled as automatic in the UI. They are built from what the student may see
+(grader.disclosure): of a hidden test, only its name and outcome.
 """
 
 from __future__ import annotations
@@ -26,43 +26,53 @@ def _first_failure(results: list[dict]) -> dict | None:
     return failing[0] if failing else None
 
 
-def build_hint(results: list[dict]) -> Hint | None:
-    """Return a hint for the most useful failing test, or None if everything passed."""
+def build_hint(results: list[dict], main_file: str | None = None) -> Hint | None:
+    """Return a hint for the most useful failing test, or None if everything passed.
+
+    ``results`` must already be what the student may see (grader.disclosure.students_view):
+    a hidden test then carries its name and outcome only, so nothing here can repeat what
+    the code produced during it. A line is kept only when it is in ``main_file``.
+    """
     result = _first_failure(results)
     if result is None:
         return None
     name, outcome, error = result["name"], result["outcome"], result.get("error") or {}
-    line = error.get("line")
+    in_main = main_file is None or error.get("file") in (None, main_file)
+    line = error.get("line") if in_main else None
     where = f" at line {line}" if line else ""
+    label = "Test" if result["visible"] else "Hidden test"
     if outcome in ("error", "crashed") and error.get("type"):
         text = (
-            f"Test “{name}”: your code raised {error['type']}{where}. Read the message "
+            f"{label} “{name}”: your code raised {error['type']}{where}. Read the message "
             f"(“{error.get('message', '')[:200]}”) and check which values reach that line; print them "
             f"or trace the code by hand for this test."
         )
-        if not result["visible"]:
-            text = (
-                f"Hidden test “{name}”: your code raised {error['type']}{where}. Think about which inputs "
-                f"could lead there (empty, negative, very large, duplicates)."
-            )
         return Hint(text, line, f"runtime error: {error['type']}")
+    if outcome == "error":
+        return Hint(
+            f"{label} “{name}” ends with an error in your code. Think about which inputs could lead "
+            "there (empty, negative, very large, duplicates) and make sure your code handles them.",
+            None,
+            "runtime error",
+        )
     if outcome == "timeout":
         return Hint(
-            f"Test “{name}” ran out of time. Look for a loop whose condition may never become false, "
+            f"{label} “{name}” ran out of time. Look for a loop whose condition may never become false, "
             "or for work repeated many times that could be done once.",
             None,
             "infinite loop or slow algorithm",
         )
     if outcome == "memory":
         return Hint(
-            f"Test “{name}” ran out of memory. Check for a list or string that keeps growing, "
+            f"{label} “{name}” ran out of memory. Check for a list or string that keeps growing, "
             "or for recursion that never stops.",
             None,
             "memory use",
         )
     if outcome == "crashed":
+        why = f" ({result['message']})" if result.get("message") else ""
         return Hint(
-            f"Test “{name}”: your program stopped before giving an answer ({result.get('message', '')}). "
+            f"{label} “{name}”: your program stopped before giving an answer{why}. "
             "Make sure the code does not exit early.",
             None,
             "program exits early",
@@ -80,9 +90,12 @@ def build_hint(results: list[dict]) -> Hint | None:
             f"{_clip(result.get('actual'))}. Run your code on that input and follow it step by step."
         )
         return Hint(text, None, "wrong result")
+    visible = [r for r in results if r["visible"]]
+    passes_visible = bool(visible) and all(r["outcome"] == "passed" for r in visible)
+    lead = "Your code passes the cases you can see, so think" if passes_visible else "Think"
     return Hint(
-        f"Hidden test “{name}” gives a wrong result. Your code passes the cases you can see, so think "
-        "about edge cases: empty input, one element, negatives, duplicates, boundaries.",
+        f"{label} “{name}” gives a wrong result. {lead} about edge cases: empty input, one element, "
+        "negatives, duplicates, boundaries.",
         None,
         "edge cases",
     )

@@ -46,7 +46,16 @@ def image_tag() -> str:
 @functools.cache
 def container_pool() -> WarmPool | None:
     """This process's pool of pre-started containers (created lazily: after Celery forks)."""
-    return WarmPool(size=settings.SANDBOX_POOL_SIZE) if settings.SANDBOX_POOL_SIZE else None
+    if not settings.SANDBOX_POOL_SIZE:
+        return None
+    return WarmPool(size=settings.SANDBOX_POOL_SIZE, runtime=settings.SANDBOX_RUNTIME)
+
+
+def run_sandbox(job: sandbox.Job, pooled: bool = True) -> sandbox.Result:
+    """Every container this platform runs goes through here: the configured image and runtime
+    (runc, or gVisor's runsc), from this process's warm pool when ``pooled``."""
+    pool = container_pool() if pooled else None
+    return sandbox.run(job, image_tag(), pool=pool, runtime=settings.SANDBOX_RUNTIME)
 
 
 def close_pool() -> None:
@@ -123,7 +132,7 @@ def grade(submission_id: int, redelivered: bool = False) -> GradeOutcome:
             graded_at=timezone.now(),
         )
         return GradeOutcome.GRADED
-    result = sandbox.run(job, image_tag(), pool=container_pool())
+    result = run_sandbox(job)
     if result.status != sandbox.RunStatus.OK:
         transition(
             submission_id,

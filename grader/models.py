@@ -84,6 +84,11 @@ class Submission(models.Model):
         return f"{self.assignment} #{self.attempt} by {self.student}"
 
     @property
+    def main_file_text(self) -> str:
+        """The student's main file, whose lines a hint may point at."""
+        return self.files.get(self.assignment.main_file, "") if isinstance(self.files, dict) else ""
+
+    @property
     def is_finished(self) -> bool:
         return self.status in FINISHED
 

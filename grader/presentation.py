@@ -12,6 +12,7 @@ from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import PythonLexer, TextLexer
 
+from grader.disclosure import shows_details
 from grader.models import Submission, TestResult
 
 DiffLine = tuple[str, str]  # (add | remove | context | hunk, text)
@@ -37,8 +38,10 @@ class ResultView:
 
 
 def results_for_viewer(submission: Submission, is_staff: bool) -> list[ResultView]:
-    show_hidden = is_staff or submission.assignment.show_hidden_details
-    return [ResultView(r, r.visible or show_hidden) for r in submission.results.all()]
+    """Each result with whether the viewer may see its details (grader.disclosure's rule; the
+    template shows a hidden test's name, outcome and points otherwise)."""
+    shown = submission.assignment.show_hidden_details
+    return [ResultView(r, shows_details(r.visible, shown, is_staff)) for r in submission.results.all()]
 
 
 def text_diff(before: str, after: str, before_name: str, after_name: str, context: int = 2) -> list[DiffLine]:

@@ -95,8 +95,7 @@ def do_regrade_assignment(assignment_id: int, by) -> RegradeRun:
 def check_reference(assignment):
     """Run the assignment's tests against its reference solution, in a real sandbox.
     Returns the sandbox Result; raises ActionRejected when there is nothing to run."""
-    import sandbox
-    from grader.grading import build_job, image_tag
+    from grader.grading import build_job, run_sandbox
 
     if not assignment.reference_files:
         raise ActionRejected("Add a reference solution first.")
@@ -107,4 +106,4 @@ def check_reference(assignment):
         job = build_job(trial)
     except ValueError as exc:
         raise ActionRejected(f"The reference solution cannot be run: {exc}") from None
-    return sandbox.run(job, image_tag())
+    return run_sandbox(job, pooled=False)

@@ -4,7 +4,7 @@ A plain library with no Django import: ``run(job, image) -> Result``.
 See sandbox/README.md for the threat model.
 """
 
-from sandbox.runner import SandboxError, run
+from sandbox.runner import RUNTIMES, SandboxError, run
 from sandbox.schema import (
     Compare,
     ExprSpec,
@@ -20,6 +20,7 @@ from sandbox.schema import (
 )
 
 __all__ = [
+    "RUNTIMES",
     "Compare",
     "ExprSpec",
     "IOSpec",

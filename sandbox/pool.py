@@ -27,9 +27,14 @@ log = logging.getLogger(__name__)
 
 class WarmPool:
     def __init__(
-        self, size: int = 1, max_idle_seconds: float = 300.0, client: docker.DockerClient | None = None
+        self,
+        size: int = 1,
+        max_idle_seconds: float = 300.0,
+        client: docker.DockerClient | None = None,
+        runtime: str = "runc",
     ):
         self.size = size
+        self.runtime = runtime
         self.max_idle = max_idle_seconds
         self._client = client
         self._ready: dict[tuple, deque[runner.Started]] = defaultdict(deque)
@@ -52,7 +57,7 @@ class WarmPool:
         key = (*key, preload_pytest)
         warm = self._pop_fresh(key)
         self._refill(key, limits, image)
-        return warm or runner.start(self.client, limits, image)
+        return warm or runner.start(self.client, limits, image, runtime=self.runtime)
 
     def dispose(self, container) -> None:
         """Remove a used container without making the caller wait."""
@@ -88,7 +93,12 @@ class WarmPool:
     def _add(self, key, limits: Limits, image: str) -> None:
         try:
             started = runner.start(
-                self.client, limits, image, idle_seconds=self.max_idle, preload_pytest=key[-1]
+                self.client,
+                limits,
+                image,
+                idle_seconds=self.max_idle,
+                preload_pytest=key[-1],
+                runtime=self.runtime,
             )
         except (DockerException, runner.SandboxError, OSError) as exc:
             log.warning("could not pre-start a sandbox container: %s", exc)

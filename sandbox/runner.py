@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 
 import docker
+import requests
 from docker.errors import DockerException, ImageNotFound
 from docker.types import LogConfig, Ulimit
 from docker.utils.socket import frames_iter
@@ -41,10 +42,36 @@ class SandboxError(Exception):
     """The infrastructure failed (Docker down, image missing, harness silent)."""
 
 
-def container_options(limits: Limits, image: str, deadline: float, preload_pytest: bool = False) -> dict:
-    memory = f"{limits.memory_mb}m"
+RUNTIMES = ("runc", "runsc")  # runsc: gVisor, a user-space kernel between student code and the host's
+
+
+# gVisor's kernel (the Sentry) runs inside the container's cgroup, and its own host threads
+# count against the pids limit; the student's processes are gVisor tasks, held to the job's
+# limit by RLIMIT_NPROC inside the sandbox. So the cgroup gets headroom for the Sentry.
+RUNSC_HOST_THREADS = 4096
+
+
+# Its memory (page tables, caches) is charged to the container's cgroup too.
+RUNSC_MEMORY_MB = 128
+
+
+def host_pids_limit(limits: Limits, runtime: str) -> int:
+    return limits.pids + RUNSC_HOST_THREADS if runtime == "runsc" else limits.pids
+
+
+def host_memory(limits: Limits, runtime: str) -> str:
+    return f"{limits.memory_mb + (RUNSC_MEMORY_MB if runtime == 'runsc' else 0)}m"
+
+
+def container_options(
+    limits: Limits, image: str, deadline: float, preload_pytest: bool = False, runtime: str = "runc"
+) -> dict:
+    if runtime not in RUNTIMES:
+        raise SandboxError(f"unknown container runtime {runtime!r} (one of {', '.join(RUNTIMES)})")
+    memory = host_memory(limits, runtime)
     return dict(
         image=image,
+        runtime=runtime,
         command=HARNESS,
         stdin_open=True,
         network_mode="none",
@@ -56,7 +83,7 @@ def container_options(limits: Limits, image: str, deadline: float, preload_pytes
         shm_size="1m",
         mem_limit=memory,
         memswap_limit=memory,
-        pids_limit=limits.pids,
+        pids_limit=host_pids_limit(limits, runtime),
         nano_cpus=int(limits.cpus * 1e9),
         # The harness needs only to become the student user and to kill the student's
         # processes without forking (a fork bomb may hold every pid); nothing else. Student
@@ -95,8 +122,11 @@ def job_message(job: Job, token: str) -> bytes:
     return json.dumps(payload).encode("utf-8")
 
 
-def run(job: Job, image: str, client: docker.DockerClient | None = None, pool=None) -> Result:
-    """Run ``job`` in a fresh container of ``image`` (taken from ``pool`` if given).
+def run(
+    job: Job, image: str, client: docker.DockerClient | None = None, pool=None, runtime: str = "runc"
+) -> Result:
+    """Run ``job`` in a fresh container of ``image`` (taken from ``pool`` if given, which has
+    its own runtime; else started now with ``runtime``).
 
     Never raises for anything the student's code does: those are outcomes in the
     result. Infrastructure failures come back as ``status=infra_error`` so the
@@ -106,7 +136,10 @@ def run(job: Job, image: str, client: docker.DockerClient | None = None, pool=No
     started = time.monotonic()
     try:
         client = client or docker.from_env()
-        sandbox = pool.take(job.limits, image, job.uses_pytest) if pool else start(client, job.limits, image)
+        if pool:
+            sandbox = pool.take(job.limits, image, job.uses_pytest)
+        else:
+            sandbox = start(client, job.limits, image, runtime=runtime)
         try:
             body = exchange(sandbox, job)
         finally:
@@ -134,13 +167,14 @@ def start(
     image: str,
     idle_seconds: float = 0.0,
     preload_pytest: bool = False,
+    runtime: str = "runc",
 ) -> Started:
     """Create, attach and start a container. ``idle_seconds``: how long it may wait for a job
     (pooled containers), added to the deadline after which the janitor removes it."""
     deadline = time.time() + idle_seconds + limits.wall_seconds + WALL_MARGIN_SECONDS
     try:
         container = client.containers.create(
-            **container_options(limits, image, deadline, preload_pytest=preload_pytest)
+            **container_options(limits, image, deadline, preload_pytest=preload_pytest, runtime=runtime)
         )
     except ImageNotFound as exc:
         raise SandboxError(f"sandbox image {image} is missing; run the set-up script") from exc
@@ -163,7 +197,36 @@ def exchange(sandbox: Started, job: Job) -> dict:
     raw.settimeout(budget)
     output = _read_stdout(sandbox.stream, time.monotonic() + budget, sandbox.container)
     sandbox.stream.close()
-    return parse_result(output, token)
+    try:
+        return parse_result(output, token)
+    except SandboxError:
+        if _killed_for_memory(sandbox.container):
+            return out_of_memory(job)
+        raise
+
+
+def _killed_for_memory(container) -> bool:
+    """Did the kernel's OOM killer end the whole container? Only the student's code uses memory
+    worth the name; under gVisor the host sees one process (its kernel), which the OOM killer
+    takes with everything in it, harness included."""
+    try:
+        container.wait(timeout=10)
+        container.reload()
+    except (DockerException, OSError, requests.exceptions.RequestException):
+        return False
+    return bool(container.attrs.get("State", {}).get("OOMKilled"))
+
+
+def out_of_memory(job: Job) -> dict:
+    """The verdict when the student's processes took the container down by using up its memory:
+    a graded outcome (``memory``) for every test, as no test's own result survived."""
+    message = "the program's processes together used more memory than the sandbox allows"
+    tests = [
+        {"id": t.id, "name": t.name, "outcome": Outcome.MEMORY.value, "points": t.points, "points_earned": 0}
+        | {"message": message}
+        for t in job.tests
+    ]
+    return {"status": RunStatus.OK.value, "tests": tests}
 
 
 def remove_container(container) -> None:

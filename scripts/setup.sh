@@ -33,7 +33,7 @@ die() { printf '[setup] ERROR: %s\n' "$*" >&2; exit 1; }
 # --- Debian packages -------------------------------------------------------------------------
 # python3-pytest: Debian's interpreter runs the bare-subprocess baseline of bench/sandbox.py
 # chromium: the browser tests (Playwright drives Debian's /usr/bin/chromium; nothing is downloaded).
-PACKAGES=(postgresql redis-server docker.io debootstrap python3-venv python3-pytest make curl chromium)
+PACKAGES=(postgresql redis-server docker.io runsc debootstrap python3-venv python3-pytest make curl chromium)
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -105,6 +105,20 @@ else
 fi
 
 # --- Docker Engine ---------------------------------------------------------------------------
+# gVisor (runsc) is registered as a runtime so that SANDBOX_RUNTIME=runsc can select it; the
+# sandbox has no network, and runsc refuses to start in the host's network namespace without
+# --network=none. runc stays the default.
+python3 - <<'PY'
+import json, os
+path = "/etc/docker/daemon.json"
+config = json.load(open(path)) if os.path.exists(path) and os.path.getsize(path) else {}
+want = {"path": "/usr/bin/runsc", "runtimeArgs": ["--network=none"]}
+if config.get("runtimes", {}).get("runsc") != want:
+    config.setdefault("runtimes", {})["runsc"] = want
+    os.makedirs("/etc/docker", exist_ok=True)
+    with open(path, "w") as handle:
+        json.dump(config, handle, indent=2)
+PY
 if docker info >/dev/null 2>&1; then
   say "Docker Engine: ok"
 else
@@ -112,6 +126,14 @@ else
   setsid dockerd --bridge=none --iptables=false >"$VAR/log/dockerd.log" 2>&1 < /dev/null &
   for _ in $(seq 120); do docker info >/dev/null 2>&1 && break; sleep 0.5; done
   docker info >/dev/null 2>&1 || { tail -20 "$VAR/log/dockerd.log"; die "dockerd did not start"; }
+fi
+if docker info --format '{{json .Runtimes}}' | grep -q '"runsc"'; then
+  say "gVisor runtime (runsc): ok"
+else
+  say "registering the gVisor runtime (runsc) with dockerd"
+  pkill -HUP -x dockerd  # dockerd reloads its runtimes on SIGHUP
+  for _ in $(seq 50); do docker info --format '{{json .Runtimes}}' | grep -q '"runsc"' && break; sleep 0.1; done
+  docker info --format '{{json .Runtimes}}' | grep -q '"runsc"' || die "dockerd did not pick up the runsc runtime"
 fi
 
 # --- sandbox image ---------------------------------------------------------------------------

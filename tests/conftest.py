@@ -9,6 +9,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from typing import NamedTuple
 
 import docker
 import pytest
@@ -116,6 +117,13 @@ def sandbox_image():
     tag = image_tag()
     docker.from_env().images.get(tag)  # fails loudly if missing: run scripts/setup.sh
     return tag
+
+
+class SandboxTarget(NamedTuple):
+    """An image and the container runtime to run it with (red-team suites run both)."""
+
+    image: str
+    runtime: str
 
 
 def _database_url() -> str:

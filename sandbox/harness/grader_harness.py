@@ -234,7 +234,7 @@ def processes_of(uid):
     return found
 
 
-def kill_uid(uid, patience=5.0):
+def kill_uid(uid, patience=30.0):
     """Kill every process of ``uid`` and reap what comes back to PID 1, until none is left."""
     give_up = time.monotonic() + patience
     while True:
