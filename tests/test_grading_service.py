@@ -89,3 +89,17 @@ def test_the_task_gives_up_after_the_retry_limit(submit, monkeypatch):
     assert grade_submission.apply(args=[submission.pk]).get() == "not_gradable"
     submission.refresh_from_db()
     assert submission.status == Status.ERROR
+
+
+@pytest.mark.parametrize(
+    "body", [b"[1]", b"[" * 100_000, b'{"ok": false, "error": {"type": "' + b"E" * 300 + b'"}}']
+)
+def test_what_the_students_code_causes_is_graded_and_counts_as_an_attempt(submit, sandbox_image, body):
+    code = (
+        "import os, struct\ndef add(a, b):\n"
+        f"    os.write(4, struct.pack('>I', {len(body)}) + {body!r})\n    os._exit(0)\n"
+    )
+    submission = submit(code)
+    assert grading.grade(submission.pk) is GradeOutcome.GRADED
+    submission.refresh_from_db()
+    assert (submission.status, submission.score, submission.infra_failures) == (Status.GRADED, 0, 0)

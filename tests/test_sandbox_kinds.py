@@ -186,3 +186,61 @@ def test_it_runs_unittest_style_files_too(sandbox_image):
     )
     assert outcomes(result) == {"u": "passed"}
     assert [c["name"] for c in result.tests[0].cases] == ["AddTest::test_add", "AddTest::test_type_error"]
+
+
+def test_an_expected_int_is_compared_exactly_in_both_kinds_of_test(sandbox_image):
+    code = "def big():\n    return 1e20\ndef three():\n    return 3.0\nif __name__ == '__main__':\n    print(1e20)\n"
+    tests = [
+        expr("float_for_int", "big()", "100000000000000000001"),
+        expr("exact_float", "three()", "3"),
+        expr("tolerant_by_request", "big()", "100000000000000000001", int_tolerance=True),
+        io("numeric_token", "", "100000000000000000001\n", "numeric"),
+        io("numeric_token_tolerant", "", "100000000000000000001\n", "numeric", int_tolerance=True),
+    ]
+    result = sandbox.run(Job(files={"solution.py": code}, tests=tests), sandbox_image)
+    assert outcomes(result) == {
+        "float_for_int": "failed",
+        "exact_float": "passed",
+        "tolerant_by_request": "passed",
+        "numeric_token": "failed",
+        "numeric_token_tolerant": "passed",
+    }
+
+
+def test_equality_is_strict_by_default_and_pythons_own_on_request(sandbox_image):
+    code = "def zero():\n    return False\n"
+    tests = [
+        expr("default", "zero()", "0"),
+        expr("test_says_python", "zero()", "0", equality="python"),
+        expr("test_says_strict", "zero()", "0", equality="strict"),
+    ]
+    for job_default, expected in (
+        ("strict", {"default": "failed", "test_says_python": "passed", "test_says_strict": "failed"}),
+        ("python", {"default": "passed", "test_says_python": "passed", "test_says_strict": "failed"}),
+    ):
+        job = Job(files={"solution.py": code}, tests=tests, equality=job_default)
+        assert outcomes(sandbox.run(job, sandbox_image)) == expected
+
+
+def test_the_setup_snippet_runs_in_the_test_or_in_the_students_module(sandbox_image):
+    code = "def total():\n    return sum(DATA)\nif __name__ == '__main__':\n    print(total())\n"
+    setup = "DATA = (1, 2, 3)\nimport math\n"
+    tests = [expr("uses_setup_name", "total()", "6"), io("program", "", "6\n")]
+    isolated = Job(files={"solution.py": code}, tests=tests, setup_code=setup)
+    module = Job(files={"solution.py": code}, tests=tests, setup_code=setup, setup_scope="module")
+    result = sandbox.run(isolated, sandbox_image)
+    assert outcomes(result) == {"uses_setup_name": "error", "program": "error"}
+    assert result.tests[0].error.type == "NameError"
+    assert outcomes(sandbox.run(module, sandbox_image)) == {"uses_setup_name": "passed", "program": "passed"}
+
+
+def test_output_of_an_expression_test_is_kept_without_a_flush(sandbox_image):
+    code = (
+        "import sys\ndef f():\n    sys.stdout.write('partial line, no newline')\n"
+        "    print('x' * 50000, end='')\n    sys.stderr.write('to stderr')\n    return 1\n"
+    )
+    result = sandbox.run(Job(files={"solution.py": code}, tests=[expr("f", "f()", "1")]), sandbox_image)
+    report = result.tests[0]
+    assert report.outcome.value == "passed"
+    assert report.stdout.startswith("partial line, no newline") and len(report.stdout) == 24 + 50000
+    assert report.stderr == "to stderr"
