@@ -81,6 +81,8 @@ class ScopePermission(permissions.BasePermission):
     message = "This token or account may not do that."
 
     def has_permission(self, request, view):
+        if not (request.user and request.user.is_authenticated):
+            return False  # DRF answers 401 (NotAuthenticated) with the token scheme to use
         needed = getattr(view, "scopes", {}).get(request.method, "read")
         token = token_of(request)
         return token is None or needed in token.scopes

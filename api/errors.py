@@ -3,7 +3,8 @@
 {"error": {"code": "validation_error", "message": "...", "fields": {"files": ["..."]}}}
 """
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler
@@ -13,6 +14,11 @@ DJANGO_CODES = {Http404: "not_found", PermissionDenied: "permission_denied"}
 
 
 def handler(exc, context):
+    if isinstance(exc, RequestDataTooBig):  # Django's own check of DATA_UPLOAD_MAX_MEMORY_SIZE
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        message = f"The request body is larger than the limit of {limit} bytes."
+        exc = exceptions.APIException(message)
+        exc.status_code, exc.default_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, "too_large"
     response = exception_handler(exc, context)
     if response is None:
         return None
@@ -31,11 +37,22 @@ def handler(exc, context):
     return response
 
 
-def _first(fields) -> str:
+def _first(fields, prefix: str = "") -> str:
+    """The first message, named by its path (files.solution.py: ...)."""
     for name, errors in fields.items():
+        path = f"{prefix}{name}" if name != "non_field_errors" else prefix.rstrip(".")
+        if isinstance(errors, dict):
+            found = _first(errors, f"{path}.")
+            if found:
+                return found
+            continue
         items = errors if isinstance(errors, list) else [errors]
-        if items:
-            return f"{name}: {items[0]}" if name != "non_field_errors" else str(items[0])
+        if items and isinstance(items[0], dict):
+            found = _first(items[0], f"{path}.")
+            if found:
+                return found
+        elif items:
+            return f"{path}: {items[0]}" if path else str(items[0])
     return ""
 
 

@@ -18,6 +18,17 @@ class StrictSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+class TextField(serializers.CharField):
+    """A string and nothing else: DRF's CharField would store the number 5 as "5"."""
+
+    default_error_messages = {"not_text": "Must be a string (the file's text), not {kind}."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("not_text", kind=type(data).__name__)
+        return super().to_internal_value(data)
+
+
 class CourseSerializer(serializers.ModelSerializer):
     class Meta:
         model = Course
@@ -73,9 +84,9 @@ class SubmissionCreateSerializer(StrictSerializer):
         max_length=254, required=False, help_text="The student's external id or e-mail (token requests)"
     )
     files = serializers.DictField(
-        child=serializers.CharField(allow_blank=True, trim_whitespace=False),
+        child=TextField(allow_blank=True, trim_whitespace=False),
         allow_empty=False,
-        help_text='{"solution.py": "..."}',
+        help_text='{"solution.py": "..."}: every content is a string',
     )
 
 
@@ -196,10 +207,10 @@ class AssignmentWriteSerializer(StrictSerializer):
         help_text="strict: a bool is not a number, a list is not a tuple; python: Python's own ==",
     )
     starter_files = serializers.DictField(
-        child=serializers.CharField(allow_blank=True, trim_whitespace=False), required=False, default=dict
+        child=TextField(allow_blank=True, trim_whitespace=False), required=False, default=dict
     )
     reference_files = serializers.DictField(
-        child=serializers.CharField(allow_blank=True, trim_whitespace=False), required=False, default=dict
+        child=TextField(allow_blank=True, trim_whitespace=False), required=False, default=dict
     )
     deadline = serializers.DateTimeField(required=False, allow_null=True, default=None)
     hard_deadline = serializers.DateTimeField(required=False, allow_null=True, default=None)

@@ -1,6 +1,7 @@
 from django import forms
 
 from grader.services import Upload
+from grader.uploads import unsafe_names_message
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -35,12 +36,15 @@ class SubmitForm(forms.Form):
     )
     files = MultipleFileField(required=False, label="…or upload files")
 
-    def __init__(self, *args, starter: str = "", **kwargs):
+    def __init__(self, *args, starter: str = "", unsafe_names: list[str] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.starter = starter
+        self.unsafe_names = unsafe_names or []
 
     def clean(self):
         data = super().clean()
+        if self.unsafe_names:
+            self.add_error("files", unsafe_names_message(self.unsafe_names))
         code = data.get("code", "")
         # The editor opens with the starter code: uploading files without touching it is fine.
         if data.get("files") and code.strip() and code.strip() != self.starter.strip():
