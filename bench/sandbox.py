@@ -4,6 +4,7 @@ Prints p50/p95 latency per submission and submissions per minute for
   - bare:        the same harness in a plain subprocess on the host (no container): the baseline
   - sequential:  sandbox.run, one submission at a time
   - parallel:    sandbox.run from W worker threads (W=2 by default, like 2 Celery workers)
+  - runsc:       the same under gVisor (SANDBOX_RUNTIME=runsc), fresh and pooled
 and the ratios between them, all measured in the same run (the machines are noisy).
 Half the submissions are correct, half wrong; every result is checked, so a fast wrong
 answer cannot look like a good figure.
@@ -138,9 +139,9 @@ def run_bare(job: Job) -> float:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def run_container(job: Job, tag: str, pool=None) -> float:
+def run_container(job: Job, tag: str, pool=None, runtime: str = "runc") -> float:
     started = time.perf_counter()
-    result = sandbox.run(job, tag, pool=pool)
+    result = sandbox.run(job, tag, pool=pool, runtime=runtime)
     elapsed = time.perf_counter() - started
     _check(result, job)
     return elapsed
@@ -178,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--without-pytest", action="store_true", help="10th test an expression, not a pytest file"
     )
+    parser.add_argument("--without-runsc", action="store_true", help="skip the gVisor (runsc) rows")
     args = parser.parse_args(argv)
     global WITH_PYTEST
     WITH_PYTEST = not args.without_pytest
@@ -199,6 +201,16 @@ def main(argv: list[str] | None = None) -> int:
         measure(f"pooled, {w} workers", lambda j: run_container(j, tag, pool), jobs, w),
     ]
     pool.close()
+    if not args.without_runsc:
+        gvisor = WarmPool(size=w, runtime="runsc")
+        run_container(jobs[0], tag, runtime="runsc")  # warm-up
+        run_container(jobs[1], tag, gvisor, runtime="runsc")  # fills the pool
+        time.sleep(1)
+        rows += [
+            measure("runsc, sequential", lambda j: run_container(j, tag, runtime="runsc"), jobs, 1),
+            measure(f"runsc pooled, {w} workers", lambda j: run_container(j, tag, gvisor, "runsc"), jobs, w),
+        ]
+        gvisor.close()
     print(
         f"sandbox benchmark: {len(bench_tests())} tests per submission (6 expression, 3 stdin/stdout, "
         f"{'1 pytest file' if WITH_PYTEST else '1 more expression'}),"
@@ -207,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'configuration':<24}{'p50 s':>8}{'p95 s':>8}{'subs/min':>10}")
     for row in rows:
         print(f"{row['label']:<24}{row['p50']:>8.3f}{row['p95']:>8.3f}{row['per_minute']:>10.0f}")
-    bare, bare_par, seq, par, pooled, pooled_par = rows
+    bare, bare_par, seq, par, pooled, pooled_par = rows[:6]
     print(
         f"container overhead per submission, p50: fresh {seq['p50'] - bare['p50']:+.3f} s "
         f"({seq['p50'] / bare['p50']:.2f}x bare), pooled {pooled['p50'] - bare['p50']:+.3f} s "
@@ -222,6 +234,14 @@ def main(argv: list[str] | None = None) -> int:
         f"{'met' if pooled['p50'] <= 0.5 else 'NOT met'}; >= 300 subs/min with 2 workers -> "
         f"{pooled_par['per_minute']:.0f} {'met' if pooled_par['per_minute'] >= 300 else 'NOT met'}"
     )
+    if not args.without_runsc:
+        g_seq, g_par = rows[6:]
+        print(
+            f"gVisor (runsc) next to runc, same run: fresh p50 {g_seq['p50']:.3f} s vs {seq['p50']:.3f} s "
+            f"({g_seq['p50'] / seq['p50']:.2f}x); pooled throughput with {w} workers "
+            f"{g_par['per_minute']:.0f} vs {pooled_par['per_minute']:.0f} subs/min "
+            f"({g_par['per_minute'] / pooled_par['per_minute']:.2f}x)"
+        )
     return 0
 
 

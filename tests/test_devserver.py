@@ -85,8 +85,12 @@ def test_requests_beyond_max_num_seqs_wait(llm_server):
         async with openai.AsyncOpenAI(base_url=llm_server.url, api_key="x", max_retries=0) as client:
             calls = [client.chat.completions.create(model=MODEL, messages=MESSAGES) for _ in range(20)]
             task = asyncio.gather(*calls)
-            await asyncio.sleep(0.05)
-            waiting = llm_server.metrics()
+            # Wait until all 20 have reached the server (a busy machine sends them slowly).
+            for _ in range(200):
+                await asyncio.sleep(0.01)
+                waiting = llm_server.metrics()
+                if waiting["vllm:num_requests_running"] + waiting["vllm:num_requests_waiting"] >= 20:
+                    break
             await task
             return waiting
 

@@ -73,6 +73,24 @@ class Capture:
         return self.total > len(self.data)
 
 
+class OutputBudget:
+    """What all tests of one job may keep of their output together. Each test keeps up to its
+    allowance while the budget lasts, then a little; so 500 tests printing their full allowance
+    cannot grow the harness (and the result line) past its memory."""
+
+    def __init__(self, total=4 * 1024 * 1024, floor=1024):
+        self.left, self.floor = total, floor
+
+    def cap(self, allowance):
+        return max(self.floor, min(allowance, self.left // 2))
+
+    def spend(self, student):
+        self.left -= len(student.stdout.data) + len(student.stderr.data)
+
+
+OUTPUT = OutputBudget()
+
+
 class StudentProcess:
     """One student process (one test), driven through pipes with select() and a deadline.
 
@@ -81,8 +99,8 @@ class StudentProcess:
 
     def __init__(self, job, init, uid, stdin_bytes=b""):
         self.uid = uid
-        limits = job["limits"]
-        self.stdout, self.stderr = Capture(limits["output_bytes"]), Capture(limits["output_bytes"])
+        cap = OUTPUT.cap(job["limits"]["output_bytes"])
+        self.stdout, self.stderr = Capture(cap), Capture(cap)
         self.frames = protocol.FrameBuffer()
         self.returncode = None
         env = dict(STUDENT_ENV, HOME=PATHS["workdir"])
@@ -204,6 +222,7 @@ class StudentProcess:
         as_user(self.uid, lambda: wipe_own_files(PATHS["scratch"]))
 
     def close(self):
+        OUTPUT.spend(self)
         self.kill_all()
         if not self.exited:
             self._collect_exit()
