@@ -268,7 +268,7 @@ def kill_uid(uid, patience=30.0):
         reap_orphans()
         if time.monotonic() > give_up:
             raise RuntimeError("processes of a finished test would not go away")
-        time.sleep(0.002)
+        time.sleep(0.0005)
 
 
 def as_user(uid, work):
