@@ -111,3 +111,18 @@ def test_numeric_output_mode_compares_every_token():
     assert not output_equal("100000000000000000001\n", "1e20\n", "numeric")
     assert output_equal("100000000000000000001\n", "1e20\n", "numeric", Rules(int_tolerance=True))
     assert not output_equal("1 2", "1 2 3", "numeric")
+
+
+@pytest.mark.parametrize(
+    "expected, actual", [(3, 3.0000000001 + 0j), (10**18 + 1, complex(1e18)), (BIG, complex(1e20))]
+)
+def test_a_complex_answer_gets_no_tolerance_against_an_expected_int(expected, actual):
+    assert values_equal(expected, actual) is False
+    assert values_equal(expected, actual, Rules(equality=PYTHON)) is False
+    assert values_equal(3, 3 + 0j) is True  # exactly equal, as Python says
+
+
+def test_nan_equals_nan_in_sets_and_dict_keys_too():
+    nan = float("nan")
+    assert values_equal({nan}, {float("nan")}) and values_equal({nan: 1}, {float("nan"): 1})
+    assert not values_equal({nan}, {1.0})

@@ -145,3 +145,33 @@ def test_many_tests_at_their_output_allowance_still_fit_one_result_line():
     line = verdict.fit(tests, lambda t: json.dumps({"tests": t}))
     assert len(line) <= verdict.RESULT_BUDGET
     assert all(t["stdout_truncated"] for t in json.loads(line)["tests"])
+
+
+def test_many_tests_raising_their_longest_errors_still_fit_one_result_line():
+    emoji = "\U0001f600"
+    error = {"type": emoji * 500, "message": emoji * 5000, "file": emoji * 500, "traceback": emoji * 8000}
+    cases = [{"name": emoji * 300, "outcome": "failed", "when": "call", "detail": emoji * 2000}] * 200
+    tests = [
+        verdict.report(dict(EXPR_TEST, id=f"t{i}"), "error", message=emoji * 5000, error=error, cases=cases)
+        for i in range(100)
+    ]
+    line = verdict.fit(tests, lambda t: json.dumps({"tests": t}))
+    assert len(line) <= verdict.RESULT_BUDGET
+    assert len(json.loads(line)["tests"]) == 100
+
+
+def test_an_expected_value_past_the_digit_limit_does_not_break_the_report():
+    huge = int("f" * 5000, 16)
+    frame = {"ok": True, "value": {"i": "1"}}
+    report = verdict.expr_report(EXPR_TEST, frame, 0, STREAMS, huge, compare.Rules())
+    assert acceptable(report).outcome == Outcome.FAILED
+
+
+def test_decoding_is_bounded_in_items():
+    payload = {"l": [{"i": "1"}] * (plaindata.MAX_ITEMS + 1)}
+    try:
+        plaindata.decode(payload)
+    except ValueError as exc:
+        assert "too large" in str(exc)
+    else:
+        raise AssertionError("an unbounded value was rebuilt")

@@ -153,3 +153,20 @@ def test_a_pytest_file_facing_a_broken_answer_is_graded(target):
     code = RAW + "send(b'[1, 2]')\n"  # at import time
     outcomes, _ = run_twice(target, code, [pytest_test])
     assert outcomes["py"] in GRADED
+
+
+def test_a_value_built_to_be_slow_to_rebuild_is_graded(target):
+    # 100,000 integers with the same hash: rebuilding the set costs the harness quadratic time.
+    code = RAW + (
+        "def f(x):\n    items = ','.join('{\"i\":\"%d\"}' % (k * (2 ** 61 - 1)) for k in range(100_000))\n"
+        '    send((\'{"ok":true,"value":{"s":[\' + items + \']}}\').encode())\n'
+    )
+    outcomes, result = run_twice(target, code, [expr("slow", time_limit=1.0), expr("after", "1", "1")])
+    assert outcomes == {"slow": "error", "after": "passed"}
+    assert "too long to check" in result.tests[0].message
+
+
+def test_many_tests_raising_huge_errors_still_fit_the_result(target):
+    code = "def f(x):\n    raise type('\\U0001f600' * 500, (Exception,), {})('\\U0001f600' * 5000)\n"
+    outcomes, _ = run_twice(target, code, [expr(f"t{i}") for i in range(300)])
+    assert set(outcomes.values()) == {"error"}

@@ -7,7 +7,8 @@ follow the same number rule:
   exact (``100000000000000000001 != 1e20``, ``3 == 3.0``);
 - a **tolerance** (``rel_tol``, ``abs_tol``) applies only where the expected value is a float
   (or complex), or where the test asks for it on integers too (``int_tolerance``);
-- NaN equals NaN (an instructor who expects ``nan`` means it).
+- NaN equals NaN (an instructor who expects ``nan`` means it), in sets and dict keys too;
+- members of sets and keys of dicts are compared exactly (no tolerance: they are looked up).
 
 Two equality modes for values, chosen per test or per assignment:
 
@@ -85,6 +86,8 @@ def _complex_equal(expected, actual, rules):
     kinds = (int, float, complex) + ((bool,) if rules.python else ())
     if type(expected) not in kinds or type(actual) not in kinds:
         return False
+    if type(expected) in (int, bool) and not rules.int_tolerance:
+        return expected == actual  # exact, as Python compares an int with a complex
     e, a = complex(expected), complex(actual)
     tolerant = Rules(rules.rel_tol, rules.abs_tol, True, PYTHON if rules.python else STRICT)
     return _close(e.real, a.real, tolerant) and _close(e.imag, a.imag, tolerant)
@@ -105,6 +108,8 @@ def _key(value, rules):
     """A hashable stand-in for a dict key or set member that keeps kinds apart in strict mode
     (``True`` and ``1`` hash alike, so Python's own sets and dicts would merge them)."""
     t = type(value)
+    if t is float and value != value:
+        return ("number", "nan")  # every NaN object hashes apart; NaN equals NaN here
     if t is bool and not rules.python:
         return ("bool", value)
     if t in (int, float, bool, complex):

@@ -253,22 +253,36 @@ def processes_of(uid):
     return found
 
 
+class StudentWontDie(Exception):
+    """A test's processes outlived every attempt to kill them (graded as crashed)."""
+
+
 def kill_uid(uid, patience=30.0):
-    """Kill every process of ``uid`` and reap what comes back to PID 1, until none is left."""
+    """Kill every process of ``uid`` and reap what comes back to PID 1, until none is left.
+    SIGSTOP first: a stopped process cannot fork, so a bomb cannot outgrow the list."""
     give_up = time.monotonic() + patience
     while True:
         pids = processes_of(uid)
         if not pids:
             return
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
+        for sig in (signal.SIGSTOP, signal.SIGKILL):
+            for pid in pids if sig == signal.SIGSTOP else processes_of(uid):
+                try:
+                    os.kill(pid, sig)
+                except OSError:
+                    pass
         reap_orphans()
         if time.monotonic() > give_up:
-            raise RuntimeError("processes of a finished test would not go away")
+            raise StudentWontDie("processes of a finished test would not go away")
         time.sleep(0.0005)
+
+
+def clean_up_after(uid):
+    try:
+        kill_uid(uid)
+        as_user(uid, lambda: wipe_own_files(PATHS["scratch"]))
+    except StudentWontDie:
+        pass
 
 
 def as_user(uid, work):
@@ -283,7 +297,7 @@ def as_user(uid, work):
             reap_orphans()
             time.sleep(0.005)
     else:
-        raise RuntimeError("could not fork a helper: the container's process table stays full")
+        raise StudentWontDie("could not fork a helper: the student's processes hold every pid")
     if pid == 0:
         try:
             os.setgid(uid)
@@ -413,15 +427,38 @@ STUDENT_DATA_ERRORS = (
 )
 
 
+class JudgingTooLong(Exception):
+    """Checking an answer took longer than JUDGE_SECONDS after the test's deadline (a value
+    built to be slow to rebuild or compare, e.g. a set whose members all hash alike)."""
+
+
+JUDGE_SECONDS = 10.0
+
+
+def _judging_too_long(signum, frame):
+    raise JudgingTooLong()
+
+
 def run_test(job, test, deadline):
     runner = {"io": run_io, "expr": run_expr, "pytest": run_pytest}[test["kind"]]
     started = time.monotonic()
+    # The harness's own work on what the student sent is time-boxed too: one alarm for the
+    # whole test, the test's deadline plus JUDGE_SECONDS.
+    signal.setitimer(signal.ITIMER_REAL, max(0.001, deadline - started) + JUDGE_SECONDS)
     try:
         result = runner(job, test, deadline)
+    except JudgingTooLong:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        result = report(test, "error", message="the answer took too long to check")
+        clean_up_after(test["uid"])  # the alarm may have cut the test's own clean-up short
+    except StudentWontDie:
+        result = report(test, "crashed", message="the program's processes could not be stopped")
     except CannotStart:
         result = report(test, "crashed", message="the program could not start: the process limit is used up")
     except STUDENT_DATA_ERRORS as exc:
         result = report(test, "error", message="garbled answer (%s)" % type(exc).__name__)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
     result["duration"] = round(time.monotonic() - started, 4)
     return result
 
@@ -503,10 +540,16 @@ LEAN_PYTEST = [
 
 
 class Collector:
+    """Each check of an instructor's pytest file, the first MAX_CASES of them."""
+
+    MAX_CASES = 200
+
     def __init__(self):
         self.cases = []
 
     def pytest_runtest_logreport(self, report):
+        if len(self.cases) >= self.MAX_CASES:
+            return
         if report.when == "call" or report.outcome != "passed":
             text = report.longreprtext if report.outcome != "passed" else ""
             self.cases.append(
@@ -514,7 +557,7 @@ class Collector:
                     "name": report.nodeid.split("::", 1)[-1],
                     "outcome": report.outcome,
                     "when": report.when,
-                    "detail": text[-4000:],
+                    "detail": text[-2000:],
                 }
             )
 
@@ -596,6 +639,7 @@ def main():
     global SPAWNER
     # The spawner is forked before the job is read: it never holds a test or the result channel.
     SPAWNER, _ = spawner.start()
+    signal.signal(signal.SIGALRM, _judging_too_long)
     make_undumpable()
     if os.environ.get("GRADER_PRELOAD_PYTEST") == "1":
         import pytest  # noqa: F401 - a pooled container does this while it waits for its job

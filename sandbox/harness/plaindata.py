@@ -75,8 +75,14 @@ _SCALARS = {
 _CONTAINERS = {"l": list, "t": tuple, "s": set, "fs": frozenset}
 
 
-def decode(data, _depth=0):
-    """Rebuild a value from :func:`encode`'s output; raise ValueError on anything else."""
+def decode(data, _depth=0, _budget=None):
+    """Rebuild a value from :func:`encode`'s output; raise ValueError on anything else
+    (including more than MAX_ITEMS values: the harness rebuilds them in its own time)."""
+    budget = _budget or _Budget()
+    try:
+        budget.spend()
+    except Unencodable as exc:
+        raise ValueError(str(exc)) from None
     if _depth > MAX_DEPTH:
         raise ValueError("value nested too deeply")
     if data is None or type(data) in (bool, str):
@@ -89,11 +95,11 @@ def decode(data, _depth=0):
     if tag in _CONTAINERS:
         if type(payload) is not list:
             raise ValueError("malformed container")
-        return _CONTAINERS[tag](decode(v, _depth + 1) for v in payload)
+        return _CONTAINERS[tag](decode(v, _depth + 1, budget) for v in payload)
     if tag == "d":
         if type(payload) is not list:
             raise ValueError("malformed dict")
-        return {decode(k, _depth + 1): decode(v, _depth + 1) for k, v in payload}
+        return {decode(k, _depth + 1, budget): decode(v, _depth + 1, budget) for k, v in payload}
     raise ValueError("unknown plain-data tag %r" % tag)
 
 

@@ -114,7 +114,15 @@ def expr_report(test, frame, returncode, streams, expected, rules):
         return report(test, outcome, message=message, error=error, **streams)
     try:
         actual = plaindata.decode(frame.get("value"))
-    except (ValueError, TypeError, OverflowError, RecursionError, KeyError, AttributeError) as exc:
+    except (
+        ValueError,
+        TypeError,
+        OverflowError,
+        RecursionError,
+        KeyError,
+        AttributeError,
+        IndexError,
+    ) as exc:
         return unreadable(test, clip(str(exc), 200), streams)
     try:
         ok = compare.values_equal(expected, actual, rules)
@@ -123,7 +131,7 @@ def expr_report(test, frame, returncode, streams, expected, rules):
     return report(
         test,
         "passed" if ok else "failed",
-        expected=plaindata.short_repr(expected),
+        expected=_safe_repr(expected),
         actual=_safe_repr(actual),
         message="" if ok else "wrong value",
         **streams,
@@ -195,26 +203,38 @@ def rules_for(job, spec):
 
 
 RESULT_BUDGET = 12 * 1024 * 1024  # the runner refuses a result line over 16 MB
-BULKY = ("stdout", "stderr", "actual", "expected")
+BULKY = ("stdout", "stderr", "actual", "expected", "message")
+ERROR_TEXT = ("type", "message", "file", "traceback")
+OUTCOME_ONLY = ("id", "name", "outcome", "points", "points_earned", "duration")
 
 
 def fit(tests, encode, budget=RESULT_BUDGET):
-    """Cut the bulkiest fields of every report until the encoded result fits ``budget``: many
-    tests each printing their full output allowance must not make the result too large to
-    deliver (a failure the runner would have to call the platform's)."""
+    """The encoded result, cut until it fits ``budget``: many tests each printing (or raising
+    with) their full allowance must not make the result too large to deliver, a failure the
+    runner would have to call the platform's. Every text field shrinks step by step; at the
+    end only names, outcomes and points are left, which always fit."""
     for cap in (None, 4096, 512, 64):
         if cap is not None:
             for test in tests:
-                for key in BULKY:
-                    if test.get(key) is not None and len(test[key]) > cap:
-                        test[key] = clip(test[key], cap)
-                        if key in ("stdout", "stderr"):
-                            test[key + "_truncated"] = True
-                if test.get("error"):
-                    test["error"]["traceback"] = clip(test["error"]["traceback"], cap)
-                for case in test.get("cases") or []:
-                    case["detail"] = clip(case.get("detail") or "", cap)
-        line = encode(tests)
-        if len(line) <= budget:
-            return line
-    return line
+                _shrink(test, cap)
+        # Measured test by test, so an oversized result is never built whole in memory.
+        if sum(len(encode([test])) for test in tests) <= budget:
+            return encode(tests)
+    return encode([{k: t[k] for k in OUTCOME_ONLY if k in t} for t in tests])
+
+
+def _shrink(test, cap):
+    for key in BULKY:
+        if test.get(key) is not None and len(test[key]) > cap:
+            test[key] = clip(test[key], cap)
+            if key in ("stdout", "stderr"):
+                test[key + "_truncated"] = True
+    if test.get("error"):
+        for key in ERROR_TEXT:
+            if test["error"].get(key):
+                test["error"][key] = clip(test["error"][key], min(cap, MAX_NAME))
+    if test.get("cases"):
+        test["cases"] = test["cases"][: max(10, cap // 8)]
+        for case in test["cases"]:
+            case["name"] = clip(case.get("name") or "", MAX_NAME)
+            case["detail"] = clip(case.get("detail") or "", cap)
