@@ -222,8 +222,14 @@ def out_of_memory(job: Job) -> dict:
     a graded outcome (``memory``) for every test, as no test's own result survived."""
     message = "the program's processes together used more memory than the sandbox allows"
     tests = [
-        {"id": t.id, "name": t.name, "outcome": Outcome.MEMORY.value, "points": t.points, "points_earned": 0}
-        | {"message": message}
+        {
+            "id": t.id,
+            "name": t.name,
+            "outcome": Outcome.MEMORY.value,
+            "points": t.points,
+            "points_earned": 0,
+            "message": message,
+        }
         for t in job.tests
     ]
     return {"status": RunStatus.OK.value, "tests": tests}

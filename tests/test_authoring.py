@@ -7,6 +7,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from courses.forms import AssignmentForm
 from courses.models import Assignment, TestCase
 from grader.models import Status, Submission
 from tests.conftest import CORRECT, login
@@ -319,3 +320,13 @@ def test_an_instructor_edits_the_course_but_not_its_code(client, people, course)
     client.post(url, {"code": "other", "title": "CS 1, autumn"})
     course.refresh_from_db()
     assert (course.code, course.title) == ("cs1", "CS 1, autumn")
+
+
+def test_every_setting_of_the_assignment_form_is_on_the_page(client, people, assignment):
+    # The template lays the fields out by hand: a field it forgets could never be changed.
+    login(client, people["instructor"])
+    for url in (reverse("assignment_create", args=["cs1"]), reverse("assignment_edit", args=["cs1", "add"])):
+        page = client.get(url).content.decode()
+        missing = [name for name in AssignmentForm.base_fields if f'name="{name}"' not in page]
+        assert not missing, f"{url} does not show {missing}"
+    assert "Checking answers" in page and "Python&#x27;s own ==" in page

@@ -265,12 +265,8 @@ def kill_uid(uid, patience=30.0):
         pids = processes_of(uid)
         if not pids:
             return
-        for sig in (signal.SIGSTOP, signal.SIGKILL):
-            for pid in pids if sig == signal.SIGSTOP else processes_of(uid):
-                try:
-                    os.kill(pid, sig)
-                except OSError:
-                    pass
+        _signal_all(pids, signal.SIGSTOP)
+        _signal_all(processes_of(uid), signal.SIGKILL)  # those forked meanwhile are stopped too
         reap_orphans()
         if time.monotonic() > give_up:
             raise StudentWontDie("processes of a finished test would not go away")
@@ -283,6 +279,14 @@ def clean_up_after(uid):
         as_user(uid, lambda: wipe_own_files(PATHS["scratch"]))
     except StudentWontDie:
         pass
+
+
+def _signal_all(pids, sig):
+    for pid in pids:
+        try:
+            os.kill(pid, sig)
+        except OSError:
+            pass
 
 
 def as_user(uid, work):
