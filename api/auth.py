@@ -1,4 +1,4 @@
-"""Token authentication, per-token throttling and the scope check."""
+"""Token authentication, per-token throttling, and what a request may do in a course."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions, permissions, throttling
 
 from api.models import ApiToken
-from courses.models import STAFF_ROLES, Membership
+from courses.models import Course
+from courses.policy import NOTHING, Cap, token_capabilities, user_capabilities
 
 
 class Integration:
@@ -60,29 +61,22 @@ def token_of(request) -> ApiToken | None:
     return request.auth if isinstance(request.auth, ApiToken) else None
 
 
-def has_scope(request, scope: str, course=None) -> bool:
-    """Tokens: the scope and the course must be granted. People: by their role in the course
-    (students read and submit their own work; staff may do everything)."""
+def capabilities(request, course: Course) -> frozenset[Cap]:
+    """What this request may do in ``course``, by the one policy (courses.policy): a token's
+    scopes narrowed by its creator's role, bound to the token's courses; a session, the
+    person's role."""
     token = token_of(request)
-    if token is not None:
-        return scope in token.scopes and (course is None or token.courses.filter(pk=course.pk).exists())
-    if course is None:
-        return scope in ("read", "submit")
-    role = Membership.objects.filter(user=request.user, course=course).values_list("role", flat=True).first()
-    if role is None:
-        return False
-    return role in STAFF_ROLES or scope in ("read", "submit")
+    if token is None:
+        return user_capabilities(request.user, course)
+    if not token.courses.filter(pk=course.pk).exists():
+        return NOTHING
+    return token_capabilities(token.scopes, token.created_by, course)
 
 
-class ScopePermission(permissions.BasePermission):
-    """View attribute ``scopes = {"GET": "read", "POST": "submit", ...}``; course-level checks
-    happen in the views, where the course is known (DRF does not run object checks on create)."""
-
-    message = "This token or account may not do that."
+class Authenticated(permissions.BasePermission):
+    """Anonymous callers get 401 with the token scheme to use. What an authenticated caller may
+    do is decided per course, in the views (courses.policy through ``capabilities``): the
+    course is only known there, and DRF runs no object checks on create."""
 
     def has_permission(self, request, view):
-        if not (request.user and request.user.is_authenticated):
-            return False  # DRF answers 401 (NotAuthenticated) with the token scheme to use
-        needed = getattr(view, "scopes", {}).get(request.method, "read")
-        token = token_of(request)
-        return token is None or needed in token.scopes
+        return bool(request.user and request.user.is_authenticated)

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.http.multipartparser import MultiPartParserError
 from rest_framework import exceptions, parsers
 
-from grader.uploads import StrictNameMultiPartParser, unsafe_names_message
+from grading.uploads import StrictNameMultiPartParser, unsafe_names_message
 
 
 class JSONParser(parsers.JSONParser):

@@ -3,8 +3,8 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from courses.models import Assignment, Course, Equality, Role, SetupScope
-from grader.disclosure import PRODUCED_BY_THE_CODE, shows_details
-from grader.models import Submission, TestResult
+from grading.disclosure import PRODUCED_BY_THE_CODE, shows_details
+from grading.models import Submission, TestResult
 
 
 class StrictSerializer(serializers.Serializer):

@@ -1,5 +1,5 @@
-"""API v1 views: they validate, call a service, serialize. Scoping lives in get_queryset and
-in explicit course checks (DRF runs no object permissions on create)."""
+"""API v1 views: they validate, call a service, serialize. Who may do what is the one policy
+(courses.policy), asked through ``course_or_404`` with the capability each action needs."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from rest_framework import exceptions, generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from api.auth import ScopePermission, has_scope, token_of
+from api.auth import Authenticated, capabilities, token_of
 from api.models import IdempotencyRecord
 from api.serializers import (
     AssignmentSerializer,
@@ -28,13 +28,17 @@ from api.serializers import (
     SubmissionSerializer,
     WebhookSerializer,
 )
-from api.services import do_save_assignment, do_sync_roster, find_student
-from courses.models import STAFF_ROLES, Course, Membership
-from grader.gradebook import counted
-from grader.models import Status, Submission, Webhook
-from grader.services import SubmissionRejected, Upload, do_submit
+from api.services import find_student
+from courses.assignments import do_save_assignment
+from courses.models import Course, Membership
+from courses.policy import Cap, staff_course_ids
+from courses.roster import RosterRejected, sync_roster
+from grading.gradebook import counted
+from grading.models import Status, Submission
+from grading.services import SubmissionRejected, Upload, do_submit
+from webhooks.models import Webhook
 
-PERMISSIONS = [ScopePermission]
+PERMISSIONS = [Authenticated]
 
 
 def visible_courses(request):
@@ -44,17 +48,23 @@ def visible_courses(request):
     return Course.objects.filter(memberships__user=request.user)
 
 
-def course_or_404(request, code: str, scope: str) -> Course:
-    course = get_object_or_404(visible_courses(request), code=code)
-    if not has_scope(request, scope, course):
-        raise exceptions.PermissionDenied(f"This token or account may not use '{scope}' on {code}.")
+def course_or_404(request, code: str, cap: Cap) -> Course:
+    """The course, if this caller may see it (404 otherwise) and do ``cap`` there (403 otherwise)."""
+    course = get_object_or_404(visible_courses(request).distinct(), code=code)
+    if cap not in capabilities(request, course):
+        raise exceptions.PermissionDenied(f"This token or account may not {CAP_WORDS[cap]} in {code}.")
     return course
 
 
-def is_staff(request, course: Course) -> bool:
-    if token_of(request) is not None:
-        return "manage" in request.auth.scopes
-    return Membership.objects.filter(user=request.user, course=course, role__in=STAFF_ROLES).exists()
+CAP_WORDS = {
+    Cap.VIEW_COURSE: "read this course",
+    Cap.AUTHOR: "author assignments",
+    Cap.MANAGE_PEOPLE: "change the roster",
+    Cap.SUBMIT: "submit",
+    Cap.SUBMIT_FOR_STUDENTS: "submit for students",
+    Cap.VIEW_GRADES: "read everyone's grades",
+    Cap.MANAGE_WEBHOOKS: "manage webhooks",
+}
 
 
 class CourseList(generics.ListAPIView):
@@ -81,16 +91,13 @@ class AssignmentList(generics.ListAPIView):
 
     permission_classes = PERMISSIONS
     serializer_class = AssignmentSerializer
-    scopes = {"GET": "read", "POST": "manage", "PUT": "manage"}
 
     @extend_schema(request=AssignmentWriteSerializer, responses={201: AssignmentSerializer})
     def post(self, request, course):
-        course_obj = course_or_404(request, course, "manage")
+        course_obj = course_or_404(request, course, Cap.AUTHOR)
         return self._save(request, course_obj, None, status.HTTP_201_CREATED)
 
     def _save(self, request, course, slug, code):
-        if token_of(request) is None and not is_staff(request, course):
-            raise exceptions.PermissionDenied("Only course staff can author assignments.")
         serializer = AssignmentWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
@@ -102,11 +109,12 @@ class AssignmentList(generics.ListAPIView):
         return Response(AssignmentSerializer(assignment).data, status=code)
 
     def get_queryset(self):
-        course = course_or_404(self.request, self.kwargs["course"], "read")
+        course = course_or_404(self.request, self.kwargs["course"], Cap.VIEW_COURSE)
         queryset = (
             course.assignments.select_related("course").prefetch_related("tests").order_by("deadline", "slug")
         )
-        return queryset if is_staff(self.request, course) else queryset.filter(published=True)
+        drafts = Cap.VIEW_DRAFTS in capabilities(self.request, course)
+        return queryset if drafts else queryset.filter(published=True)
 
 
 class AssignmentDetail(AssignmentList, generics.RetrieveAPIView):
@@ -119,7 +127,7 @@ class AssignmentDetail(AssignmentList, generics.RetrieveAPIView):
     @extend_schema(request=AssignmentWriteSerializer, responses={200: AssignmentSerializer})
     def put(self, request, course, slug):
         """Replace the assignment and its tests (manage scope)."""
-        course_obj = course_or_404(request, course, "manage")
+        course_obj = course_or_404(request, course, Cap.AUTHOR)
         get_object_or_404(course_obj.assignments, slug=slug)
         return self._save(request, course_obj, slug, status.HTTP_200_OK)
 
@@ -127,19 +135,19 @@ class AssignmentDetail(AssignmentList, generics.RetrieveAPIView):
 
 
 class Roster(APIView):
-    """Upsert the course's people (by external id, else e-mail). Needs the manage scope."""
+    """Upsert the course's people (by external id, else e-mail): courses.roster.sync_roster."""
 
     permission_classes = PERMISSIONS
-    scopes = {"PUT": "manage"}
 
     @extend_schema(request=RosterSerializer, responses={200: dict})
     def put(self, request, course):
-        course = course_or_404(request, course, "manage")
-        if token_of(request) is None and not is_staff(request, course):
-            raise exceptions.PermissionDenied("Only course staff can change the roster.")
+        course = course_or_404(request, course, Cap.MANAGE_PEOPLE)
         serializer = RosterSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        return Response(do_sync_roster(course, serializer.validated_data["members"]))
+        try:
+            return Response(sync_roster(course, serializer.validated_data["members"]))
+        except RosterRejected as exc:
+            raise exceptions.ValidationError({"members": exc.messages}) from None
 
 
 class SubmissionCreate(APIView):
@@ -147,7 +155,6 @@ class SubmissionCreate(APIView):
     ``Idempotency-Key`` header: a retried POST returns the first answer, never a second attempt."""
 
     permission_classes = PERMISSIONS
-    scopes = {"POST": "submit"}
 
     @extend_schema(
         request=SubmissionCreateSerializer,
@@ -155,10 +162,10 @@ class SubmissionCreate(APIView):
         parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
     )
     def post(self, request, course, slug):
-        course = course_or_404(request, course, "submit")
+        token = token_of(request)
+        course = course_or_404(request, course, Cap.SUBMIT if token is None else Cap.SUBMIT_FOR_STUDENTS)
         assignment = get_object_or_404(course.assignments, slug=slug, published=True)
         key = request.headers.get("Idempotency-Key", "").strip()[:200]
-        token = token_of(request)
         if key and token is not None:
             return self._idempotent(request, token, key, lambda: self._create(request, course, assignment))
         return self._create(request, course, assignment)
@@ -253,14 +260,16 @@ class SubmissionDetail(generics.RetrieveAPIView):
         token = token_of(self.request)
         if token is not None:
             return queryset.filter(assignment__course__in=token.courses.all())
-        staff_courses = Membership.objects.filter(user=self.request.user, role__in=STAFF_ROLES).values(
-            "course"
+        return queryset.filter(
+            Q(student=self.request.user) | Q(assignment__course__in=staff_course_ids(self.request.user))
         )
-        return queryset.filter(Q(student=self.request.user) | Q(assignment__course__in=staff_courses))
 
     def retrieve(self, request, *args, **kwargs):
         submission = self.get_object()
-        detailed = is_staff(request, submission.assignment.course)
+        caps = capabilities(request, submission.assignment.course)
+        if submission.student_id != request.user.pk and Cap.VIEW_SUBMISSIONS not in caps:
+            raise exceptions.NotFound()
+        detailed = Cap.SEE_HIDDEN_DETAILS in caps
         return Response(
             self.get_serializer(
                 submission, context={**self.get_serializer_context(), "detailed": detailed}
@@ -272,7 +281,6 @@ class Grades(APIView):
     """The counted score of every student and assignment; ``updated_since`` for incremental pulls."""
 
     permission_classes = PERMISSIONS
-    scopes = {"GET": "grades"}
 
     @extend_schema(
         parameters=[
@@ -282,9 +290,7 @@ class Grades(APIView):
         responses={200: GradeSerializer(many=True)},
     )
     def get(self, request, course):
-        course = course_or_404(request, course, "grades")
-        if token_of(request) is None and not is_staff(request, course):
-            raise exceptions.PermissionDenied("Only course staff can read everyone's grades.")
+        course = course_or_404(request, course, Cap.VIEW_GRADES)
         since = request.query_params.get("updated_since")
         moment = parse_datetime(since) if since else None
         if since and moment is None:
@@ -328,16 +334,13 @@ class Grades(APIView):
 
 
 class Webhooks(APIView):
-    """The course's webhook subscriptions (manage scope). The secret is returned for signing checks."""
+    """The course's webhook subscriptions (instructors; tokens with the manage scope). The
+    secret is returned for signing checks."""
 
     permission_classes = PERMISSIONS
-    scopes = {"GET": "manage", "POST": "manage", "DELETE": "manage"}
 
     def _course(self, request, code):
-        course = course_or_404(request, code, "manage")
-        if token_of(request) is None and not is_staff(request, course):
-            raise exceptions.PermissionDenied("Only course staff can manage webhooks.")
-        return course
+        return course_or_404(request, code, Cap.MANAGE_WEBHOOKS)
 
     @extend_schema(responses={200: WebhookSerializer(many=True)})
     def get(self, request, course):

@@ -215,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     import django
 
     django.setup()
-    from grader.models import Status, Submission, SubmissionEvent
+    from grading.models import Status, Submission, SubmissionEvent
 
     baseline = sandbox_only_per_minute(40)
     people = seed(args.courses, args.students)

@@ -1,12 +1,13 @@
-"""Who may see what. Anything a user may not see is a 404, so pages never reveal
-that a course, an assignment or a submission exists."""
+"""The site's face of the permission policy (courses.policy). Anything a user may not see or do
+is a 404, so pages never reveal that a course, an assignment or a submission exists."""
 
 from __future__ import annotations
 
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from courses.models import STAFF_ROLES, Assignment, Membership, Role
+from courses.models import Assignment, Membership
+from courses.policy import Cap, can, role_capabilities
 
 
 def membership_for(user, course_code: str) -> Membership:
@@ -17,33 +18,30 @@ def membership_for(user, course_code: str) -> Membership:
         raise Http404("No such course") from None
 
 
-def staff_membership_for(user, course_code: str) -> Membership:
+def require(user, course_code: str, cap: Cap) -> Membership:
+    """The user's membership, if their role grants ``cap`` in the course; else 404."""
     membership = membership_for(user, course_code)
-    if not membership.is_staff:
+    if cap not in role_capabilities(membership.role):
         raise Http404("No such page")
     return membership
 
 
-def instructor_membership_for(user, course_code: str) -> Membership:
-    """For instructor-only pages (authoring, people, publishing...): anyone else gets a 404."""
-    membership = membership_for(user, course_code)
-    if membership.role != Role.INSTRUCTOR:
-        raise Http404("No such page")
-    return membership
-
-
-def assignment_for(user, course_code: str, slug: str) -> tuple[Membership, Assignment]:
-    """A published assignment for members; drafts only for course staff."""
-    membership = membership_for(user, course_code)
+def assignment_for(
+    user, course_code: str, slug: str, cap: Cap = Cap.VIEW_COURSE
+) -> tuple[Membership, Assignment]:
+    """A published assignment for members; drafts only for those who may see drafts."""
+    membership = require(user, course_code, cap)
     assignment = get_object_or_404(Assignment, course=membership.course, slug=slug)
-    if not assignment.published and not membership.is_staff:
+    if not assignment.published and Cap.VIEW_DRAFTS not in role_capabilities(membership.role):
         raise Http404("No such assignment")
     return membership, assignment
 
 
-def is_course_staff(user, course_id: int) -> bool:
-    return Membership.objects.filter(user=user, course_id=course_id, role__in=STAFF_ROLES).exists()
+def may(user, course_id: int, cap: Cap) -> bool:
+    return can(user, course_id, cap)
 
 
 def can_see_submission(user, submission) -> bool:
-    return submission.student_id == user.pk or is_course_staff(user, submission.assignment.course_id)
+    return submission.student_id == user.pk or can(
+        user, submission.assignment.course_id, Cap.VIEW_SUBMISSIONS
+    )

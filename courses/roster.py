@@ -1,23 +1,26 @@
-"""Reading a roster CSV (the web import). Columns: email (required), external_id, username,
-first_name, last_name, role (student, ta or instructor; default student). The rows are
-upserted by the same service as the REST API's roster sync."""
+"""The roster: who is in a course and with which role, for every surface (the people page, its
+CSV import, the REST API, LMS syncs). CSV columns: email (required), external_id, username,
+first_name, last_name, role (student, ta or instructor; default student)."""
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.db import transaction
 
-from courses.models import Role
+from courses.models import Course, Membership, Role
 
 COLUMNS = ("email", "external_id", "username", "first_name", "last_name", "role")
 MAX_ROWS = 5000
 
 
 def parse_roster(data: bytes) -> list[dict]:
-    """Rows ready for do_sync_roster; raises ValidationError naming the line of the first problem."""
+    """Rows ready for sync_roster; raises ValidationError naming the line of the first problem."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -43,3 +46,102 @@ def parse_roster(data: bytes) -> list[dict]:
     if not rows:
         raise ValidationError("The file has no rows.")
     return rows
+
+
+# -- the roster service: every change of who is in a course, and with which role ------------
+LAST_INSTRUCTOR = "The course needs at least one instructor: make someone else instructor first."
+
+
+class RosterRejected(ValidationError):
+    """The change would break a roster rule; nothing was changed."""
+
+
+def _ensure_an_instructor(course: Course) -> None:
+    """Checked after every change, inside its transaction: a course never ends without an
+    instructor, whoever makes the change (the people page, a CSV import, the API)."""
+    if not course.memberships.filter(role=Role.INSTRUCTOR).exists():
+        raise RosterRejected(LAST_INSTRUCTOR)
+
+
+def _course_only(user, course: Course) -> bool:
+    """Whether the account belongs to this course alone, so the course may edit it: a course
+    never renames (or re-addresses) an account that another course, or the platform's own
+    administration, shares."""
+    if user.is_staff or user.is_superuser:
+        return False
+    return not Membership.objects.filter(user=user).exclude(course=course).exists()
+
+
+@transaction.atomic
+def set_role(course: Course, user, role: str) -> Membership:
+    """Enrol ``user`` with ``role``, or change their role. Raises RosterRejected (nothing
+    changed) for an unknown role or when the course would be left without an instructor."""
+    if role not in Role.values:
+        raise RosterRejected(f"Unknown role {role!r}: use student, ta or instructor.")
+    Course.objects.select_for_update().get(pk=course.pk)  # one roster change of a course at a time
+    membership, _ = Membership.objects.update_or_create(user=user, course=course, defaults={"role": role})
+    _ensure_an_instructor(course)
+    return membership
+
+
+@transaction.atomic
+def sync_roster(course: Course, entries: list[dict]) -> dict:
+    """Upsert people by external id (within this course), else e-mail; set their role.
+
+    - An unknown e-mail creates an account (no password: they sign in through the LMS or a
+      reset). A known one is enrolled as it is.
+    - Names and e-mail addresses are updated only on accounts that belong to this course
+      alone; shared accounts keep theirs (counted in ``unchanged_shared_accounts``).
+    - Nobody is removed (an LMS export may be partial). The course keeps an instructor.
+    All or nothing: one transaction; RosterRejected leaves the roster as it was.
+    """
+    User = get_user_model()
+    Course.objects.select_for_update().get(pk=course.pk)
+    created = updated = shared = 0
+    for entry in entries:
+        if entry["role"] not in Role.values:
+            raise RosterRejected(f"Unknown role {entry['role']!r}: use student, ta or instructor.")
+        membership = None
+        if entry.get("external_id"):
+            membership = (
+                Membership.objects.filter(course=course, external_id=entry["external_id"])
+                .select_related("user")
+                .first()
+            )
+        user = membership.user if membership else User.objects.filter(email__iexact=entry["email"]).first()
+        if user is None:
+            user = User.objects.create_user(
+                _free_username(entry.get("username") or entry["email"]), email=entry["email"], password=None
+            )
+            created += 1
+        changes = {f: entry[f] for f in ("first_name", "last_name") if entry.get(f)}
+        changes["email"] = entry["email"]
+        changes = {f: v for f, v in changes.items() if getattr(user, f) != v}
+        if changes and _course_only(user, course):
+            for field, value in changes.items():
+                setattr(user, field, value)
+            user.save(update_fields=list(changes))
+        elif changes:
+            shared += 1
+        defaults = {"role": entry["role"]}
+        if entry.get("external_id"):
+            defaults["external_id"] = entry["external_id"]
+        _, made = Membership.objects.update_or_create(user=user, course=course, defaults=defaults)
+        updated += 0 if made else 1
+    _ensure_an_instructor(course)
+    return {
+        "created_users": created,
+        "updated_memberships": updated,
+        "unchanged_shared_accounts": shared,
+        "total": len(entries),
+    }
+
+
+def _free_username(wanted: str) -> str:
+    User = get_user_model()
+    base = re.sub(r"[^\w.@+-]", "", wanted)[:140] or "user"
+    name, n = base, 1
+    while User.objects.filter(username=name).exists():
+        n += 1
+        name = f"{base}{n}"
+    return name

@@ -48,8 +48,11 @@ from feedback.llm import (
 )
 from feedback.models import Feedback, FeedbackRequest, RequestStatus, RubricScore, RubricStatus, Source
 from feedback.services import recount_rubric
-from grader.disclosure import line_in_file, students_view
-from grader.models import Submission
+from grading.disclosure import line_in_file, students_view
+from grading.models import Submission
+from grading.run import build_job, run_sandbox
+from sandbox import Outcome as TestOutcome
+from sandbox import RunStatus
 
 log = logging.getLogger(__name__)
 OVERLOAD = (
@@ -244,10 +247,6 @@ def checked_by_sandbox(submission: Submission, outcome: Outcome) -> Outcome:
 
 
 def repair_helps(submission: Submission, code: str | None) -> bool:
-    from grader.grading import build_job, run_sandbox
-    from sandbox import Outcome as TestOutcome
-    from sandbox import RunStatus
-
     if not code:
         return False
     before = submission.results.filter(outcome="passed").count()

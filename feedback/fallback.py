@@ -2,7 +2,7 @@
 
 Used when no model is configured or the model server is unavailable. They are
 labelled as automatic in the UI. They are built from what the student may see
-(grader.disclosure): of a hidden test, only its name and outcome.
+(grading.disclosure): of a hidden test, only its name and outcome.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def _first_failure(results: list[dict]) -> dict | None:
 def build_hint(results: list[dict], main_file: str | None = None) -> Hint | None:
     """Return a hint for the most useful failing test, or None if everything passed.
 
-    ``results`` must already be what the student may see (grader.disclosure.students_view):
+    ``results`` must already be what the student may see (grading.disclosure.students_view):
     a hidden test then carries its name and outcome only, so nothing here can repeat what
     the code produced during it. A line is kept only when it is in ``main_file``.
     """

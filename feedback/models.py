@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from grader.models import Submission
+from grading.models import Submission
 
 
 class RequestStatus(models.TextChoices):

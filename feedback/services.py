@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 from decimal import Decimal
 
+from celery import current_app
 from django.db import transaction
 from django.utils import timezone
 
 from feedback.models import FeedbackRequest, Priority, RequestStatus, RubricScore, RubricStatus
-from grader.models import Submission
+from grading.models import Submission
+from grading.signals import ScoreEvent, announce
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +35,9 @@ def feedback_pending(submission: Submission) -> bool:
 
 def enqueue_feedback(request_id: int) -> None:
     """Wake a dispatcher; the request itself is claimed from the database in a batch."""
-    from feedback.tasks import dispatch
-
     try:
-        dispatch.delay()
+        # By name: the task module imports the dispatcher, which imports this one.
+        current_app.send_task("feedback.dispatch")
     except Exception:  # noqa: BLE001 - the pending row stays; the periodic dispatch finds it
         log.exception("could not enqueue feedback", extra={"feedback_request_id": request_id})
 
@@ -57,4 +58,5 @@ def do_decide_rubric(score: RubricScore, approve: bool, by) -> RubricScore:
         locked.decided_by, locked.decided_at = by, timezone.now()
         locked.save()
         recount_rubric(locked.submission)
+        announce(Submission.objects.get(pk=locked.submission_id), ScoreEvent.RUBRIC_DECIDED)
     return locked

@@ -56,16 +56,18 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "courses",
-    "grader",
+    "grading.apps.GradingConfig",
     "feedback",
+    "webhooks",
     "api",
+    "web",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before anything reads request.POST (CSRF does): uploads keep the names they were sent with.
-    "grader.uploads.UploadNamesMiddleware",
+    "grading.uploads.UploadNamesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     # ETags for every GET (a 304 for a matching If-None-Match): cheap conditional requests.
@@ -160,7 +162,7 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "grader.grade_submission": {"queue": "grading"},
     "feedback.dispatch": {"queue": "feedback"},
-    "grader.deliver_webhook": {"queue": "default"},
+    "webhooks.deliver": {"queue": "default"},
     "grader.sweep_stuck": {"queue": "default"},
 }
 SWEEP_INTERVAL_SECONDS = env_int("SWEEP_INTERVAL_SECONDS", 60, minimum=1)
@@ -178,7 +180,7 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 }
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=60),
-    # Ten priority levels (0 first), one Redis list each: see grader.services.fair_priority.
+    # Ten priority levels (0 first), one Redis list each: see grading.services.fair_priority.
     "queue_order_strategy": "priority",
     "priority_steps": list(range(10)),
     "sep": ":",

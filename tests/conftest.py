@@ -19,7 +19,7 @@ from django.conf import settings
 from courses.models import Assignment, Course, Membership, Role, TestCase
 from feedback.dispatcher import server_key
 from feedback.models import FeedbackRequest, Priority
-from grader.models import Status, Submission, TestResult
+from grading.models import Status, Submission, TestResult
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "test-pass-123"
@@ -112,7 +112,7 @@ def login(client, user):
 @pytest.fixture(scope="session")
 def sandbox_image():
     """The current sandbox image tag; the set-up script builds it, this only checks."""
-    from grader.grading import image_tag
+    from grading.run import image_tag
 
     tag = image_tag()
     docker.from_env().images.get(tag)  # fails loudly if missing: run scripts/setup.sh

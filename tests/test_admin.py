@@ -4,7 +4,7 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
-from grader.models import Submission
+from grading.models import Submission
 
 pytestmark = pytest.mark.django_db
 

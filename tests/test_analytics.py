@@ -4,8 +4,8 @@ import pytest
 from django.urls import reverse
 
 from feedback.models import Feedback
-from grader.analytics import assignment_analytics, bar_chart
-from grader.models import Status, Submission, TestResult
+from grading.models import Status, Submission, TestResult
+from web.analytics import assignment_analytics, bar_chart
 
 pytestmark = pytest.mark.django_db
 

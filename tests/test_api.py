@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 from api.auth import TokenRateThrottle
 from api.models import ApiToken
 from courses.models import Assignment, Course, Membership, Role
-from grader.models import Status, Submission, TestResult
+from grading.models import Status, Submission, TestResult
 from tests.conftest import CORRECT
 
 pytestmark = pytest.mark.django_db
@@ -227,6 +227,7 @@ def test_roster_sync_upserts_by_external_id_or_email(token, course, people):
     assert api.put("/api/v1/courses/cs1/roster/", {"members": members}, format="json").json() == {
         "created_users": 1,
         "updated_memberships": 1,
+        "unchanged_shared_accounts": 0,
         "total": 2,
     }
     alice = Membership.objects.get(course=course, external_id="canvas-1")

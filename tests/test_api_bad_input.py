@@ -6,7 +6,7 @@ import json
 import pytest
 from django.urls import reverse
 
-from grader.models import Submission
+from grading.models import Submission
 from tests.conftest import CORRECT, login
 
 pytestmark = pytest.mark.django_db

@@ -7,10 +7,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from courses.forms import AssignmentForm
 from courses.models import Assignment, TestCase
-from grader.models import Status, Submission
+from grading.models import Status, Submission
 from tests.conftest import CORRECT, login
+from web.authoring_forms import AssignmentForm
 
 pytestmark = pytest.mark.django_db
 

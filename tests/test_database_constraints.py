@@ -4,7 +4,7 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from courses.models import TestCase
-from grader.models import Submission
+from grading.models import Submission
 
 pytestmark = pytest.mark.django_db
 

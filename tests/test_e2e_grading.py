@@ -5,7 +5,7 @@ from django.db.models import Q
 from django.urls import reverse
 
 from feedback.models import Feedback, RequestStatus, Source
-from grader.models import Status, Submission
+from grading.models import Status, Submission
 from tests.conftest import CORRECT, WRONG
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.docker, pytest.mark.worker]

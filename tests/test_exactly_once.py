@@ -9,8 +9,8 @@ from django.db.models import Q
 from django.urls import reverse
 
 from feedback.models import RequestStatus
-from grader import sweeper
-from grader.models import Status, Submission
+from grading import sweeper
+from grading.models import Status, Submission
 from tests.conftest import CORRECT
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.docker, pytest.mark.worker]

@@ -5,8 +5,8 @@ from django.db.models import Max
 from django.urls import reverse
 
 from courses.models import Assignment, Course, Membership, Role, TestCase
-from grader.models import Status, Submission
-from grader.services import fair_priority
+from grading.models import Status, Submission
+from grading.services import fair_priority
 from tests.conftest import CORRECT
 
 

@@ -8,8 +8,8 @@ import pytest
 from django.urls import reverse
 
 from courses.models import Course, Membership, Role
-from grader.gradebook import NothingToExport, course_gradebook, gradebook_csv
-from grader.models import Status, Submission
+from grading.gradebook import NothingToExport, course_gradebook, gradebook_csv
+from grading.models import Status, Submission
 
 pytestmark = pytest.mark.django_db
 

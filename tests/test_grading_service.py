@@ -1,12 +1,12 @@
-"""grader.grading called directly, with the real sandbox."""
+"""grading.run called directly, with the real sandbox."""
 
 import pytest
 from django.test import override_settings
 
 from feedback.models import FeedbackRequest
-from grader import grading
-from grader.grading import GradeOutcome
-from grader.models import Status, Submission
+from grading import run as grading
+from grading.models import Status, Submission
+from grading.run import GradeOutcome
 from tests.conftest import CORRECT, WRONG
 
 pytestmark = [pytest.mark.django_db, pytest.mark.docker]
@@ -82,7 +82,7 @@ def test_it_marks_a_submission_not_gradable(submit):
 
 @override_settings(GRADING_MAX_RETRIES=0)
 def test_the_task_gives_up_after_the_retry_limit(submit, monkeypatch):
-    from grader.tasks import grade_submission
+    from grading.tasks import grade_submission
 
     monkeypatch.setattr(grading, "image_tag", lambda: "grader-sandbox-python:missing")
     submission = submit(CORRECT)

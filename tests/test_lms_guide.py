@@ -10,7 +10,7 @@ from django.core.management import call_command
 
 from api.models import ApiToken
 from courses.models import Membership
-from grader.models import Submission
+from grading.models import Submission
 
 GUIDE = Path(__file__).resolve().parent.parent / "docs" / "lms.md"
 

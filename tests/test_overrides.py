@@ -5,8 +5,8 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from grader.models import ScoreOverride, Status, Submission
-from grader.staff import ActionRejected, do_override_score
+from grading.models import ScoreOverride, Status, Submission
+from grading.staff import ActionRejected, do_override_score
 
 pytestmark = pytest.mark.django_db
 

@@ -5,8 +5,8 @@ import pytest
 from django.urls import reverse
 
 from feedback.models import Feedback
-from grader.models import Status, Submission, TestResult
-from grader.presentation import code_listings, text_diff
+from grading.models import Status, Submission, TestResult
+from grading.presentation import code_listings, text_diff
 
 HOSTILE = "def f():\n    return '</code><script>alert(1)</script>'\n"
 
@@ -88,7 +88,7 @@ def test_the_late_penalty_is_explained(client, people, assignment):
     from decimal import Decimal
 
     from courses.models import Extension
-    from grader.scoring import explain_lateness
+    from grading.scoring import explain_lateness
 
     deadline = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
     assignment.deadline, assignment.late_policy = deadline, "penalty"

@@ -16,9 +16,9 @@ from courses.models import Assignment, TestCase
 from feedback.dispatcher import _store_fallback, hint_request
 from feedback.llm import build_messages
 from feedback.models import Feedback
-from grader import grading
-from grader.models import Submission
-from grader.webhooks import graded_payload
+from grading import run as grading
+from grading.models import Submission
+from webhooks.services import graded_payload
 
 pytestmark = [pytest.mark.django_db, pytest.mark.docker]
 

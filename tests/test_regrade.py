@@ -5,8 +5,8 @@ from django.db.models import Q
 from django.urls import reverse
 
 from feedback.models import RequestStatus
-from grader.models import RegradeRun, Status, Submission
-from grader.staff import ActionRejected, do_override_score, do_regrade_assignment
+from grading.models import RegradeRun, Status, Submission
+from grading.staff import ActionRejected, do_override_score, do_regrade_assignment
 from tests.conftest import CORRECT
 
 
@@ -55,7 +55,7 @@ def test_staff_regrade_one_submission_and_students_cannot(client, people, assign
     from django.urls import reverse
 
     from feedback.models import Feedback
-    from grader.models import Status, Submission
+    from grading.models import Status, Submission
 
     submission = Submission.objects.create(
         assignment=assignment, student=people["alice"], attempt=1, files={}, status=Status.GRADED, score=1

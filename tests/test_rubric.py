@@ -9,7 +9,7 @@ from courses.models import RubricItem
 from feedback import dispatcher
 from feedback.llm import HintAnswer, HintItem, RubricEntry, RubricSpec, rubric_scores
 from feedback.models import RubricScore, RubricStatus
-from grader.models import Submission
+from grading.models import Submission
 
 pytestmark = pytest.mark.django_db
 

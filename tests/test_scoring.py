@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from grader.scoring import LateRejected, apply_penalty, lateness
+from grading.scoring import LateRejected, apply_penalty, lateness
 
 DEADLINE = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 

@@ -5,8 +5,8 @@ from django.core.management import call_command
 
 import sandbox
 from courses.models import Assignment, Course, Membership
-from grader.grading import build_job
-from grader.models import Submission
+from grading.models import Submission
+from grading.run import build_job
 
 pytestmark = pytest.mark.django_db
 

@@ -6,8 +6,8 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
-from grader.models import Status, Submission
-from grader.services import SubmissionRejected, Upload, do_submit
+from grading.models import Status, Submission
+from grading.services import SubmissionRejected, Upload, do_submit
 from tests.conftest import CORRECT
 
 pytestmark = pytest.mark.django_db

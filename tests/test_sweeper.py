@@ -5,8 +5,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from grader import grading, sweeper
-from grader.models import Status, Submission
+from grading import run as grading
+from grading import sweeper
+from grading.models import Status, Submission
 from tests.conftest import CORRECT
 
 pytestmark = pytest.mark.django_db
@@ -44,16 +45,14 @@ def test_it_leaves_a_running_submission_alone_within_its_time(submission):
 
 
 def test_it_requeues_old_queued_submissions_when_the_queue_is_empty(submission, monkeypatch):
-    import grader.services
-
     age(submission, 3600)
     sent = []
     monkeypatch.setattr(
-        grader.services, "enqueue_grading", lambda pk, queue="grading", priority=None: sent.append(pk)
+        sweeper, "enqueue_grading", lambda pk, queue="grading", priority=None: sent.append(pk)
     )
-    monkeypatch.setattr(grader.services, "grading_backlog", lambda queue="grading": 0)
+    monkeypatch.setattr(sweeper, "grading_backlog", lambda queue="grading": 0)
     assert sweeper.sweep()["queued"] == 1 and sent == [submission.pk]
-    monkeypatch.setattr(grader.services, "grading_backlog", lambda queue="grading": 25)
+    monkeypatch.setattr(sweeper, "grading_backlog", lambda queue="grading": 25)
     assert sweeper.sweep()["queued"] == 0  # messages are waiting: they are probably its own
 
 

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from courses.models import Assignment
-from grader.models import Status, Submission, TestResult
+from grading.models import Status, Submission, TestResult
 
 pytestmark = pytest.mark.django_db
 

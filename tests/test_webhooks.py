@@ -9,9 +9,10 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from grader.models import Delivery, Status, Submission, Webhook, WebhookDelivery
-from grader.webhooks import sign, validate_url, verify_signature
+from grading.models import Status, Submission
 from tests.conftest import CORRECT
+from webhooks.models import Delivery, Webhook, WebhookDelivery
+from webhooks.services import sign, validate_url, verify_signature
 
 
 @pytest.mark.parametrize(
@@ -57,7 +58,7 @@ def test_signatures_verify_and_resist_tampering_and_replay():
 def test_the_admin_form_shows_why_a_url_is_refused(admin_client, course, settings):
     settings.WEBHOOK_ALLOWED_HOSTS = []
     response = admin_client.post(
-        reverse("admin:grader_webhook_add"),
+        reverse("admin:webhooks_webhook_add"),
         {
             "course": course.pk,
             "url": "http://10.0.0.5/x",

@@ -1,0 +1,120 @@
+"""Who may do what in a course: the one permission policy of the site and the API.
+
+A course role grants a set of capabilities. Every surface asks this module:
+
+- the site's pages, through ``courses.access`` (anything not allowed is a 404, so pages never
+  reveal what exists);
+- the REST API with a browser session: exactly the caller's role's capabilities;
+- the REST API with a token: the capabilities its scopes name, and never more than its creator's
+  role in that course grants (a token minted by an instructor who is now a TA loses what a TA
+  may not do). Tokens never manage tokens.
+
+Instructor only: people and roles, tokens, webhooks, authoring (assignments, tests, rubric,
+course settings), publishing, bulk regrades. Teaching assistants see everyone's work and
+grades, grade (overrides, rubric decisions, one-submission regrades) and run reference checks.
+Students see the course's published assignments and submit their own work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import StrEnum
+
+from courses.models import Course, Membership, Role
+
+
+class Cap(StrEnum):
+    VIEW_COURSE = "view_course"  # the course and its published assignments
+    SUBMIT = "submit"  # one's own work
+    VIEW_DRAFTS = "view_drafts"  # unpublished assignments, every test, the reference solution
+    VIEW_SUBMISSIONS = "view_submissions"  # everyone's submissions (as their students see them)
+    SEE_HIDDEN_DETAILS = "see_hidden_details"  # what hidden tests gave and got
+    VIEW_GRADES = "view_grades"  # gradebook, its CSV, analytics, the API's grades
+    GRADE = "grade"  # overrides, rubric decisions, regrading one submission
+    CHECK_REFERENCE = "check_reference"  # run the tests against the reference solution
+    SUBMIT_FOR_STUDENTS = "submit_for_students"  # an integration submits a student's work
+    AUTHOR = "author"  # assignments, tests, rubric items, course settings
+    PUBLISH = "publish"
+    BULK_REGRADE = "bulk_regrade"
+    MANAGE_PEOPLE = "manage_people"  # enrol, change roles, import rosters
+    MANAGE_WEBHOOKS = "manage_webhooks"
+    MANAGE_TOKENS = "manage_tokens"
+
+
+_STUDENT = frozenset({Cap.VIEW_COURSE, Cap.SUBMIT})
+_TA = _STUDENT | {
+    Cap.VIEW_DRAFTS,
+    Cap.VIEW_SUBMISSIONS,
+    Cap.SEE_HIDDEN_DETAILS,
+    Cap.VIEW_GRADES,
+    Cap.GRADE,
+    Cap.CHECK_REFERENCE,
+}
+ROLE_CAPABILITIES: dict[str, frozenset[Cap]] = {
+    Role.STUDENT: _STUDENT,
+    Role.TA: frozenset(_TA),
+    Role.INSTRUCTOR: frozenset(Cap),
+}
+
+# What each API token scope can grant at most (then narrowed by the creator's role).
+SCOPE_CAPABILITIES: dict[str, frozenset[Cap]] = {
+    "read": frozenset({Cap.VIEW_COURSE, Cap.VIEW_DRAFTS, Cap.VIEW_SUBMISSIONS}),
+    # An integration reads back what it submitted, as the student sees it.
+    "submit": frozenset({Cap.VIEW_COURSE, Cap.SUBMIT_FOR_STUDENTS, Cap.VIEW_SUBMISSIONS}),
+    "grades": frozenset({Cap.VIEW_COURSE, Cap.VIEW_GRADES}),
+    "manage": frozenset(
+        {
+            Cap.VIEW_COURSE,
+            Cap.VIEW_DRAFTS,
+            Cap.VIEW_SUBMISSIONS,
+            Cap.SEE_HIDDEN_DETAILS,
+            Cap.AUTHOR,
+            Cap.PUBLISH,
+            Cap.GRADE,
+            Cap.BULK_REGRADE,
+            Cap.MANAGE_PEOPLE,
+            Cap.MANAGE_WEBHOOKS,
+        }
+    ),
+}
+NOTHING: frozenset[Cap] = frozenset()
+
+
+def role_capabilities(role: str | None) -> frozenset[Cap]:
+    return ROLE_CAPABILITIES.get(role, NOTHING) if role else NOTHING
+
+
+def role_in(user, course: Course | int) -> str | None:
+    """The user's role in the course, or None (not a member, anonymous)."""
+    if user is None or not getattr(user, "is_authenticated", False) or user.pk is None:
+        return None
+    course_id = course if isinstance(course, int) else course.pk
+    return Membership.objects.filter(user=user, course_id=course_id).values_list("role", flat=True).first()
+
+
+def user_capabilities(user, course: Course | int) -> frozenset[Cap]:
+    """A person's capabilities in a course (site pages and the API with a session)."""
+    return role_capabilities(role_in(user, course))
+
+
+def token_capabilities(scopes: Iterable[str], creator, course: Course | int) -> frozenset[Cap]:
+    """A token's capabilities in one of its courses: its scopes, narrowed by what its creator
+    may do there now. A superuser's token (made with the ``create_api_token`` command) is
+    narrowed by the instructor role."""
+    granted = frozenset().union(*(SCOPE_CAPABILITIES.get(s, NOTHING) for s in scopes))
+    ceiling = (
+        ROLE_CAPABILITIES[Role.INSTRUCTOR]
+        if getattr(creator, "is_superuser", False)
+        else user_capabilities(creator, course)
+    )
+    return granted & ceiling - {Cap.MANAGE_TOKENS}
+
+
+def can(user, course: Course | int, cap: Cap) -> bool:
+    return cap in user_capabilities(user, course)
+
+
+def staff_course_ids(user):
+    """Courses where the user sees everyone's submissions (a queryset of ids, for filters)."""
+    roles = [role for role, caps in ROLE_CAPABILITIES.items() if Cap.VIEW_SUBMISSIONS in caps]
+    return Membership.objects.filter(user=user, role__in=roles).values("course_id")

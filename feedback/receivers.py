@@ -1,0 +1,25 @@
+"""A hint is requested when grading (or a regrade) finds a failing test; a submission graded
+again loses its old hint."""
+
+from __future__ import annotations
+
+from django.dispatch import receiver
+
+from feedback.models import Feedback, FeedbackRequest, Priority
+from feedback.services import request_feedback
+from grading.signals import ScoreEvent, submission_requeued, submission_scored
+
+
+@receiver(submission_scored, dispatch_uid="feedback.request_hint")
+def on_submission_scored(sender, submission, event: ScoreEvent, any_failed: bool, **kwargs) -> None:
+    if event not in (ScoreEvent.GRADED, ScoreEvent.REGRADED) or not any_failed:
+        return
+    # Hints for a bulk regrade wait behind those a student is waiting for.
+    priority = Priority.BULK if submission.regrades.exists() else Priority.INTERACTIVE
+    request_feedback(submission, priority)
+
+
+@receiver(submission_requeued, dispatch_uid="feedback.drop_stale_hints")
+def on_submission_requeued(sender, submission_ids: list[int], **kwargs) -> None:
+    Feedback.objects.filter(submission_id__in=submission_ids).delete()
+    FeedbackRequest.objects.filter(submission_id__in=submission_ids).delete()

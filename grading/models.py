@@ -1,0 +1,202 @@
+"""Submissions and their per-test results."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from courses.models import Assignment, TestCase
+
+
+class Status(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    GRADED = "graded", "Graded"
+    ERROR = "error", "Not gradable (platform error)"
+    REJECTED = "rejected", "Rejected (cannot be run)"
+
+
+# Finished submissions; "error" and "rejected" cost no attempt.
+FINISHED = (Status.GRADED, Status.ERROR, Status.REJECTED)
+NOT_CHARGED = (Status.ERROR, Status.REJECTED)
+
+
+class Submission(models.Model):
+    """One attempt. The row itself is the outbox: a queued row is work to do, whether or not
+    its Celery message made it to the broker (the sweeper re-enqueues stale ones)."""
+
+    assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="submissions")
+    student = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="submissions"
+    )
+    attempt = models.PositiveIntegerField()
+    files = models.JSONField(help_text="File name to UTF-8 text")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    score = models.DecimalField(max_digits=9, decimal_places=2, null=True, blank=True)
+    max_score = models.DecimalField(max_digits=9, decimal_places=2, null=True, blank=True)
+    raw_score = models.DecimalField(
+        max_digits=9, decimal_places=2, null=True, blank=True, help_text="Before the late penalty"
+    )
+    late_penalty_percent = models.DecimalField(max_digits=5, decimal_places=2, default=0)
+    is_late = models.BooleanField(default=False)
+    error_message = models.TextField(blank=True)
+    infra_failures = models.PositiveIntegerField(default=0)
+    submitted_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    graded_at = models.DateTimeField(null=True, blank=True)
+    status_changed_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # Each claim issues a token; only the holder of the current one may record results, so two
+    # overlapping runs (a redelivered message, a sweeper requeue) can never both count.
+    run_token = models.UUIDField(null=True, blank=True, editable=False)
+    worker = models.CharField(max_length=200, blank=True, help_text="host:pid of the last claim")
+    rubric_points = models.DecimalField(
+        max_digits=9, decimal_places=2, default=0, help_text="Approved rubric points (added to the score)"
+    )
+    override_score = models.DecimalField(
+        max_digits=9,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Set by an instructor (see overrides)",
+    )
+    sandbox_seconds = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-submitted_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["assignment", "student", "attempt"], name="unique_attempt_number"
+            ),
+            models.CheckConstraint(condition=Q(attempt__gte=1), name="attempt_starts_at_one"),
+            models.CheckConstraint(
+                condition=Q(score__isnull=True) | Q(score__gte=0), name="score_nonnegative"
+            ),
+            models.CheckConstraint(
+                condition=Q(late_penalty_percent__gte=0) & Q(late_penalty_percent__lte=100),
+                name="submission_penalty_in_range",
+            ),
+        ]
+        indexes = [models.Index(fields=["assignment", "student"])]
+
+    def __str__(self) -> str:
+        return f"{self.assignment} #{self.attempt} by {self.student}"
+
+    @property
+    def main_file_text(self) -> str:
+        """The student's main file, whose lines a hint may point at."""
+        return self.files.get(self.assignment.main_file, "") if isinstance(self.files, dict) else ""
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED
+
+    @property
+    def final_score(self):
+        """What counts: the instructor's override if any, else the tests' score plus approved rubric points."""
+        if self.override_score is not None:
+            return self.override_score
+        return None if self.score is None else self.score + self.rubric_points
+
+
+class Outcome(models.TextChoices):
+    PASSED = "passed", "Passed"
+    FAILED = "failed", "Failed"
+    ERROR = "error", "Error"
+    TIMEOUT = "timeout", "Time limit exceeded"
+    MEMORY = "memory", "Memory limit exceeded"
+    CRASHED = "crashed", "Crashed"
+
+
+class TestResult(models.Model):
+    __test__ = False
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="results")
+    test_case = models.ForeignKey(TestCase, on_delete=models.SET_NULL, null=True, related_name="results")
+    # Snapshots: the test may be edited or deleted later; the result keeps what was graded.
+    name = models.CharField(max_length=200)
+    visible = models.BooleanField()
+    order = models.PositiveIntegerField(default=0)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    points = models.DecimalField(max_digits=7, decimal_places=2)
+    points_earned = models.DecimalField(max_digits=7, decimal_places=2)
+    duration = models.FloatField(default=0)
+    message = models.TextField(blank=True)
+    test_input = models.TextField(blank=True, help_text="The expression or stdin, as graded")
+    # None means "no value to show" (an error, a pytest file), which differs from empty output.
+    expected = models.TextField(blank=True, null=True)  # noqa: DJ001
+    actual = models.TextField(blank=True, null=True)  # noqa: DJ001
+    stdout = models.TextField(blank=True)
+    stderr = models.TextField(blank=True)
+    error = models.JSONField(null=True, blank=True, help_text="Exception type, message, line, traceback")
+
+    class Meta:
+        ordering = ["submission", "order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["submission", "test_case"], name="one_result_per_test"),
+            models.CheckConstraint(condition=Q(points_earned__gte=0), name="earned_nonnegative"),
+            models.CheckConstraint(
+                condition=Q(points_earned__lte=models.F("points")), name="earned_at_most_points"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.submission}: {self.name} {self.outcome}"
+
+
+class SubmissionEvent(models.Model):
+    """One state transition, with its time: the submission's history."""
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="events")
+    status = models.CharField(max_length=16, choices=Status.choices)
+    at = models.DateTimeField(auto_now_add=True)
+    detail = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["submission", "at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.submission_id} -> {self.status} at {self.at:%H:%M:%S}"
+
+
+class ScoreOverride(models.Model):
+    """Audit trail of instructors' score overrides; the latest one is the submission's override_score."""
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="overrides")
+    score = models.DecimalField(max_digits=9, decimal_places=2)
+    previous_score = models.DecimalField(max_digits=9, decimal_places=2, null=True, blank=True)
+    reason = models.TextField()
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["submission", "at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(reason=""), name="override_needs_a_reason"),
+            models.CheckConstraint(condition=Q(score__gte=0), name="override_score_nonnegative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"override of {self.submission_id} to {self.score}"
+
+
+class RegradeRun(models.Model):
+    """A bulk regrade of an assignment; its progress is the state of the submissions it queued."""
+
+    assignment = models.ForeignKey("courses.Assignment", on_delete=models.CASCADE, related_name="regrades")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    submissions = models.ManyToManyField(Submission, related_name="regrades")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"regrade of {self.assignment} at {self.created_at:%Y-%m-%d %H:%M}"
+
+    def progress(self) -> tuple[int, int]:
+        """(finished, total)."""
+        total = self.submissions.count()
+        done = self.submissions.filter(status__in=FINISHED, status_changed_at__gte=self.created_at).count()
+        return done, total

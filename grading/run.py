@@ -1,0 +1,252 @@
+"""Grading one submission: claim it, run the sandbox, store results and the score."""
+
+from __future__ import annotations
+
+import enum
+import functools
+import logging
+import os
+import socket
+import uuid
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from pydantic import ValidationError
+
+import sandbox
+from grading import scoring
+from grading.models import Status, Submission, TestResult
+from grading.signals import ScoreEvent, announce
+from grading.states import transition
+from sandbox import image as sandbox_image
+from sandbox.pool import WarmPool
+
+log = logging.getLogger(__name__)
+
+
+def worker_id() -> str:
+    """host:pid of this process, read at call time (Celery forks after importing this module)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class GradeOutcome(enum.Enum):
+    GRADED = "graded"
+    SKIPPED = "skipped"  # someone else has it, or it is already finished
+    INFRA_ERROR = "infra_error"  # put back in the queue; the task retries
+    REJECTED = "rejected"  # cannot be run at all; no retry, no attempt charged
+
+
+@functools.cache
+def image_tag() -> str:
+    return settings.SANDBOX_IMAGE or sandbox_image.image_tag(settings.SANDBOX_BASE_IMAGE)
+
+
+@functools.cache
+def container_pool() -> WarmPool | None:
+    """This process's pool of pre-started containers (created lazily: after Celery forks)."""
+    if not settings.SANDBOX_POOL_SIZE:
+        return None
+    return WarmPool(size=settings.SANDBOX_POOL_SIZE, runtime=settings.SANDBOX_RUNTIME)
+
+
+def run_sandbox(job: sandbox.Job, pooled: bool = True) -> sandbox.Result:
+    """Every container this platform runs goes through here: the configured image and runtime
+    (runc, or gVisor's runsc), from this process's warm pool when ``pooled``."""
+    pool = container_pool() if pooled else None
+    return sandbox.run(job, image_tag(), pool=pool, runtime=settings.SANDBOX_RUNTIME)
+
+
+def close_pool() -> None:
+    if container_pool.cache_info().currsize and container_pool() is not None:
+        container_pool().close()
+    container_pool.cache_clear()
+
+
+def build_job(submission: Submission) -> sandbox.Job:
+    assignment = submission.assignment
+    return sandbox.Job(
+        files=submission.files,
+        module=assignment.module_name,
+        setup_code=assignment.setup_code,
+        setup_scope=assignment.setup_scope,
+        equality=assignment.equality,
+        tests=[t.to_sandbox() for t in assignment.tests.all()],
+        limits=assignment.sandbox_limits(),
+    )
+
+
+def claim(submission_id: int, redelivered: bool) -> uuid.UUID | None:
+    """queued -> running, with a fresh run token. A redelivered message (its worker died)
+    may also take back a submission left running: that counts against the submission's
+    retry budget (a run that kills its worker every time must end), and the old run's token
+    no longer counts."""
+    token = uuid.uuid4()
+    fields = {"started_at": timezone.now(), "run_token": token, "worker": worker_id()}
+    if transition(
+        submission_id,
+        Status.RUNNING,
+        allowed_from=[Status.QUEUED],
+        detail=f"claimed by {worker_id()}",
+        **fields,
+    ):
+        return token
+    if redelivered and transition(
+        submission_id,
+        Status.RUNNING,
+        allowed_from=[Status.RUNNING],
+        detail=f"claimed by {worker_id()} (redelivered: the previous worker was lost)",
+        infra_failures=F("infra_failures") + 1,
+        **fields,
+    ):
+        if retry_budget_spent(submission_id):
+            mark_not_gradable(submission_id, GAVE_UP)
+            return None
+        return token
+    return None
+
+
+# The retry budget lives in the database (Submission.infra_failures), so it survives whatever
+# re-sends the grading message: Celery's own retries, a redelivery after a lost worker, the
+# sweeper. Every platform failure of a run adds one; past GRADING_MAX_RETRIES the submission
+# is "not gradable" (no attempt charged).
+GAVE_UP = "The grading platform failed repeatedly; no attempt was charged."
+
+
+def retry_budget_spent(submission_id: int) -> bool:
+    failures = Submission.objects.filter(pk=submission_id).values_list("infra_failures", flat=True).first()
+    return failures is not None and failures > settings.GRADING_MAX_RETRIES
+
+
+def retry_delay(submission_id: int) -> int:
+    """Seconds before the next try: 1, 2, 4... up to a minute, by failures so far."""
+    failures = Submission.objects.filter(pk=submission_id).values_list("infra_failures", flat=True).first()
+    return min(2 ** max(0, (failures or 1) - 1), 60)
+
+
+def grade(submission_id: int, redelivered: bool = False) -> GradeOutcome:
+    """Run the submission's tests and store the results.
+
+    Side effects: TestResult rows, the score, status graded; a FeedbackRequest when a
+    test failed. An infrastructure failure puts the submission back to queued (no
+    attempt charged) and returns INFRA_ERROR for the caller to retry.
+    """
+    token = claim(submission_id, redelivered)
+    if token is None:
+        return GradeOutcome.SKIPPED
+    submission = Submission.objects.select_related("assignment").get(pk=submission_id)
+    tests = {f"t{t.pk}": t for t in submission.assignment.tests.all()}
+    mine = {"run_token": token}
+    try:
+        job = build_job(submission) if tests else None
+    except ValidationError as exc:
+        transition(
+            submission_id,
+            Status.REJECTED,
+            allowed_from=[Status.RUNNING],
+            where=mine,
+            detail="cannot be run",
+            error_message=str(exc)[:2000],
+            graded_at=timezone.now(),
+        )
+        return GradeOutcome.REJECTED
+    if job is None:
+        transition(
+            submission_id,
+            Status.ERROR,
+            allowed_from=[Status.RUNNING],
+            where=mine,
+            detail="no tests",
+            error_message="The assignment has no tests yet.",
+            graded_at=timezone.now(),
+        )
+        return GradeOutcome.GRADED
+    result = run_sandbox(job)
+    if result.status != sandbox.RunStatus.OK:
+        transition(
+            submission_id,
+            Status.QUEUED,
+            allowed_from=[Status.RUNNING],
+            where=mine,
+            detail="platform failure: " + result.message[:200],
+            error_message=result.message[:2000],
+            infra_failures=F("infra_failures") + 1,
+        )
+        log.warning("sandbox infrastructure error", extra={"submission_id": submission_id})
+        return GradeOutcome.INFRA_ERROR
+    recorded = record_result(submission_id, token, tests, result)
+    return GradeOutcome.GRADED if recorded else GradeOutcome.SKIPPED
+
+
+@transaction.atomic
+def record_result(submission_id: int, token: uuid.UUID, tests: dict, result: sandbox.Result) -> bool:
+    """Store the results if this run still holds the submission (its token is current)."""
+    locked = (
+        Submission.objects.select_for_update()
+        .filter(pk=submission_id, status=Status.RUNNING, run_token=token)
+        .first()
+    )
+    if locked is None:
+        log.info("stale run not recorded", extra={"submission_id": submission_id})
+        return False
+    TestResult.objects.filter(submission_id=submission_id).delete()  # a regrade replaces them
+    rows = TestResult.objects.bulk_create(
+        [_result_row(locked, tests[report.id], index, report) for index, report in enumerate(result.tests)]
+    )
+    raw = sum((row.points_earned for row in rows), Decimal("0"))
+    graded_before = locked.events.filter(status=Status.GRADED).exists()
+    transition(
+        submission_id,
+        Status.GRADED,
+        allowed_from=[Status.RUNNING],
+        where={"run_token": token},
+        detail=f"{raw} points",
+        raw_score=raw,
+        score=scoring.apply_penalty(raw, locked.late_penalty_percent),
+        max_score=sum((row.points for row in rows), Decimal("0")),
+        graded_at=timezone.now(),
+        sandbox_seconds=result.duration,
+        error_message="",
+    )
+    locked.refresh_from_db()
+    announce(
+        locked,
+        ScoreEvent.REGRADED if graded_before else ScoreEvent.GRADED,
+        any_failed=any(r.outcome != sandbox.Outcome.PASSED for r in result.tests),
+    )
+    return True
+
+
+def _result_row(submission, test_case, index, report) -> TestResult:
+    return TestResult(
+        submission=submission,
+        test_case=test_case,
+        name=test_case.name,
+        visible=test_case.visible,
+        test_input=test_case.input_text,
+        order=index,
+        outcome=report.outcome.value,
+        points=test_case.points,
+        points_earned=test_case.points if report.outcome == sandbox.Outcome.PASSED else Decimal("0"),
+        duration=report.duration,
+        message=report.message,
+        expected=report.expected,
+        actual=report.actual,
+        stdout=report.stdout,
+        stderr=report.stderr,
+        error=report.error.model_dump() if report.error else None,
+    )
+
+
+def mark_not_gradable(submission_id: int, message: str) -> bool:
+    """Give up after repeated platform failures: status error, which costs no attempt."""
+    return transition(
+        submission_id,
+        Status.ERROR,
+        allowed_from=[Status.QUEUED, Status.RUNNING],
+        detail="not gradable",
+        error_message=message[:2000],
+        graded_at=timezone.now(),
+    )

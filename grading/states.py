@@ -1,0 +1,32 @@
+"""Submission state transitions: one conditional UPDATE plus an event row, atomically.
+
+queued -> running -> graded | error | rejected; running -> queued (platform failure, lost worker).
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from grading.models import Status, Submission, SubmissionEvent
+
+
+def transition(
+    submission_id: int, to: Status, *, allowed_from, detail: str = "", where=None, **fields
+) -> bool:
+    """Move the submission to ``to`` if it is in one of ``allowed_from`` (and matches ``where``).
+
+    Returns False, changing nothing, when another actor moved it first: that is how
+    concurrent workers, redeliveries and the sweeper stay out of each other's way.
+    """
+    with transaction.atomic():
+        updated = Submission.objects.filter(
+            pk=submission_id, status__in=list(allowed_from), **(where or {})
+        ).update(status=to, status_changed_at=timezone.now(), **fields)
+        if updated:
+            SubmissionEvent.objects.create(submission_id=submission_id, status=to, detail=detail[:500])
+    return bool(updated)
+
+
+def log_created(submission: Submission) -> None:
+    SubmissionEvent.objects.create(submission=submission, status=submission.status, detail="submitted")

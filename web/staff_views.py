@@ -1,0 +1,294 @@
+"""Pages for course staff: the gradebook and its export, overrides, regrades."""
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from api.models import SCOPES, ApiToken
+from courses import access
+from courses.models import Role
+from courses.policy import Cap
+from courses.roster import parse_roster, set_role, sync_roster
+from feedback.models import RubricScore
+from feedback.services import do_decide_rubric
+from grading.gradebook import NothingToExport, course_gradebook, gradebook_csv
+from grading.models import Submission
+from grading.staff import (
+    ActionRejected,
+    check_reference,
+    do_override_score,
+    do_regrade_assignment,
+    do_regrade_submission,
+)
+from web.analytics import assignment_analytics, bar_chart
+from webhooks.models import Webhook
+
+User = get_user_model()
+
+
+@login_required
+def gradebook(request, course_code):
+    membership = access.require(request.user, course_code, Cap.VIEW_GRADES)
+    assignments, rows = course_gradebook(membership.course)
+    return render(
+        request,
+        "grader/gradebook.html",
+        {"course": membership.course, "assignments": assignments, "rows": rows},
+    )
+
+
+@login_required
+def gradebook_export(request, course_code):
+    membership = access.require(request.user, course_code, Cap.VIEW_GRADES)
+    try:
+        body = gradebook_csv(membership.course)
+    except NothingToExport as exc:
+        return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
+    response = HttpResponse(body, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{membership.course.code}-gradebook.csv"'
+    return response
+
+
+def _staff_submission(request, submission_id) -> Submission:
+    """A submission the user may grade; 404 otherwise (as if it did not exist)."""
+    submission = get_object_or_404(Submission.objects.select_related("assignment__course"), pk=submission_id)
+    if not access.may(request.user, submission.assignment.course_id, Cap.GRADE):
+        raise Http404("No such submission")
+    return submission
+
+
+@login_required
+@require_POST
+def override(request, submission_id):
+    submission = _staff_submission(request, submission_id)
+    try:
+        do_override_score(
+            submission, request.POST.get("score", ""), request.POST.get("reason", ""), request.user
+        )
+    except ActionRejected as exc:
+        messages.error(request, f"Score not changed: {exc}")
+    else:
+        messages.success(request, "Score overridden.")
+    return redirect("submission", submission_id=submission.pk)
+
+
+@login_required
+@require_POST
+def regrade_one(request, submission_id):
+    submission = _staff_submission(request, submission_id)
+    try:
+        do_regrade_submission(submission.pk, request.user)
+    except ActionRejected as exc:
+        messages.error(request, f"Not regraded: {exc}")
+    else:
+        messages.success(request, "Regrading: the results below update when it is done.")
+    return redirect("submission", submission_id=submission.pk)
+
+
+@login_required
+@require_POST
+def decide_rubric(request, submission_id, score_id):
+    score = get_object_or_404(
+        RubricScore.objects.select_related("submission__assignment"), pk=score_id, submission_id=submission_id
+    )
+    if not access.may(request.user, score.submission.assignment.course_id, Cap.GRADE):
+        raise Http404("No such submission")
+    decision = request.POST.get("decision")
+    if decision not in ("approve", "reject"):
+        messages.error(request, "Choose approve or reject.")
+    else:
+        do_decide_rubric(score, decision == "approve", request.user)
+        messages.success(request, f"Rubric score for “{score.item.name}” {decision}d.")
+    return redirect("submission", submission_id=submission_id)
+
+
+@login_required
+@require_POST
+def regrade(request, course_code, slug):
+    membership = access.require(request.user, course_code, Cap.BULK_REGRADE)
+    assignment = get_object_or_404(membership.course.assignments, slug=slug)
+    try:
+        run = do_regrade_assignment(assignment.pk, request.user)
+    except ActionRejected as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Regrading {run.submissions.count()} submissions.")
+    return redirect("assignment_submissions", course_code=course_code, slug=slug)
+
+
+@login_required
+def webhooks(request, course_code):
+    """Instructors register, list and remove the course's webhook URLs."""
+    membership = access.require(request.user, course_code, Cap.MANAGE_WEBHOOKS)
+    course = membership.course
+    error, url = None, ""
+    if request.method == "POST":
+        if "delete" in request.POST:
+            course.webhooks.filter(pk=request.POST.get("delete")).delete()
+            messages.success(request, "Webhook removed.")
+            return redirect("webhooks", course_code=course_code)
+        url = request.POST.get("url", "").strip()
+        hook = Webhook(course=course, url=url)
+        try:
+            hook.full_clean()
+        except ValidationError as exc:
+            error = " ".join(m for msgs in exc.message_dict.values() for m in msgs)
+        else:
+            hook.save()
+            messages.success(request, "Webhook added. Its signing secret is shown below.")
+            return redirect("webhooks", course_code=course_code)
+    hooks = course.webhooks.prefetch_related("deliveries").order_by("created_at")
+    return render(
+        request,
+        "grader/webhooks.html",
+        {"course": course, "hooks": hooks, "error": error, "url": url},
+        status=400 if error else 200,
+    )
+
+
+@login_required
+def tokens(request, course_code):
+    """Instructors create API tokens bound to this course (shown once) and revoke them."""
+    membership = access.require(request.user, course_code, Cap.MANAGE_TOKENS)
+    course, new_token, error = membership.course, None, None
+    if request.method == "POST":
+        if "revoke" in request.POST:
+            course.api_tokens.filter(pk=request.POST["revoke"], revoked_at__isnull=True).update(
+                revoked_at=timezone.now()
+            )
+            messages.success(request, "Token revoked.")
+            return redirect("tokens", course_code=course_code)
+        name = request.POST.get("name", "").strip()
+        scopes = request.POST.getlist("scopes")
+        if not name or not scopes or set(scopes) - set(SCOPES):
+            error = "Give the token a name and at least one scope."
+        else:
+            _, new_token = ApiToken.issue(name[:100], scopes, [course], request.user)
+    return render(
+        request,
+        "grader/tokens.html",
+        {
+            "course": course,
+            "tokens": course.api_tokens.order_by("-created_at"),
+            "scopes": SCOPES,
+            "new_token": new_token,
+            "error": error,
+        },
+        status=400 if error else 200,
+    )
+
+
+@login_required
+@require_POST
+def reference_check(request, course_code, slug):
+    """Run the tests against the reference solution and show every test it fails."""
+    membership = access.require(request.user, course_code, Cap.CHECK_REFERENCE)
+    assignment = get_object_or_404(membership.course.assignments.prefetch_related("tests"), slug=slug)
+    try:
+        result = check_reference(assignment)
+    except ActionRejected as exc:
+        messages.error(request, str(exc))
+        return redirect("assignment_submissions", course_code=course_code, slug=slug)
+    failing = [t for t in result.tests if t.outcome != "passed"]
+    return render(
+        request,
+        "grader/reference_check.html",
+        {
+            "course": membership.course,
+            "assignment": assignment,
+            "result": result,
+            "failing": failing,
+            "membership": membership,
+        },
+    )
+
+
+@login_required
+@require_POST
+def publish(request, course_code, slug):
+    membership = access.require(request.user, course_code, Cap.PUBLISH)
+    assignment = get_object_or_404(membership.course.assignments, slug=slug)
+    assignment.published = request.POST.get("published") == "1"
+    assignment.save(update_fields=["published", "updated_at"])
+    messages.success(
+        request, "Published: students can see it now." if assignment.published else "Unpublished."
+    )
+    return redirect("assignment_submissions", course_code=course_code, slug=slug)
+
+
+@login_required
+def analytics(request, course_code, slug):
+    membership = access.require(request.user, course_code, Cap.VIEW_GRADES)
+    assignment = get_object_or_404(membership.course.assignments, slug=slug)
+    data = assignment_analytics(assignment)
+    specs = [
+        ("Students by counted score", data.distribution, "", None),
+        ("Pass rate per test", data.pass_rates, "%", 1),
+        ("Most failed tests (submissions)", data.failing_tests, "", None),
+        ("Most common exceptions", data.exceptions, "", None),
+        ("Hint ratings", list(data.ratings.items()), "", None),
+        ("Model tokens, all hints", data.tokens, "", None),
+        ("Model hints by time to answer", data.latency, "", None),
+    ]
+    charts = [(title, bar_chart(title, rows, unit, top)) for title, rows, unit, top in specs]
+    return render(
+        request,
+        "grader/analytics.html",
+        {"course": membership.course, "assignment": assignment, "data": data, "charts": charts},
+    )
+
+
+@login_required
+def members(request, course_code):
+    """Instructors add people (by username or e-mail), change roles and import a roster CSV."""
+    membership = access.require(request.user, course_code, Cap.MANAGE_PEOPLE)
+    course, error = membership.course, None
+    if request.method == "POST":
+        try:
+            error = _change_members(request, course)
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+        if error is None:
+            return redirect("members", course_code=course_code)
+    people = course.memberships.select_related("user").order_by("role", "user__username")
+    context = {"course": course, "people": people, "roles": Role.choices, "error": error}
+    return render(request, "grader/members.html", context, status=400 if error else 200)
+
+
+def _change_members(request, course) -> str | None:
+    """Apply one change from the people page; returns an error message, or None when done."""
+    if "role_for" in request.POST:
+        role = request.POST.get("role")
+        if role not in Role.values:
+            return "Unknown role."
+        member = course.memberships.select_related("user").filter(pk=request.POST["role_for"]).first()
+        if member is None:
+            return "That person is not a member of this course."
+        set_role(course, member.user, role)
+        messages.success(request, "Role changed.")
+        return None
+    if "csv" in request.FILES:
+        result = sync_roster(course, parse_roster(request.FILES["csv"].read()))
+        shared = result["unchanged_shared_accounts"]
+        messages.success(
+            request,
+            f"Imported {result['total']} people ({result['created_users']} new accounts)."
+            + (
+                f" {shared} accounts shared with other courses kept their names and e-mail." if shared else ""
+            ),
+        )
+        return None
+    who = request.POST.get("who", "").strip()
+    role = request.POST.get("role", Role.STUDENT)
+    user = User.objects.filter(Q(username=who) | Q(email__iexact=who)).first() if who else None
+    if user is None:
+        return f"No account with the username or e-mail {who!r}; import a roster CSV to create accounts."
+    set_role(course, user, role)
+    messages.success(request, f"{user.get_username()} is now {Role(role).label.lower()} in {course.code}.")
+    return None

@@ -1,0 +1,197 @@
+from decimal import Decimal, InvalidOperation
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Avg, Count, F, Sum
+from django.db.models.functions import Coalesce
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from courses import access
+from courses.models import Extension
+from courses.policy import Cap
+from feedback.models import Feedback, Source
+from feedback.services import feedback_pending
+from grading.models import Status, Submission
+from grading.presentation import code_listings, file_diffs, results_for_viewer
+from grading.scoring import explain_lateness
+from grading.services import SubmissionRejected, do_submit
+from web.course_views import assignment_context
+from web.forms import SubmitForm
+
+
+@login_required
+@require_POST
+def submit(request, course_code, slug):
+    membership, assignment = access.assignment_for(request.user, course_code, slug, Cap.SUBMIT)
+    form = SubmitForm(
+        request.POST,
+        request.FILES,
+        starter=assignment.starter_code,
+        unsafe_names=getattr(request, "unsafe_upload_names", []),
+    )
+    if form.is_valid():
+        try:
+            submission = do_submit(request.user, assignment, form.uploads(assignment.main_file))
+        except SubmissionRejected as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"Attempt {submission.attempt} received; grading has started.")
+            return redirect("submission", submission_id=submission.pk)
+    context = assignment_context(request, membership, assignment, form)
+    return render(request, "courses/assignment.html", context, status=400)
+
+
+def _submission_for(request, submission_id):
+    submission = get_object_or_404(
+        Submission.objects.select_related("assignment__course", "student"), pk=submission_id
+    )
+    if not access.can_see_submission(request.user, submission):
+        raise Http404("No such submission")
+    return submission
+
+
+def _submission_context(request, submission):
+    is_staff = access.may(request.user, submission.assignment.course_id, Cap.VIEW_SUBMISSIONS)
+    can_grade = access.may(request.user, submission.assignment.course_id, Cap.GRADE)
+    feedback = getattr(submission, "feedback", None)
+    assignment = submission.assignment
+    return {
+        "submission": submission,
+        "assignment": submission.assignment,
+        "course": submission.assignment.course,
+        "results": results_for_viewer(submission, is_staff),
+        "overrides": submission.overrides.select_related("by") if is_staff else [],
+        "rubric_scores": submission.rubric_scores.select_related("item"),
+        "feedback": feedback,
+        "is_staff": is_staff,
+        "can_grade": can_grade,
+        "can_regrade": can_grade and submission.status in (Status.GRADED, Status.ERROR),
+        "late_note": _late_note(submission),
+        "listings": code_listings(
+            submission.files, assignment.main_file, feedback.line if feedback else None
+        ),
+        # A fallback hint may still be replaced by the model's: keep polling while one is pending.
+        "live_done": submission.is_finished and not feedback_pending(submission),
+    }
+
+
+def _late_note(submission) -> str:
+    if not submission.is_late:
+        return ""
+    extension = Extension.objects.filter(assignment=submission.assignment, student=submission.student).first()
+    return explain_lateness(
+        submission.assignment,
+        submission.submitted_at,
+        submission.late_penalty_percent or Decimal(0),
+        extension,
+    )
+
+
+@login_required
+def submission_detail(request, submission_id):
+    submission = _submission_for(request, submission_id)
+    return render(request, "grader/submission.html", _submission_context(request, submission))
+
+
+@login_required
+def submission_status(request, submission_id):
+    """The live part of the submission page, fetched by static/js/live.js until finished."""
+    submission = _submission_for(request, submission_id)
+    return render(request, "grader/_submission_live.html", _submission_context(request, submission))
+
+
+@login_required
+def assignment_submissions(request, course_code, slug):
+    """Staff: every submission of the assignment, filtered and paginated, with model usage."""
+    membership = access.require(request.user, course_code, Cap.VIEW_SUBMISSIONS)
+    assignment = get_object_or_404(membership.course.assignments, slug=slug)
+    submissions = assignment.submissions.select_related("student").order_by("-submitted_at")
+    filters = {k: request.GET.get(k, "").strip() for k in ("student", "status", "late", "min", "max")}
+    if filters["student"]:
+        submissions = submissions.filter(student__username__icontains=filters["student"])
+    if filters["status"] in Status.values:
+        submissions = submissions.filter(status=filters["status"])
+    if filters["late"] == "1":
+        submissions = submissions.filter(is_late=True)
+    score_errors = []
+    if filters["min"] or filters["max"]:
+        # The score that counts, as Submission.final_score computes it.
+        counted = Coalesce("override_score", F("score") + F("rubric_points"))
+        submissions = submissions.annotate(counted=counted)
+        for key, lookup in (("min", "counted__gte"), ("max", "counted__lte")):
+            if not filters[key]:
+                continue
+            try:
+                value = Decimal(filters[key])
+                if not value.is_finite() or abs(value) > 10**6:
+                    raise InvalidOperation
+            except InvalidOperation:
+                score_errors.append(f"“{filters[key]}” is not a number: the {key}imum score was ignored.")
+            else:
+                submissions = submissions.filter(**{lookup: value})
+    page = Paginator(submissions, 50).get_page(request.GET.get("page"))
+    usage = Feedback.objects.filter(submission__assignment=assignment, source=Source.LLM).aggregate(
+        hints=Count("id"),
+        prompt=Sum("prompt_tokens"),
+        cached=Sum("cached_tokens"),
+        completion=Sum("completion_tokens"),
+        latency=Avg("latency_seconds"),
+        ttft=Avg("ttft_seconds"),
+    )
+    regrade = assignment.regrades.first()
+    context = {
+        "course": membership.course,
+        "assignment": assignment,
+        "submissions": page,
+        "page": page,
+        "filters": filters,
+        "score_errors": score_errors,
+        "statuses": Status.choices,
+        "membership": membership,
+        "regrade": regrade,
+        "usage": usage,
+        "regrade_progress": regrade.progress() if regrade else None,
+    }
+    return render(request, "grader/assignment_submissions.html", context)
+
+
+@login_required
+@require_POST
+def rate_hint(request, submission_id):
+    """The student says whether the hint helped (1) or not (-1); it feeds the analytics."""
+    submission = get_object_or_404(Submission, pk=submission_id, student=request.user)
+    feedback = getattr(submission, "feedback", None)
+    rating = {"helpful": 1, "not_helpful": -1}.get(request.POST.get("rating", ""))
+    if feedback is None or rating is None:
+        messages.error(request, "Nothing to rate.")
+    else:
+        Feedback.objects.filter(pk=feedback.pk).update(rating=rating)
+        messages.success(request, "Thanks — your rating helps us improve the hints.")
+    return redirect("submission", submission_id=submission.pk)
+
+
+@login_required
+def attempt_diff(request, submission_id):
+    """What changed between this attempt and the student's previous one."""
+    submission = _submission_for(request, submission_id)
+    previous = (
+        Submission.objects.filter(
+            assignment=submission.assignment, student=submission.student, attempt__lt=submission.attempt
+        )
+        .order_by("-attempt")
+        .first()
+    )
+    return render(
+        request,
+        "grader/diff.html",
+        {
+            "submission": submission,
+            "previous": previous,
+            "assignment": submission.assignment,
+            "course": submission.assignment.course,
+            "diffs": file_diffs(previous.files if previous else {}, submission.files),
+        },
+    )
