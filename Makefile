@@ -12,5 +12,6 @@ test:   ## set up, then run the whole test suite
 bench:  ## sandbox benchmark
 	bash scripts/setup.sh && .venv/bin/python -m bench.sandbox
 
-lint:
-	.venv/bin/ruff check . && .venv/bin/python scripts/lint_rules.py
+lint:  ## ruff, the project's own rules, the import layers (.importlinter) and the type checker
+	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/python scripts/lint_rules.py \
+		&& .venv/bin/lint-imports --no-cache && bash scripts/typecheck.sh

@@ -8,7 +8,7 @@ import json
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Q
+from django.db.models import OuterRef, Q, Subquery
 from django.shortcuts import get_object_or_404
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -30,11 +30,11 @@ from api.serializers import (
 )
 from api.services import find_student
 from courses.assignments import do_save_assignment
-from courses.models import Course, Membership
+from courses.models import Course, Membership, Role
 from courses.policy import Cap, staff_course_ids
 from courses.roster import RosterRejected, sync_roster
-from grading.gradebook import counted
-from grading.models import Status, Submission
+from feedback.models import RubricScore
+from grading.models import ScoreOverride, Submission
 from grading.services import SubmissionRejected, Upload, do_submit
 from webhooks.models import Webhook
 
@@ -301,18 +301,26 @@ class Grades(APIView):
         return Response(GradeSerializer(rows, many=True).data)
 
     def _rows(self, course, moment):
-        graded = (
-            Submission.objects.filter(assignment__course=course, status=Status.GRADED)
+        """The counted attempt of each student and assignment (grading.scoring's rule, in SQL)."""
+        students = Membership.objects.filter(course=course, role=Role.STUDENT)
+        counted = (
+            Submission.objects.filter(assignment__course=course, student__in=students.values("user_id"))
+            .counted()
             .select_related("assignment", "student")
-            .annotate(last_override=Max("overrides__at"), last_rubric=Max("rubric_scores__decided_at"))
+            .annotate(
+                last_override=Subquery(
+                    ScoreOverride.objects.filter(submission=OuterRef("pk")).order_by("-at").values("at")[:1]
+                ),
+                last_rubric=Subquery(
+                    RubricScore.objects.filter(submission=OuterRef("pk"), decided_at__isnull=False)
+                    .order_by("-decided_at")
+                    .values("decided_at")[:1]
+                ),
+            )
         )
-        externals = dict(Membership.objects.filter(course=course).values_list("user_id", "external_id"))
-        by_pair: dict = {}
-        for sub in graded:
-            by_pair.setdefault((sub.student_id, sub.assignment_id), []).append(sub)
+        externals = dict(students.values_list("user_id", "external_id"))
         rows = []
-        for subs in by_pair.values():
-            sub = counted(subs, subs[0].assignment.counted_submission)
+        for sub in counted:
             updated = max(t for t in (sub.status_changed_at, sub.last_override, sub.last_rubric) if t)
             if moment and updated < moment:
                 continue
@@ -323,7 +331,7 @@ class Grades(APIView):
                     "external_id": externals.get(sub.student_id, ""),
                     "assignment": sub.assignment.slug,
                     "submission": sub.pk,
-                    "score": sub.final_score,
+                    "score": sub.final,
                     "max_score": sub.max_score,
                     "is_late": sub.is_late,
                     "overridden": sub.override_score is not None,

@@ -10,8 +10,8 @@ CSV layout (one row per student, importable by Canvas and Moodle):
   columns; it matches students by SIS Login ID (our username) and assignments by column title.
 - Moodle: map "Email address" (or "SIS Login ID" as username) to the user and each assignment
   column to a grade item; the "Points Possible" row matches no user and is skipped.
-- An empty cell: no graded attempt. Scores are the counted attempt's final score (the
-  instructor's override if any, else the score after the late penalty).
+- An empty cell: no graded attempt. Scores are the counted attempt's final score
+  (grading.scoring: the override if any, else tests + approved rubric, less the late penalty).
 """
 
 from __future__ import annotations
@@ -20,30 +20,21 @@ import csv
 import io
 from dataclasses import dataclass
 
-from courses.models import Assignment, CountedSubmission, Course, Role
-from grading.models import Status, Submission
+from courses.models import Assignment, Course, Role
+from grading.models import Submission
 
 
 @dataclass
 class Cell:
-    submission: Submission | None
+    submission: Submission | None  # the counted attempt, annotated with ``final``
 
     @property
     def score(self):
-        return None if self.submission is None else self.submission.final_score
-
-
-def counted(submissions: list[Submission], rule: str) -> Submission | None:
-    """The attempt that counts among one student's graded attempts."""
-    if not submissions:
-        return None
-    if rule == CountedSubmission.BEST:
-        return max(submissions, key=lambda s: (s.final_score, s.attempt))
-    return max(submissions, key=lambda s: s.attempt)
+        return None if self.submission is None else self.submission.final
 
 
 def course_gradebook(course: Course) -> tuple[list[Assignment], list[tuple]]:
-    """(assignments, [(student, [Cell per assignment])]), in two queries."""
+    """(assignments, [(student, [Cell per assignment])]), in three queries whatever the size."""
     assignments = list(course.assignments.filter(published=True).order_by("deadline", "slug"))
     students = [
         m.user
@@ -51,26 +42,11 @@ def course_gradebook(course: Course) -> tuple[list[Assignment], list[tuple]]:
         .select_related("user")
         .order_by("user__last_name", "user__first_name", "user__username")
     ]
-    graded: dict[tuple[int, int], list[Submission]] = {}
-    for sub in Submission.objects.filter(assignment__course=course, status=Status.GRADED).only(
-        "id",
-        "assignment_id",
-        "student_id",
-        "attempt",
-        "score",
-        "override_score",
-        "is_late",
-        "max_score",
-        "late_penalty_percent",
-    ):
-        graded.setdefault((sub.student_id, sub.assignment_id), []).append(sub)
-    rows = [
-        (
-            student,
-            [Cell(counted(graded.get((student.pk, a.pk), []), a.counted_submission)) for a in assignments],
-        )
-        for student in students
-    ]
+    counted = {
+        (sub.student_id, sub.assignment_id): sub
+        for sub in Submission.objects.filter(assignment__in=assignments).counted()
+    }
+    rows = [(student, [Cell(counted.get((student.pk, a.pk))) for a in assignments]) for student in students]
     return assignments, rows
 
 

@@ -7,7 +7,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from courses.models import Assignment, TestCase
+from courses.models import Assignment, CountedSubmission, TestCase
+from grading import scoring
 
 
 class Status(models.TextChoices):
@@ -21,6 +22,30 @@ class Status(models.TextChoices):
 # Finished submissions; "error" and "rejected" cost no attempt.
 FINISHED = (Status.GRADED, Status.ERROR, Status.REJECTED)
 NOT_CHARGED = (Status.ERROR, Status.REJECTED)
+
+
+class SubmissionQuerySet(models.QuerySet):
+    def with_final_score(self) -> SubmissionQuerySet:
+        """Annotates ``final``: each submission's final score (grading.scoring), in SQL."""
+        return self.annotate(final=scoring.FINAL_SCORE)
+
+    def counted(self) -> SubmissionQuerySet:
+        """The attempt that counts for each (student, assignment) among these submissions'
+        graded ones, annotated with ``final``: the last, or the best (ties: the later) where
+        the assignment says "best". One query (PostgreSQL's DISTINCT ON); to order the result
+        otherwise, filter on it: ``Submission.objects.filter(pk__in=qs.counted().values("pk"))``."""
+        best_first = models.Case(
+            models.When(assignment__counted_submission=CountedSubmission.BEST, then=models.F("final")),
+            default=None,
+            output_field=scoring.SCORE_FIELD,
+        )
+        return (
+            self.filter(status=Status.GRADED)
+            .with_final_score()
+            .annotate(best_key=best_first)
+            .order_by("student_id", "assignment_id", models.F("best_key").desc(nulls_last=True), "-attempt")
+            .distinct("student_id", "assignment_id")
+        )
 
 
 class Submission(models.Model):
@@ -63,6 +88,8 @@ class Submission(models.Model):
     )
     sandbox_seconds = models.FloatField(null=True, blank=True)
 
+    objects = SubmissionQuerySet.as_manager()
+
     class Meta:
         ordering = ["-submitted_at", "-id"]
         constraints = [
@@ -94,10 +121,10 @@ class Submission(models.Model):
 
     @property
     def final_score(self):
-        """What counts: the instructor's override if any, else the tests' score plus approved rubric points."""
-        if self.override_score is not None:
-            return self.override_score
-        return None if self.score is None else self.score + self.rubric_points
+        """What this attempt is worth: grading.scoring.final_score (SQL twin: with_final_score)."""
+        return scoring.final_score(
+            self.raw_score, self.rubric_points, self.late_penalty_percent, self.override_score
+        )
 
 
 class Outcome(models.TextChoices):

@@ -1,4 +1,16 @@
-"""Pure scoring rules: late penalties and scores. No database access."""
+"""The scoring rules, defined once: late penalties, and what an attempt is worth.
+
+**What an attempt is worth** (its final score): the instructor's override if there is one;
+otherwise the tests' points plus the approved rubric points, less the late penalty (a
+percentage of that sum), rounded half up to the cent. ``final_score`` computes it in Python
+for a submission in hand; ``FINAL_SCORE`` is the same in SQL (``Submission.objects
+.with_final_score()``), and a test holds the two equal.
+
+**Which attempt counts** (last, or best when the assignment says so; ties go to the later
+attempt) is ``Submission.objects.counted()``, built on ``FINAL_SCORE``. Every surface
+(dashboard, assignment page, gradebook and its CSV, the API's grades, webhooks, analytics,
+staff filters) reads scores through these. No database access here.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +18,9 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+
+from django.db.models import DecimalField, F, Value
+from django.db.models.functions import Coalesce, Round
 
 from courses.models import LatePolicy, PenaltyUnit
 
@@ -71,3 +86,33 @@ def explain_lateness(assignment, submitted_at: datetime, penalty_percent: Decima
 
 def apply_penalty(raw: Decimal, penalty_percent: Decimal) -> Decimal:
     return (raw * (Decimal(100) - penalty_percent) / Decimal(100)).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def final_score(
+    raw_score: Decimal | None,
+    rubric_points: Decimal | None,
+    late_penalty_percent: Decimal | None,
+    override_score: Decimal | None,
+) -> Decimal | None:
+    """What an attempt is worth (None: not graded)."""
+    if override_score is not None:
+        return override_score
+    if raw_score is None:
+        return None
+    return apply_penalty(raw_score + (rubric_points or Decimal(0)), late_penalty_percent or Decimal(0))
+
+
+SCORE_FIELD = DecimalField(max_digits=9, decimal_places=2)
+# The same rule in SQL. PostgreSQL's round() on numeric rounds half away from zero, as
+# ROUND_HALF_UP does for these non-negative scores; the arithmetic is exact in both.
+FINAL_SCORE = Coalesce(
+    F("override_score"),
+    Round(
+        (F("raw_score") + F("rubric_points"))
+        * (Value(Decimal(100)) - F("late_penalty_percent"))
+        / Value(Decimal(100)),
+        2,
+        output_field=SCORE_FIELD,
+    ),
+    output_field=SCORE_FIELD,
+)

@@ -6,18 +6,25 @@ Run: python scripts/lint_rules.py   (also run by tests/test_project_rules.py)
 
 from __future__ import annotations
 
+import ast
 import re
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("grader", "courses", "feedback", "sandbox", "bench")
+PACKAGES = ("grader", "web", "api", "feedback", "webhooks", "grading", "courses", "sandbox", "bench")
+# Code that may import the platform's packages inside a function: tools that configure Django
+# at run time, before which no model can be imported.
+LATE_IMPORTS_ALLOWED = ("bench",)
 
 RULES = [
     {
         "name": "sandbox-is-django-free",
         "applies": lambda path: path.parts[0] == "sandbox",
-        "pattern": re.compile(r"^\s*(from|import)\s+(django|rest_framework|courses|grader|feedback)\b", re.M),
+        "pattern": re.compile(
+            r"^\s*(from|import)\s+(django|rest_framework|courses|grader|grading|feedback|webhooks|api|web)\b",
+            re.M,
+        ),
         "why": "sandbox/ is a plain library; Django code calls it, never the other way round",
         "bad": "from django.conf import settings",
         "good": "from sandbox.schema import Job",
@@ -41,12 +48,35 @@ RULES = [
 ]
 
 
+def late_imports(relative: Path, text: str) -> list[str]:
+    """Imports of the platform's own packages inside a function: the usual way to hide an
+    import cycle. Allowed only in an AppConfig.ready() (Django's place to connect signals)."""
+    if relative.parts[0] in LATE_IMPORTS_ALLOWED or "migrations" in relative.parts:
+        return []
+    found = []
+    for function in ast.walk(ast.parse(text)):
+        if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        if function.name == "ready" and relative.name == "apps.py":
+            continue
+        for node in ast.walk(function):
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+                if any(name.split(".")[0] in PACKAGES for name in names):
+                    found.append(
+                        f"{relative}:{node.lineno}: import-inside-function: import it at the top of the "
+                        "module; if that makes a cycle, the dependency goes the wrong way (see .importlinter)"
+                    )
+    return found
+
+
 def violations() -> list[str]:
     found = []
     for package in PACKAGES:
         for path in sorted((ROOT / package).rglob("*.py")):
             relative = path.relative_to(ROOT)
             text = path.read_text()
+            found.extend(late_imports(relative, text))
             for rule in RULES:
                 if rule["applies"](relative):
                     for match in rule["pattern"].finditer(text):

@@ -298,6 +298,7 @@ def failing(people, assignment):
             files={"solution.py": f"def add(a, b):\n    return a - b  # {attempt}\n"},
             status=Status.GRADED,
             score=2,
+            raw_score=2,
             max_score=3,
         )
         test = assignment.tests.get(name="big")

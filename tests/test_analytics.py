@@ -18,6 +18,7 @@ def graded(assignment, student, attempt, passed: set, error=None):
         files={},
         status=Status.GRADED,
         score=len(passed),
+        raw_score=len(passed),
         max_score=3,
     )
     for order, test in enumerate(assignment.tests.all()):

@@ -84,6 +84,7 @@ def graded(assignment, student, attempt=1):
         files={"solution.py": "x"},
         status=Status.GRADED,
         score=2,
+        raw_score=2,
         max_score=3,
     )
     for test in assignment.tests.all():

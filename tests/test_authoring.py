@@ -196,7 +196,13 @@ def test_a_binary_pytest_upload_is_refused(client, people, assignment):
 
 def test_editing_a_test_keeps_its_identity_and_asks_for_a_regrade(client, people, assignment):
     Submission.objects.create(
-        assignment=assignment, student=people["alice"], attempt=1, files={}, status=Status.GRADED, score=3
+        assignment=assignment,
+        student=people["alice"],
+        attempt=1,
+        files={},
+        status=Status.GRADED,
+        score=3,
+        raw_score=3,
     )
     test = assignment.tests.get(name="big")
     login(client, people["instructor"])

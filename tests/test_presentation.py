@@ -42,6 +42,7 @@ def test_the_submission_page_shows_a_diff_and_the_highlighted_hint_line(client, 
         files={"solution.py": "def add(a, b):\n    return a - b\n"},
         status=Status.GRADED,
         score=0,
+        raw_score=0,
         max_score=3,
     )
     for order, (test, expected, actual) in enumerate(
@@ -136,7 +137,13 @@ def test_the_live_page_keeps_polling_while_the_model_may_replace_an_automatic_hi
     from feedback.models import FeedbackRequest, RequestStatus
 
     submission = Submission.objects.create(
-        assignment=assignment, student=people["alice"], attempt=1, files={}, status=Status.GRADED, score=0
+        assignment=assignment,
+        student=people["alice"],
+        attempt=1,
+        files={},
+        status=Status.GRADED,
+        score=0,
+        raw_score=0,
     )
     request = FeedbackRequest.objects.create(submission=submission, status=RequestStatus.PENDING)
     Feedback.objects.create(submission=submission, hint="Automatic.", source="fallback")

@@ -31,3 +31,29 @@ def test_ruff_finds_nothing():
         [sys.executable, "-m", "ruff", "format", "--check", "."], cwd=root, capture_output=True, text=True
     )
     assert fmt.returncode == 0, fmt.stdout
+
+
+def test_the_layers_hold():
+    """import-linter's contracts (.importlinter): project -> pages -> API -> {feedback,
+    webhooks} -> grading -> courses -> sandbox, and nothing the other way; a new cycle fails."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).parent.parent
+    run = subprocess.run(
+        [str(Path(sys.executable).parent / "lint-imports"), "--no-cache"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "0 broken" in run.stdout
+
+
+def test_a_late_import_of_the_platform_is_found(tmp_path):
+    """The rule sees an import hidden inside a function, and lets AppConfig.ready() connect signals."""
+    hidden = "def grade():\n    from feedback.services import request_feedback\n"
+    ready = "class C:\n    def ready(self):\n        from feedback import receivers\n"
+    assert lint_rules.late_imports(Path("grading/run.py"), hidden)
+    assert not lint_rules.late_imports(Path("feedback/apps.py"), ready)
+    assert lint_rules.late_imports(Path("feedback/services.py"), ready)

@@ -58,7 +58,13 @@ def test_staff_regrade_one_submission_and_students_cannot(client, people, assign
     from grading.models import Status, Submission
 
     submission = Submission.objects.create(
-        assignment=assignment, student=people["alice"], attempt=1, files={}, status=Status.GRADED, score=1
+        assignment=assignment,
+        student=people["alice"],
+        attempt=1,
+        files={},
+        status=Status.GRADED,
+        score=1,
+        raw_score=1,
     )
     Feedback.objects.create(submission=submission, hint="old", source="fallback")
     url = reverse("regrade_one", args=[submission.pk])

@@ -19,6 +19,7 @@ def graded(people, assignment):
         files={"solution.py": "x"},
         status=Status.GRADED,
         score=2,
+        raw_score=2,
         max_score=3,
     )
     for order, test in enumerate(assignment.tests.all()):
@@ -201,6 +202,7 @@ def test_the_submissions_list_filters_paginates_and_avoids_n_plus_one(
             status=Status.GRADED if n % 3 else Status.QUEUED,
             is_late=n % 5 == 0,
             score=1,
+            raw_score=1,
             max_score=3,
         )
     client.force_login(people["ta"])
@@ -215,7 +217,7 @@ def test_the_submissions_list_filters_paginates_and_avoids_n_plus_one(
     )
     queued = client.get(url, {"status": "queued"}).content.decode()
     assert queued.count('href="/submissions/') == 20
-    Submission.objects.filter(attempt__lte=3).update(score=3)
+    Submission.objects.filter(attempt__lte=3).update(score=3, raw_score=3)
     Submission.objects.filter(attempt=4).update(override_score=0)
     assert client.get(url, {"min": "2.5"}).content.decode().count('href="/submissions/') == 3
     assert client.get(url, {"max": "0.5"}).content.decode().count('href="/submissions/') == 1
@@ -234,6 +236,7 @@ def test_the_dashboard_lists_assignments_with_progress(
         files={},
         status=Status.GRADED,
         score=2,
+        raw_score=2,
         max_score=3,
     )
     Submission.objects.create(
@@ -243,6 +246,7 @@ def test_the_dashboard_lists_assignments_with_progress(
         files={},
         status=Status.GRADED,
         score=1,
+        raw_score=1,
         max_score=3,
     )
     for n in range(10):  # more assignments must not mean more queries
@@ -251,14 +255,21 @@ def test_the_dashboard_lists_assignments_with_progress(
         )
         other.tests.create(name="t", kind="expr", spec={"expr": "1", "expected": "1"}, points=2)
         Submission.objects.create(
-            assignment=other, student=people["alice"], attempt=1, files={}, status=Status.GRADED, score=1
+            assignment=other,
+            student=people["alice"],
+            attempt=1,
+            files={},
+            status=Status.GRADED,
+            score=1,
+            raw_score=1,
         )
     client.force_login(people["alice"])
     with django_assert_max_num_queries(8):
         html = client.get(reverse("dashboard")).content.decode()
     assert html.count("1.00 / 2.00") == 10
     row = html.split('href="/courses/cs1/add/"')[1].split("</tr>")[0]
-    assert "<td>2</td>" in row and "2.00 / 3.00" in row
+    # The counted attempt (the last, by default), as in the gradebook: not the best score.
+    assert "<td>2</td>" in row and "1.00 / 3.00" in row
 
 
 def test_starter_files_download(client, people, assignment):

@@ -10,8 +10,8 @@ from django.db.models import Avg, Count, Q, Sum
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from courses.models import Role
 from feedback.models import Feedback, Source
-from grading.gradebook import counted
 from grading.models import Status, Submission, TestResult
 
 
@@ -30,16 +30,12 @@ class Analytics:
 
 
 def assignment_analytics(assignment) -> Analytics:
-    graded = list(
-        Submission.objects.filter(assignment=assignment, status=Status.GRADED).only(
-            "id", "student_id", "attempt", "score", "override_score", "rubric_points", "max_score"
-        )
-    )
-    by_student: dict[int, list] = {}
-    for sub in graded:
-        by_student.setdefault(sub.student_id, []).append(sub)
-    finals = [counted(subs, assignment.counted_submission) for subs in by_student.values()]
-    results = TestResult.objects.filter(submission__assignment=assignment, submission__status=Status.GRADED)
+    # Students' work only: staff's test submissions are not part of the class's picture.
+    students = assignment.course.memberships.filter(role=Role.STUDENT).values("user_id")
+    mine = Submission.objects.filter(assignment=assignment, student__in=students)
+    graded = mine.filter(status=Status.GRADED).count()
+    finals = list(mine.counted().only("id", "student_id", "assignment_id", "max_score"))
+    results = TestResult.objects.filter(submission__in=mine, submission__status=Status.GRADED)
     per_test = (
         results.values("name", "order")
         .annotate(total=Count("id"), passed=Count("id", filter=Q(outcome="passed")))
@@ -57,8 +53,8 @@ def assignment_analytics(assignment) -> Analytics:
         ttft=Avg("ttft_seconds"),
     )
     return Analytics(
-        students=len(by_student),
-        submissions=len(graded),
+        students=len(finals),
+        submissions=graded,
         distribution=_bands(finals),
         pass_rates=[(t["name"], t["passed"] / t["total"]) for t in per_test if t["total"]],
         failing_tests=[
@@ -98,9 +94,9 @@ def _bands(finals) -> list[tuple[str, int]]:
     bands = ["0–20%", "20–40%", "40–60%", "60–80%", "80–100%"]
     counts = dict.fromkeys(bands, 0)
     for sub in finals:
-        if sub.final_score is None or not sub.max_score:
+        if sub.final is None or not sub.max_score:
             continue
-        share = min(Decimal(1), sub.final_score / sub.max_score)
+        share = min(Decimal(1), sub.final / sub.max_score)
         counts[bands[min(4, int(share * 5))]] += 1
     return list(counts.items())
 

@@ -13,7 +13,8 @@ from web.forms import SubmitForm
 
 @login_required
 def dashboard(request):
-    """Courses, and every published assignment with its deadline, the student's status and best score."""
+    """Courses, and every published assignment with its deadline, the reader's attempts and
+    counted score (the same number as the gradebook's: grading.scoring)."""
     memberships = list(request.user.memberships.select_related("course").order_by("course__code"))
     assignments = (
         Assignment.objects.filter(course__memberships__user=request.user, published=True)
@@ -21,12 +22,13 @@ def dashboard(request):
         .annotate(points=Sum("tests__points"))  # Assignment.max_points without a query per row
         .order_by("deadline", "title")
     )
-    mine = (
-        Submission.objects.filter(student=request.user)
-        .values("assignment_id")
-        .annotate(best=Max("score"), attempts=Count("id"), latest=Max("submitted_at"))
-    )
-    progress = {row["assignment_id"]: row for row in mine}
+    mine = Submission.objects.filter(student=request.user)
+    progress = {
+        row["assignment_id"]: row
+        for row in mine.values("assignment_id").annotate(attempts=Count("id"), latest=Max("submitted_at"))
+    }
+    for sub in mine.counted():
+        progress[sub.assignment_id]["counted"] = sub.final
     rows = [(a, progress.get(a.pk)) for a in assignments]
     return render(request, "courses/dashboard.html", {"memberships": memberships, "rows": rows})
 
@@ -65,6 +67,7 @@ def assignment_context(request, membership, assignment, form=None):
         "hidden_count": assignment.tests.filter(visible=False).count(),
         "form": form or SubmitForm(initial={"code": assignment.starter_code}),
         "submissions": Submission.objects.filter(assignment=assignment, student=request.user),
+        "counted": Submission.objects.filter(assignment=assignment, student=request.user).counted().first(),
     }
 
 

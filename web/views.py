@@ -3,8 +3,7 @@ from decimal import Decimal, InvalidOperation
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Avg, Count, F, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Avg, Count, Sum
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -118,10 +117,8 @@ def assignment_submissions(request, course_code, slug):
         submissions = submissions.filter(is_late=True)
     score_errors = []
     if filters["min"] or filters["max"]:
-        # The score that counts, as Submission.final_score computes it.
-        counted = Coalesce("override_score", F("score") + F("rubric_points"))
-        submissions = submissions.annotate(counted=counted)
-        for key, lookup in (("min", "counted__gte"), ("max", "counted__lte")):
+        submissions = submissions.with_final_score()  # grading.scoring's rule, in SQL
+        for key, lookup in (("min", "final__gte"), ("max", "final__lte")):
             if not filters[key]:
                 continue
             try:

@@ -56,11 +56,22 @@ def graded_payload(submission: Submission, event: str = ScoreEvent.GRADED) -> di
             "score": _number(submission.score),
             "max_score": _number(submission.max_score),
             "final_score": _number(submission.final_score),
+            # What the student's grade for the assignment is now (the counted attempt may be
+            # another one): the same number as the gradebook's.
+            "counted_score": _number(_counted_score(submission)),
             "is_late": submission.is_late,
             "late_penalty_percent": _number(submission.late_penalty_percent),
             "graded_at": submission.graded_at.isoformat() if submission.graded_at else None,
         },
     }
+
+
+def _counted_score(submission: Submission):
+    counted = Submission.objects.filter(
+        assignment_id=submission.assignment_id, student_id=submission.student_id
+    ).counted()
+    first = counted.first()
+    return None if first is None else first.final
 
 
 def _number(value):
