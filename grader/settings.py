@@ -161,6 +161,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "grader.grade_submission": {"queue": "grading"},
+    "grader.run_trial": {"queue": "grading"},
     "feedback.dispatch": {"queue": "feedback"},
     "webhooks.deliver": {"queue": "default"},
     "grader.sweep_stuck": {"queue": "default"},

@@ -227,3 +227,53 @@ class RegradeRun(models.Model):
         total = self.submissions.count()
         done = self.submissions.filter(status__in=FINISHED, status_changed_at__gte=self.created_at).count()
         return done, total
+
+
+class TrialPurpose(models.TextChoices):
+    REFERENCE = "reference", "Reference check"
+    HINT_CHECK = "hint_check", "Hint check"
+
+
+class TrialStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    ERROR = "error", "Could not be run"
+
+
+class TrialRun(models.Model):
+    """The assignment's tests run against files that are not a student's attempt: the
+    instructor's reference solution, or a repair that tests whether a model's hint helps.
+    It runs on the grading queue like a submission (the same worker, pool and retry budget);
+    nobody is charged, nothing is graded. Its end is announced (grading.signals)."""
+
+    assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="trial_runs")
+    purpose = models.CharField(max_length=16, choices=TrialPurpose.choices)
+    files = models.JSONField(help_text="File name to UTF-8 text")
+    # For hint checks: the attempt whose hint is being checked.
+    submission = models.ForeignKey(
+        Submission, on_delete=models.CASCADE, null=True, blank=True, related_name="trial_runs"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(max_length=16, choices=TrialStatus.choices, default=TrialStatus.QUEUED)
+    passed = models.PositiveIntegerField(null=True, blank=True)
+    total = models.PositiveIntegerField(null=True, blank=True)
+    results = models.JSONField(default=list, blank=True, help_text="Per test: name, outcome, details")
+    error_message = models.TextField(blank=True)
+    infra_failures = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    status_changed_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "status_changed_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_purpose_display()} of {self.assignment} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (TrialStatus.DONE, TrialStatus.ERROR)

@@ -17,9 +17,10 @@ from django.utils import timezone
 from pydantic import ValidationError
 
 import sandbox
+from courses.models import Assignment
 from grading import scoring
-from grading.models import Status, Submission, TestResult
-from grading.signals import ScoreEvent, announce
+from grading.models import Status, Submission, TestResult, TrialRun, TrialStatus
+from grading.signals import ScoreEvent, announce, announce_trial
 from grading.states import transition
 from sandbox import image as sandbox_image
 from sandbox.pool import WarmPool
@@ -66,9 +67,15 @@ def close_pool() -> None:
 
 
 def build_job(submission: Submission) -> sandbox.Job:
-    assignment = submission.assignment
+    return job_for(submission.assignment, submission.files)
+
+
+def job_for(assignment: Assignment, files: dict[str, str]) -> sandbox.Job:
+    """The one way to turn an assignment and files into a sandbox job: submissions, regrades,
+    reference checks and hint checks all come through here. Raises ValueError (pydantic's
+    ValidationError) when the files cannot be run (names, sizes)."""
     return sandbox.Job(
-        files=submission.files,
+        files=files,
         module=assignment.module_name,
         setup_code=assignment.setup_code,
         setup_scope=assignment.setup_scope,
@@ -250,3 +257,80 @@ def mark_not_gradable(submission_id: int, message: str) -> bool:
         error_message=message[:2000],
         graded_at=timezone.now(),
     )
+
+
+# -- trial runs: the tests against files that are not an attempt -------------------------------
+def run_trial(trial_id: int) -> GradeOutcome:
+    """Run a TrialRun on this grading worker. Side effects: its status, results and counts,
+    then the ``trial_finished`` announcement. A platform failure puts it back to queued (one
+    more failure against its budget) and returns INFRA_ERROR for the task to retry."""
+    claimed = TrialRun.objects.filter(pk=trial_id, status=TrialStatus.QUEUED).update(
+        status=TrialStatus.RUNNING, status_changed_at=timezone.now()
+    )
+    if not claimed:
+        return GradeOutcome.SKIPPED
+    trial = TrialRun.objects.select_related("assignment").get(pk=trial_id)
+    tests = {f"t{t.pk}": t for t in trial.assignment.tests.all()}
+    if not tests:
+        _finish_trial(trial_id, TrialStatus.ERROR, error_message="The assignment has no tests yet.")
+        return GradeOutcome.REJECTED
+    try:
+        job = job_for(trial.assignment, trial.files)
+    except ValueError as exc:
+        _finish_trial(trial_id, TrialStatus.ERROR, error_message=f"These files cannot be run: {exc}"[:2000])
+        return GradeOutcome.REJECTED
+    result = run_sandbox(job)
+    if result.status != sandbox.RunStatus.OK:
+        TrialRun.objects.filter(pk=trial_id, status=TrialStatus.RUNNING).update(
+            status=TrialStatus.QUEUED,
+            status_changed_at=timezone.now(),
+            infra_failures=F("infra_failures") + 1,
+            error_message=result.message[:2000],
+        )
+        return GradeOutcome.INFRA_ERROR
+    rows = [_trial_row(tests[report.id], report) for report in result.tests]
+    _finish_trial(
+        trial_id,
+        TrialStatus.DONE,
+        results=rows,
+        passed=sum(1 for row in rows if row["outcome"] == sandbox.Outcome.PASSED.value),
+        total=len(rows),
+        error_message="",
+    )
+    return GradeOutcome.GRADED
+
+
+def _trial_row(test_case, report) -> dict:
+    return {
+        "name": test_case.name,
+        "visible": test_case.visible,
+        "outcome": report.outcome.value,
+        "points": str(test_case.points),
+        "message": report.message,
+        "expected": report.expected,
+        "actual": report.actual,
+        "error": report.error.model_dump() if report.error else None,
+    }
+
+
+def trial_budget_spent(trial_id: int) -> bool:
+    failures = TrialRun.objects.filter(pk=trial_id).values_list("infra_failures", flat=True).first()
+    return failures is not None and failures > settings.GRADING_MAX_RETRIES
+
+
+def give_up_trial(trial_id: int) -> None:
+    _finish_trial(
+        trial_id,
+        TrialStatus.ERROR,
+        allowed_from=[TrialStatus.QUEUED, TrialStatus.RUNNING],
+        error_message="The grading platform failed repeatedly; try again later.",
+    )
+
+
+@transaction.atomic
+def _finish_trial(trial_id: int, status: str, allowed_from=(TrialStatus.RUNNING,), **fields) -> None:
+    now = timezone.now()
+    if TrialRun.objects.filter(pk=trial_id, status__in=list(allowed_from)).update(
+        status=status, status_changed_at=now, finished_at=now, **fields
+    ):
+        announce_trial(TrialRun.objects.get(pk=trial_id))

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from courses.models import Assignment, Extension, Membership
 from grading import scoring
-from grading.models import NOT_CHARGED, Status, Submission
+from grading.models import NOT_CHARGED, Status, Submission, TrialPurpose, TrialRun
 from grading.states import log_created
 from sandbox.schema import FILE_NAME
 
@@ -154,3 +154,23 @@ def grading_backlog(queue: str = "grading") -> int | None:
             ).message_count
     except Exception:  # noqa: BLE001
         return None
+
+
+def enqueue_trial(trial_id: int, priority: int = 0) -> None:
+    """Send a trial run to the grading queue. If the broker is down the row stays queued for
+    the sweeper."""
+    try:
+        current_app.send_task("grader.run_trial", (trial_id,), queue="grading", priority=priority)
+    except Exception:  # noqa: BLE001 - kombu raises many kinds; the row is the source of truth
+        log.exception("could not enqueue a trial run", extra={"trial_id": trial_id})
+
+
+def request_hint_check(submission: Submission, files: dict[str, str]) -> TrialRun:
+    """Inside the caller's transaction: queue a trial of ``files`` (a repair of ``submission``)
+    on the grading queue, behind students' submissions. Its end is announced
+    (grading.signals.trial_finished) to whoever asked."""
+    trial = TrialRun.objects.create(
+        assignment=submission.assignment, purpose=TrialPurpose.HINT_CHECK, files=files, submission=submission
+    )
+    transaction.on_commit(lambda: enqueue_trial(trial.pk, priority=LOWEST_PRIORITY))
+    return trial

@@ -15,6 +15,9 @@ with ``sender=Submission`` and these keyword arguments:
 ``submission_requeued`` is sent when finished submissions go back to the queue to be graded
 again (``submission_ids``): whatever was derived from their old results (a hint) is stale.
 
+``trial_finished`` is sent when a TrialRun (a reference check, a hint check) ends, done or
+not runnable (``trial``).
+
 Receivers write rows only (a hint request, delivery logs) and send their Celery messages
 with ``transaction.on_commit``, so nothing is announced for a change that rolls back, and a
 receiver's failure rolls the change back with it (Django's ``send``, not ``send_robust``).
@@ -26,7 +29,7 @@ from enum import StrEnum
 
 from django.dispatch import Signal
 
-from grading.models import Submission
+from grading.models import Submission, TrialRun
 
 
 class ScoreEvent(StrEnum):
@@ -49,3 +52,10 @@ submission_requeued = Signal()
 
 def announce_requeued(submission_ids: list[int]) -> None:
     submission_requeued.send(sender=Submission, submission_ids=list(submission_ids))
+
+
+trial_finished = Signal()
+
+
+def announce_trial(trial: TrialRun) -> None:
+    trial_finished.send(sender=TrialRun, trial=trial)

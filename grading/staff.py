@@ -8,9 +8,8 @@ from decimal import Decimal, InvalidOperation
 from django.db import transaction
 
 from courses.models import Assignment
-from grading.models import RegradeRun, ScoreOverride, Status, Submission
-from grading.run import build_job, run_sandbox
-from grading.services import LOWEST_PRIORITY, enqueue_grading
+from grading.models import RegradeRun, ScoreOverride, Status, Submission, TrialPurpose, TrialRun
+from grading.services import LOWEST_PRIORITY, enqueue_grading, enqueue_trial
 from grading.signals import ScoreEvent, announce, announce_requeued
 from grading.states import transition
 
@@ -90,16 +89,19 @@ def do_regrade_assignment(assignment_id: int, by) -> RegradeRun:
     return run
 
 
-def check_reference(assignment):
-    """Run the assignment's tests against its reference solution, in a real sandbox.
-    Returns the sandbox Result; raises ActionRejected when there is nothing to run."""
+def request_reference_check(assignment: Assignment, by) -> TrialRun:
+    """Queue the assignment's tests against its reference solution on the grading queue; the
+    page follows the TrialRun. Raises ActionRejected when there is nothing to run."""
     if not assignment.reference_files:
         raise ActionRejected("Add a reference solution first.")
     if not assignment.tests.exists():
         raise ActionRejected("Add tests first.")
-    trial = Submission(assignment=assignment, attempt=1, files=assignment.reference_files)
-    try:
-        job = build_job(trial)
-    except ValueError as exc:
-        raise ActionRejected(f"The reference solution cannot be run: {exc}") from None
-    return run_sandbox(job, pooled=False)
+    with transaction.atomic():
+        trial = TrialRun.objects.create(
+            assignment=assignment,
+            purpose=TrialPurpose.REFERENCE,
+            files=assignment.reference_files,
+            requested_by=by,
+        )
+        transaction.on_commit(lambda: enqueue_trial(trial.pk, priority=0))
+    return trial

@@ -18,9 +18,9 @@ from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
-from grading.models import Status, Submission
-from grading.run import GAVE_UP, mark_not_gradable, retry_budget_spent
-from grading.services import enqueue_grading, grading_backlog
+from grading.models import Status, Submission, TrialRun, TrialStatus
+from grading.run import GAVE_UP, give_up_trial, mark_not_gradable, retry_budget_spent, trial_budget_spent
+from grading.services import enqueue_grading, enqueue_trial, grading_backlog
 from grading.states import transition
 
 log = logging.getLogger(__name__)
@@ -57,8 +57,41 @@ def sweep(now=None) -> dict:
         for pk in stale:
             enqueue_grading(pk)
             requeued_queued += 1
+    requeued_trials = _sweep_trials(now)
     if requeued_running or requeued_queued:
         log.warning(
             "sweeper requeued %d running and %d queued submissions", requeued_running, requeued_queued
         )
-    return {"running": requeued_running, "queued": requeued_queued}
+    return {"running": requeued_running, "queued": requeued_queued, "trials": requeued_trials}
+
+
+def _sweep_trials(now) -> int:
+    """Trial runs (reference and hint checks) get the same care: a running one whose worker
+    is gone goes back to queued with one more failure (spent budget: an error), and a queued
+    one that waited too long is sent again (a duplicate message is skipped by the claim)."""
+    requeued = 0
+    grace = timedelta(seconds=settings.GRADING_RUNNING_GRACE_SECONDS)
+    for trial in TrialRun.objects.filter(
+        status=TrialStatus.RUNNING, status_changed_at__lt=now - grace
+    ).select_related("assignment"):
+        if trial.status_changed_at + timedelta(seconds=trial.assignment.wall_seconds) + grace > now:
+            continue
+        if TrialRun.objects.filter(
+            pk=trial.pk, status=TrialStatus.RUNNING, status_changed_at=trial.status_changed_at
+        ).update(status=TrialStatus.QUEUED, status_changed_at=now, infra_failures=F("infra_failures") + 1):
+            if trial_budget_spent(trial.pk):
+                give_up_trial(trial.pk)
+                continue
+            enqueue_trial(trial.pk)
+            requeued += 1
+    stale = list(
+        TrialRun.objects.filter(
+            status=TrialStatus.QUEUED,
+            status_changed_at__lt=now - timedelta(seconds=settings.GRADING_QUEUED_STALE_SECONDS),
+        ).values_list("pk", flat=True)
+    )
+    if stale and grading_backlog() == 0:  # messages waiting are probably theirs
+        for pk in stale:
+            enqueue_trial(pk)
+            requeued += 1
+    return requeued

@@ -37,6 +37,27 @@ def grade_submission(self, submission_id: int) -> str:
     return outcome.value
 
 
+@shared_task(
+    name="grader.run_trial",
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=None,
+    soft_time_limit=30 * 60,
+    time_limit=31 * 60,
+)
+def run_trial(self, trial_id: int) -> str:
+    """Run a reference check or a hint check (queue ``grading``), with the same retry budget
+    in the database as a submission."""
+    outcome = run.run_trial(trial_id)
+    if outcome is run.GradeOutcome.INFRA_ERROR:
+        if run.trial_budget_spent(trial_id):
+            run.give_up_trial(trial_id)
+            return "error"
+        raise self.retry(countdown=5)
+    return outcome.value
+
+
 @shared_task(name="grader.sweep_stuck")
 def sweep_stuck() -> dict:
     """Periodic (beat): re-enqueue submissions stuck in queued or running. Idempotent."""

@@ -18,7 +18,7 @@ from api.models import ApiToken
 from courses.models import Assignment, Membership, Role
 from courses.policy import Cap, role_capabilities, token_capabilities
 from feedback.models import RubricScore, RubricStatus
-from grading.models import Status, Submission
+from grading.models import Status, Submission, TrialPurpose, TrialRun
 from webhooks.models import Webhook
 
 pytestmark = pytest.mark.django_db
@@ -62,6 +62,7 @@ ACTIONS = [
         {"decision": "approve"},
     ),
     Action("reference_check", Cap.CHECK_REFERENCE, "page", "post", "/courses/cs1/draft/check/"),
+    Action("reference_check_result", Cap.CHECK_REFERENCE, "page", "get", "/courses/cs1/add/check/{trial}/"),
     Action("course_edit", Cap.AUTHOR, "page", "get", "/courses/cs1/-/settings/"),
     Action("assignment_create", Cap.AUTHOR, "page", "get", "/courses/cs1/-/new/"),
     Action("assignment_edit", Cap.AUTHOR, "page", "get", "/courses/cs1/add/edit/"),
@@ -155,7 +156,14 @@ def world(course, assignment, people):
         submission=sub, item=item, points=Decimal(1), justification="j", status=RubricStatus.PENDING
     )
     hook = Webhook.objects.create(course=course, url="https://93.184.216.34/hook")
-    return {"sub": sub.pk, "rubric": rubric.pk, "test": assignment.tests.first().pk, "hook": hook.pk}
+    trial = TrialRun.objects.create(assignment=assignment, purpose=TrialPurpose.REFERENCE, files={})
+    return {
+        "sub": sub.pk,
+        "rubric": rubric.pk,
+        "test": assignment.tests.first().pk,
+        "hook": hook.pk,
+        "trial": trial.pk,
+    }
 
 
 def _client(who, people, course, client):

@@ -39,7 +39,7 @@ def test_it_requeues_a_submission_whose_worker_vanished(submission):
 def test_it_leaves_a_running_submission_alone_within_its_time(submission):
     grading.claim(submission.pk, redelivered=False)
     age(submission, submission.assignment.wall_seconds)
-    assert sweeper.sweep() == {"running": 0, "queued": 0}
+    assert sweeper.sweep() == {"running": 0, "queued": 0, "trials": 0}
     submission.refresh_from_db()
     assert submission.status == Status.RUNNING
 

@@ -18,13 +18,13 @@ from courses.roster import parse_roster, set_role, sync_roster
 from feedback.models import RubricScore
 from feedback.services import do_decide_rubric
 from grading.gradebook import NothingToExport, course_gradebook, gradebook_csv
-from grading.models import Submission
+from grading.models import Outcome, Submission, TrialPurpose
 from grading.staff import (
     ActionRejected,
-    check_reference,
     do_override_score,
     do_regrade_assignment,
     do_regrade_submission,
+    request_reference_check,
 )
 from web.analytics import assignment_analytics, bar_chart
 from webhooks.models import Webhook
@@ -187,23 +187,33 @@ def tokens(request, course_code):
 @login_required
 @require_POST
 def reference_check(request, course_code, slug):
-    """Run the tests against the reference solution and show every test it fails."""
+    """Queue the tests against the reference solution (grading queue); follow it on its page."""
     membership = access.require(request.user, course_code, Cap.CHECK_REFERENCE)
-    assignment = get_object_or_404(membership.course.assignments.prefetch_related("tests"), slug=slug)
+    assignment = get_object_or_404(membership.course.assignments, slug=slug)
     try:
-        result = check_reference(assignment)
+        trial = request_reference_check(assignment, request.user)
     except ActionRejected as exc:
         messages.error(request, str(exc))
         return redirect("assignment_submissions", course_code=course_code, slug=slug)
-    failing = [t for t in result.tests if t.outcome != "passed"]
+    return redirect("reference_check_result", course_code=course_code, slug=slug, trial_id=trial.pk)
+
+
+@login_required
+def reference_check_result(request, course_code, slug, trial_id):
+    """A reference check's progress, then every test the reference solution fails."""
+    membership = access.require(request.user, course_code, Cap.CHECK_REFERENCE)
+    assignment = get_object_or_404(membership.course.assignments, slug=slug)
+    trial = get_object_or_404(assignment.trial_runs, pk=trial_id, purpose=TrialPurpose.REFERENCE)
+    rows = [{**row, "outcome_label": Outcome(row["outcome"]).label} for row in trial.results]
     return render(
         request,
         "grader/reference_check.html",
         {
             "course": membership.course,
             "assignment": assignment,
-            "result": result,
-            "failing": failing,
+            "trial": trial,
+            "rows": rows,
+            "failing": [row for row in rows if row["outcome"] != Outcome.PASSED],
             "membership": membership,
         },
     )

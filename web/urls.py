@@ -59,6 +59,11 @@ urlpatterns = [
     path(
         "courses/<slug:course_code>/<slug:slug>/check/", staff_views.reference_check, name="reference_check"
     ),
+    path(
+        "courses/<slug:course_code>/<slug:slug>/check/<int:trial_id>/",
+        staff_views.reference_check_result,
+        name="reference_check_result",
+    ),
     path("courses/<slug:course_code>/<slug:slug>/publish/", staff_views.publish, name="publish"),
     path("courses/<slug:course_code>/<slug:slug>/analytics/", staff_views.analytics, name="analytics"),
 ]
