@@ -22,6 +22,7 @@ import logging
 import random
 import re
 from dataclasses import dataclass
+from dataclasses import fields as dataclass_fields
 from datetime import timedelta
 from decimal import Decimal
 
@@ -38,6 +39,7 @@ from feedback.control import AdaptiveLimiter, CircuitBreaker
 from feedback.llm import (
     FailingTest,
     GuardRejected,
+    HintAnswer,
     HintRequest,
     HintResult,
     InvalidAnswer,
@@ -49,10 +51,9 @@ from feedback.llm import (
 from feedback.models import Feedback, FeedbackRequest, RequestStatus, RubricScore, RubricStatus, Source
 from feedback.services import recount_rubric
 from grading.disclosure import line_in_file, students_view
-from grading.models import Submission
-from grading.run import build_job, run_sandbox
+from grading.models import Submission, TrialRun, TrialStatus
+from grading.services import request_hint_check
 from sandbox import Outcome as TestOutcome
-from sandbox import RunStatus
 
 log = logging.getLogger(__name__)
 OVERLOAD = (
@@ -168,11 +169,12 @@ def dispatch_once(size: int | None = None) -> int:
             outcomes.append((request, Outcome("fallback", error="model hints are off")))
     if inputs:
         results = asyncio.run(run_all([hr for _, hr in inputs]))
-        outcomes += [
-            (r, checked_by_sandbox(r.submission, o)) for (r, _), o in zip(inputs, results, strict=True)
-        ]
+        outcomes += [(r, o) for (r, _), o in zip(inputs, results, strict=True)]
     for request, outcome in outcomes:
-        store(request, outcome)
+        if needs_check(request.submission, outcome):
+            hold_for_check(request, outcome)
+        else:
+            store(request, outcome)
     return len(ids)
 
 
@@ -235,34 +237,66 @@ async def _observe(http, url: str, limiter: AdaptiveLimiter) -> None:
         limiter.observe_waiting(int(float(match.group(1))))
 
 
-# -- sandbox-validated hints ------------------------------------------------------------------
-def checked_by_sandbox(submission: Submission, outcome: Outcome) -> Outcome:
-    """For assignments that ask for it: keep a model hint only if the model's repair, guided by
-    the hint alone, passes more tests than the student's code did. Otherwise the fallback."""
-    if outcome.kind != "llm" or not submission.assignment.validate_hints:
-        return outcome
-    if repair_helps(submission, outcome.repair):
-        return outcome
-    return Outcome("fallback", error="the hint did not lead a repair to pass more tests")
+# -- sandbox-checked hints ---------------------------------------------------------------------
+# For assignments that ask for it, a model hint is shown only if the model's repair, guided by
+# the hint alone, passes more tests than the student's code did. The repair runs as a trial
+# run on the grading queue (grading.services.request_hint_check); meanwhile the student sees
+# the automatic hint, and the model's answer waits on the request (status "checking").
+NOT_HELPFUL = "the hint did not lead a repair to pass more tests"
 
 
-def repair_helps(submission: Submission, code: str | None) -> bool:
-    if not code:
-        return False
-    before = submission.results.filter(outcome="passed").count()
-    trial = Submission(
-        assignment=submission.assignment,
-        student_id=submission.student_id,
-        attempt=submission.attempt,
-        files={**submission.files, submission.assignment.main_file: code},
+def needs_check(submission: Submission, outcome: Outcome) -> bool:
+    return outcome.kind == "llm" and submission.assignment.validate_hints
+
+
+def hold_for_check(request: FeedbackRequest, outcome: Outcome) -> None:
+    submission = request.submission
+    with transaction.atomic():
+        if not Feedback.objects.filter(submission=submission).exists():
+            _store_fallback(submission)
+        if not outcome.repair:
+            _finish(request, "the model proposed no repair to check its hint with")
+            return
+        trial = request_hint_check(
+            submission, {**submission.files, submission.assignment.main_file: outcome.repair}
+        )
+        FeedbackRequest.objects.filter(pk=request.pk).update(
+            status=RequestStatus.CHECKING, lease_until=None, trial=trial, candidate=_candidate(outcome.result)
+        )
+
+
+def check_finished(trial: TrialRun) -> None:
+    """The hint check's trial run ended: show the model's hint if its repair passed more tests
+    than the student's code, else keep the automatic hint."""
+    with transaction.atomic():
+        request = (
+            FeedbackRequest.objects.select_for_update()
+            .select_related("submission__assignment")
+            .filter(trial=trial, status=RequestStatus.CHECKING)
+            .first()
+        )
+        if request is None:  # already decided (a duplicate announcement), or dropped by a regrade
+            return
+        before = request.submission.results.filter(outcome=TestOutcome.PASSED.value).count()
+        if trial.status == TrialStatus.DONE and trial.passed is not None and trial.passed > before:
+            _store_model_hint(request.submission, _from_candidate(request.candidate))
+            _finish(request, "")
+        else:
+            _finish(request, NOT_HELPFUL)
+        FeedbackRequest.objects.filter(pk=request.pk).update(candidate=None)
+
+
+def _candidate(result: HintResult) -> dict:
+    return {
+        "answer": result.answer.model_dump(mode="json"),
+        **{f.name: getattr(result, f.name) for f in dataclass_fields(result) if f.name != "answer"},
+    }
+
+
+def _from_candidate(data: dict) -> HintResult:
+    return HintResult(
+        answer=HintAnswer.model_validate(data["answer"]), **{k: v for k, v in data.items() if k != "answer"}
     )
-    try:
-        result = run_sandbox(build_job(trial), pooled=False)
-    except ValueError:  # the repair is not a valid submission (e.g. not UTF-8 text)
-        return False
-    if result.status != RunStatus.OK:
-        return False
-    return sum(1 for t in result.tests if t.outcome == TestOutcome.PASSED) > before
 
 
 # -- storing ----------------------------------------------------------------------------------
@@ -270,24 +304,7 @@ def store(request: FeedbackRequest, outcome: Outcome) -> None:
     submission = request.submission
     with transaction.atomic():
         if outcome.kind == "llm":
-            r = outcome.result
-            Feedback.objects.update_or_create(
-                submission=submission,
-                defaults=dict(
-                    hint=r.answer.text(),
-                    line=line_in_file(r.answer.line(), submission.main_file_text),
-                    concept=r.answer.concept,
-                    source=Source.LLM,
-                    model=settings.LLM_MODEL,
-                    prompt_tokens=r.prompt_tokens,
-                    completion_tokens=r.completion_tokens,
-                    cached_tokens=r.cached_tokens,
-                    latency_seconds=r.latency_seconds,
-                    ttft_seconds=r.ttft_seconds,
-                    model_calls=r.model_calls,
-                ),
-            )
-            _store_rubric(submission, r.answer)
+            _store_model_hint(submission, outcome.result)
             _finish(request, "")
             return
         if not Feedback.objects.filter(submission=submission).exists():
@@ -302,6 +319,26 @@ def store(request: FeedbackRequest, outcome: Outcome) -> None:
             )
             return
         _finish(request, outcome.error)
+
+
+def _store_model_hint(submission: Submission, r: HintResult) -> None:
+    Feedback.objects.update_or_create(
+        submission=submission,
+        defaults=dict(
+            hint=r.answer.text(),
+            line=line_in_file(r.answer.line(), submission.main_file_text),
+            concept=r.answer.concept,
+            source=Source.LLM,
+            model=settings.LLM_MODEL,
+            prompt_tokens=r.prompt_tokens,
+            completion_tokens=r.completion_tokens,
+            cached_tokens=r.cached_tokens,
+            latency_seconds=r.latency_seconds,
+            ttft_seconds=r.ttft_seconds,
+            model_calls=r.model_calls,
+        ),
+    )
+    _store_rubric(submission, r.answer)
 
 
 def _store_rubric(submission: Submission, answer) -> None:

@@ -12,6 +12,7 @@ from grading.models import Submission
 class RequestStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     IN_PROGRESS = "in_progress", "In progress"
+    CHECKING = "checking", "Checking the hint in the sandbox"
     DONE = "done", "Done"
     FAILED = "failed", "Failed"
 
@@ -30,6 +31,12 @@ class FeedbackRequest(models.Model):
     not_before = models.DateTimeField(null=True, blank=True, help_text="Retry backoff: not sent before this")
     lease_until = models.DateTimeField(
         null=True, blank=True, help_text="In progress until; then it is free again"
+    )
+    # Sandbox-checked hints: the model's answer waits here while a trial run of its repair
+    # (grading queue) decides whether the student sees it.
+    candidate = models.JSONField(null=True, blank=True)
+    trial = models.ForeignKey(
+        "grader.TrialRun", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -29,7 +29,8 @@ def request_feedback(submission: Submission, priority: int = Priority.INTERACTIV
 def feedback_pending(submission: Submission) -> bool:
     """True while a hint for ``submission`` may still arrive."""
     return FeedbackRequest.objects.filter(
-        submission=submission, status__in=[RequestStatus.PENDING, RequestStatus.IN_PROGRESS]
+        submission=submission,
+        status__in=[RequestStatus.PENDING, RequestStatus.IN_PROGRESS, RequestStatus.CHECKING],
     ).exists()
 
 
