@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from courses.models import Course, Membership
+from courses.models import Course, Membership, Role
 
 
 def find_student(course: Course, who: str):
-    """A student of the course by external id or e-mail, or None."""
-    membership = (
-        Membership.objects.filter(course=course, external_id=who).select_related("user").first()
-        or Membership.objects.filter(course=course, user__email__iexact=who).select_related("user").first()
-    )
+    """A student of the course by external id or e-mail, or None (staff are not students: a token
+    never submits as a TA or an instructor)."""
+    students = Membership.objects.filter(course=course, role=Role.STUDENT).select_related("user")
+    membership = students.filter(external_id=who).first() or students.filter(user__email__iexact=who).first()
     return membership.user if membership else None

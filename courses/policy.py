@@ -59,8 +59,8 @@ ROLE_CAPABILITIES: dict[str, frozenset[Cap]] = {
 # What each API token scope can grant at most (then narrowed by the creator's role).
 SCOPE_CAPABILITIES: dict[str, frozenset[Cap]] = {
     "read": frozenset({Cap.VIEW_COURSE, Cap.VIEW_DRAFTS, Cap.VIEW_SUBMISSIONS}),
-    # An integration reads back what it submitted, as the student sees it.
-    "submit": frozenset({Cap.VIEW_COURSE, Cap.SUBMIT_FOR_STUDENTS, Cap.VIEW_SUBMISSIONS}),
+    # Submitting returns the new submission; reading submissions back needs "read".
+    "submit": frozenset({Cap.VIEW_COURSE, Cap.SUBMIT_FOR_STUDENTS}),
     "grades": frozenset({Cap.VIEW_COURSE, Cap.VIEW_GRADES}),
     "manage": frozenset(
         {
@@ -101,6 +101,8 @@ def token_capabilities(scopes: Iterable[str], creator, course: Course | int) -> 
     """A token's capabilities in one of its courses: its scopes, narrowed by what its creator
     may do there now. A superuser's token (made with the ``create_api_token`` command) is
     narrowed by the instructor role."""
+    if not getattr(creator, "is_active", False):
+        return NOTHING  # a deactivated account's tokens stop with it
     granted = frozenset().union(*(SCOPE_CAPABILITIES.get(s, NOTHING) for s in scopes))
     ceiling = (
         ROLE_CAPABILITIES[Role.INSTRUCTOR]

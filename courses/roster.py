@@ -108,7 +108,7 @@ def sync_roster(course: Course, entries: list[dict]) -> dict:
                 .select_related("user")
                 .first()
             )
-        user = membership.user if membership else User.objects.filter(email__iexact=entry["email"]).first()
+        user = membership.user if membership else account_with_email(entry["email"])
         if user is None:
             user = User.objects.create_user(
                 _free_username(entry.get("username") or entry["email"]), email=entry["email"], password=None
@@ -117,6 +117,15 @@ def sync_roster(course: Course, entries: list[dict]) -> dict:
         changes = {f: entry[f] for f in ("first_name", "last_name") if entry.get(f)}
         changes["email"] = entry["email"]
         changes = {f: v for f, v in changes.items() if getattr(user, f) != v}
+        if "email" in changes and changes["email"].lower() == user.email.lower():
+            del changes["email"]  # the same address, written differently
+        if (
+            "email" in changes
+            and User.objects.filter(email__iexact=changes["email"]).exclude(pk=user.pk).exists()
+        ):
+            raise RosterRejected(
+                f"{changes['email']} already belongs to another account; nothing was changed."
+            )
         if changes and _course_only(user, course):
             for field, value in changes.items():
                 setattr(user, field, value)
@@ -135,6 +144,24 @@ def sync_roster(course: Course, entries: list[dict]) -> dict:
         "unchanged_shared_accounts": shared,
         "total": len(entries),
     }
+
+
+def account_with_email(email: str):
+    """The one account with this e-mail address (any case), or None. E-mail addresses are not
+    unique on every installation: when several accounts share one, the roster refuses to guess
+    (enrolling the wrong person would hand them the course)."""
+    accounts = list(get_user_model().objects.filter(email__iexact=email)[:2])
+    if len(accounts) > 1:
+        raise RosterRejected(
+            f"Several accounts use the e-mail address {email}; add the right one by username on the "
+            "people page. Nothing was changed."
+        )
+    return accounts[0] if accounts else None
+
+
+def find_account(who: str):
+    """An account by exact username, else by e-mail (see account_with_email), or None."""
+    return get_user_model().objects.filter(username=who).first() or account_with_email(who)
 
 
 def _free_username(wanted: str) -> str:

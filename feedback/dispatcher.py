@@ -252,6 +252,8 @@ def needs_check(submission: Submission, outcome: Outcome) -> bool:
 def hold_for_check(request: FeedbackRequest, outcome: Outcome) -> None:
     submission = request.submission
     with transaction.atomic():
+        if not still_ours(request):
+            return
         if not Feedback.objects.filter(submission=submission).exists():
             _store_fallback(submission)
         if not outcome.repair:
@@ -300,9 +302,22 @@ def _from_candidate(data: dict) -> HintResult:
 
 
 # -- storing ----------------------------------------------------------------------------------
+def still_ours(request: FeedbackRequest) -> bool:
+    """Inside a transaction: lock the request and check it is still this batch's. A regrade may
+    have dropped it (and the hint) while the model was answering: then nothing is stored, since
+    the answer is about results that no longer exist."""
+    return (
+        FeedbackRequest.objects.select_for_update()
+        .filter(pk=request.pk, status=RequestStatus.IN_PROGRESS)
+        .exists()
+    )
+
+
 def store(request: FeedbackRequest, outcome: Outcome) -> None:
     submission = request.submission
     with transaction.atomic():
+        if not still_ours(request):
+            return
         if outcome.kind == "llm":
             _store_model_hint(submission, outcome.result)
             _finish(request, "")
@@ -347,13 +362,22 @@ def _store_rubric(submission: Submission, answer) -> None:
     assignment = submission.assignment
     items = {i.name: i for i in assignment.rubric_items.all()}
     specs = [RubricSpec(i.name, i.description, float(i.max_points)) for i in items.values()]
-    status = RubricStatus.APPROVED if assignment.rubric_auto_approve else RubricStatus.PENDING
+    auto = assignment.rubric_auto_approve
+    status = RubricStatus.APPROVED if auto else RubricStatus.PENDING
+    decided = {
+        score.item_id for score in RubricScore.objects.filter(submission=submission, decided_by__isnull=False)
+    }
     for name, (points, why) in rubric_scores(answer, specs).items():
+        if items[name].pk in decided:
+            continue  # a person's decision stands, whatever a later hint proposes
         RubricScore.objects.update_or_create(
             submission=submission,
             item=items[name],
             defaults=dict(
-                points=Decimal(str(points)).quantize(Decimal("0.01")), justification=why, status=status
+                points=Decimal(str(points)).quantize(Decimal("0.01")),
+                justification=why,
+                status=status,
+                decided_at=timezone.now() if auto else None,
             ),
         )
     recount_rubric(submission)

@@ -43,11 +43,17 @@ def enqueue_feedback(request_id: int) -> None:
         log.exception("could not enqueue feedback", extra={"feedback_request_id": request_id})
 
 
-def recount_rubric(submission: Submission) -> None:
-    """Keep the submission's rubric_points equal to its approved rubric scores."""
+def recount_rubric(submission: Submission) -> bool:
+    """Keep the submission's rubric_points equal to its approved rubric scores; when they change,
+    announce it (the score changed: webhooks, LMS). Returns whether they changed."""
     approved = RubricScore.objects.filter(submission=submission, status=RubricStatus.APPROVED)
     total = sum((s.points for s in approved), Decimal(0))
-    Submission.objects.filter(pk=submission.pk).update(rubric_points=total)
+    changed = (
+        Submission.objects.filter(pk=submission.pk).exclude(rubric_points=total).update(rubric_points=total)
+    )
+    if changed:
+        announce(Submission.objects.get(pk=submission.pk), ScoreEvent.RUBRIC_DECIDED)
+    return bool(changed)
 
 
 def do_decide_rubric(score: RubricScore, approve: bool, by) -> RubricScore:
@@ -59,5 +65,4 @@ def do_decide_rubric(score: RubricScore, approve: bool, by) -> RubricScore:
         locked.decided_by, locked.decided_at = by, timezone.now()
         locked.save()
         recount_rubric(locked.submission)
-        announce(Submission.objects.get(pk=locked.submission_id), ScoreEvent.RUBRIC_DECIDED)
     return locked

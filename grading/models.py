@@ -31,7 +31,7 @@ class SubmissionQuerySet(models.QuerySet):
 
     def counted(self) -> SubmissionQuerySet:
         """The attempt that counts for each (student, assignment) among these submissions'
-        graded ones, annotated with ``final``: the last, or the best (ties: the later) where
+        graded ones (or being regraded), annotated with ``final``: the last, or the best (ties: the later) where
         the assignment says "best". One query (PostgreSQL's DISTINCT ON); to order the result
         otherwise, filter on it: ``Submission.objects.filter(pk__in=qs.counted().values("pk"))``."""
         best_first = models.Case(
@@ -39,8 +39,12 @@ class SubmissionQuerySet(models.QuerySet):
             default=None,
             output_field=scoring.SCORE_FIELD,
         )
+        # An attempt being regraded keeps counting with its previous grade until the new one.
+        graded = Q(status=Status.GRADED) | Q(
+            status__in=[Status.QUEUED, Status.RUNNING], raw_score__isnull=False
+        )
         return (
-            self.filter(status=Status.GRADED)
+            self.filter(graded)
             .with_final_score()
             .annotate(best_key=best_first)
             .order_by("student_id", "assignment_id", models.F("best_key").desc(nulls_last=True), "-attempt")

@@ -149,6 +149,8 @@ def grade(submission_id: int, redelivered: bool = False) -> GradeOutcome:
     try:
         job = build_job(submission) if tests else None
     except ValidationError as exc:
+        if keep_previous_grade(submission_id, f"The regrade could not run these files: {exc}"):
+            return GradeOutcome.REJECTED
         transition(
             submission_id,
             Status.REJECTED,
@@ -248,7 +250,10 @@ def _result_row(submission, test_case, index, report) -> TestResult:
 
 
 def mark_not_gradable(submission_id: int, message: str) -> bool:
-    """Give up after repeated platform failures: status error, which costs no attempt."""
+    """Give up after repeated platform failures: status error, which costs no attempt. A
+    submission that had a grade (a regrade that failed) keeps that grade instead."""
+    if keep_previous_grade(submission_id, message):
+        return True
     return transition(
         submission_id,
         Status.ERROR,
@@ -256,6 +261,19 @@ def mark_not_gradable(submission_id: int, message: str) -> bool:
         detail="not gradable",
         error_message=message[:2000],
         graded_at=timezone.now(),
+    )
+
+
+def keep_previous_grade(submission_id: int, message: str) -> bool:
+    """A regrade that cannot finish leaves the attempt as it was graded before (its results are
+    only replaced when a regrade records new ones): a platform failure never takes a grade away."""
+    return transition(
+        submission_id,
+        Status.GRADED,
+        allowed_from=[Status.QUEUED, Status.RUNNING],
+        where={"raw_score__isnull": False},
+        detail="regrade could not finish; the previous grade stands",
+        error_message=message[:2000],
     )
 
 

@@ -62,7 +62,10 @@ def do_regrade_submission(submission_id: int, by) -> None:
         if submission is None or not submission.assignment.tests.exists():
             raise ActionRejected("The assignment has no tests; add tests before regrading.")
         finished = [Status.GRADED, Status.ERROR]
-        if not transition(submission_id, Status.QUEUED, allowed_from=finished, detail=f"regrade by {by}"):
+        # A regrade is a new run: it gets a fresh retry budget.
+        if not transition(
+            submission_id, Status.QUEUED, allowed_from=finished, detail=f"regrade by {by}", infra_failures=0
+        ):
             raise ActionRejected("This submission is still being graded; regrade it once it is finished.")
         _requeue([submission_id])
 
@@ -82,7 +85,13 @@ def do_regrade_assignment(assignment_id: int, by) -> RegradeRun:
         for pk in assignment.submissions.filter(status__in=[Status.GRADED, Status.ERROR]).values_list(
             "pk", flat=True
         ):
-            if transition(pk, Status.QUEUED, allowed_from=[Status.GRADED, Status.ERROR], detail="regrade"):
+            if transition(
+                pk,
+                Status.QUEUED,
+                allowed_from=[Status.GRADED, Status.ERROR],
+                detail="regrade",
+                infra_failures=0,
+            ):
                 ids.append(pk)
         run.submissions.set(ids)
         _requeue(ids, queue="regrading", priority=LOWEST_PRIORITY)

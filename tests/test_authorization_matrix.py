@@ -258,3 +258,19 @@ def test_a_ta_cannot_read_webhook_secrets_or_create_assignments(world, people):
     )
     assert created.status_code == 403
     assert not Assignment.objects.filter(slug="new").exists()
+
+
+def test_a_deactivated_accounts_tokens_stop(world, people, course):
+    token_client = _client("token-read", people, course, None)[1]
+    assert token_client.get("/api/v1/courses/cs1/assignments/").status_code == 200
+    people["instructor"].is_active = False
+    people["instructor"].save()
+    assert token_client.get("/api/v1/courses/cs1/assignments/").status_code in (403, 404)
+
+
+def test_a_token_submits_for_students_only(world, people, course):
+    _, api, _ = _client("token-submit", people, course, None)
+    body = {"student": "ta@example.edu", "files": {"solution.py": "def add(a, b):\n    return a + b\n"}}
+    response = api.post(SUBMIT_API, body, format="json")
+    assert response.status_code == 400 and "No student" in response.content.decode()
+    assert not Submission.objects.filter(student=people["ta"]).exists()

@@ -5,8 +5,9 @@ from django.db.models import Q
 from django.urls import reverse
 
 from feedback.models import RequestStatus
+from grading import run
 from grading.models import RegradeRun, Status, Submission
-from grading.staff import ActionRejected, do_override_score, do_regrade_assignment
+from grading.staff import ActionRejected, do_override_score, do_regrade_assignment, do_regrade_submission
 from tests.conftest import CORRECT
 
 
@@ -79,3 +80,28 @@ def test_staff_regrade_one_submission_and_students_cannot(client, people, assign
     response = client.post(url, follow=True)  # already queued: refused, with the reason
     assert "still being graded" in response.content.decode()
     assert submission.events.filter(detail__startswith="regrade by").count() == 1
+
+
+def test_a_regrade_that_cannot_finish_keeps_the_grade(db, people, assignment, settings):
+    """A regrade is a new run with its own retry budget, and if the platform still fails it, the
+    attempt keeps the grade it had: it never vanishes from the gradebook."""
+    sub = Submission.objects.create(
+        assignment=assignment,
+        student=people["alice"],
+        attempt=1,
+        files={"solution.py": CORRECT},
+        status=Status.GRADED,
+        raw_score=2,
+        score=2,
+        max_score=3,
+        infra_failures=5,
+    )
+    do_regrade_submission(sub.pk, people["instructor"])
+    sub.refresh_from_db()
+    assert (sub.status, sub.infra_failures) == (Status.QUEUED, 0)
+    counted = Submission.objects.filter(pk=sub.pk).counted().get()
+    assert counted.final == 2  # still counts while it waits
+    run.mark_not_gradable(sub.pk, "platform down")
+    sub.refresh_from_db()
+    assert (sub.status, sub.final_score, sub.error_message) == (Status.GRADED, 2, "platform down")
+    assert sub.events.last().detail == "regrade could not finish; the previous grade stands"

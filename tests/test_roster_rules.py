@@ -114,3 +114,32 @@ def test_a_course_never_changes_a_shared_accounts_password_or_gives_one(course, 
     people["bob"].refresh_from_db()
     assert people["bob"].password == hashed
     assert not User.objects.get(email="zed@example.edu").has_usable_password()
+
+
+def test_a_course_cannot_take_another_accounts_address_or_guess_between_two(course, people, client):
+    """E-mail addresses are not unique on every installation: the roster never re-addresses an
+    account to another account's address (that would let it take that person's seats later),
+    and refuses to guess when several accounts share one."""
+    before = _roles(course)
+    with pytest.raises(RosterRejected, match="already belongs to another account"):
+        Membership.objects.filter(course=course, user=people["alice"]).update(external_id="a-1")
+        sync_roster(course, [{"email": "BOB@example.edu", "external_id": "a-1", "role": "student"}])
+    User.objects.create_user("bob2", "bob@example.edu", "x")  # a second account, same address
+    with pytest.raises(RosterRejected, match="Several accounts use"):
+        sync_roster(course, [{"email": "bob@example.edu", "role": "ta"}])
+    client.force_login(people["instructor"])
+    page = client.post("/courses/cs1/-/members/", {"who": "Bob@example.edu", "role": "ta"})
+    assert page.status_code == 400 and "Several accounts use" in page.content.decode()
+    assert _roles(course) == before
+    assert User.objects.get(pk=people["alice"].pk).email == "alice@example.edu"
+    assert client.post("/courses/cs1/-/members/", {"who": "bob2", "role": "ta"}).status_code == 302
+    assert _roles(course)["bob2"] == Role.TA
+
+
+def test_people_page_buttons_with_garbage_ids_change_nothing(course, people, client):
+    client.force_login(people["instructor"])
+    for data in ({"role_for": "x' OR 1=1", "role": "ta"}, {"role_for": "9" * 40, "role": "ta"}):
+        response = client.post("/courses/cs1/-/members/", data)
+        assert response.status_code == 400 and "not a member" in response.content.decode()
+    assert client.post("/courses/cs1/-/tokens/", {"revoke": "abc"}).status_code == 302
+    assert client.post("/courses/cs1/-/webhooks/", {"delete": "1e9"}).status_code == 302

@@ -8,8 +8,11 @@ from django.urls import reverse
 from courses.models import RubricItem
 from feedback import dispatcher
 from feedback.llm import HintAnswer, HintItem, RubricEntry, RubricSpec, rubric_scores
-from feedback.models import RubricScore, RubricStatus
+from feedback.models import FeedbackRequest, RequestStatus, RubricScore, RubricStatus
+from feedback.services import do_decide_rubric
 from grading.models import Submission
+from grading.signals import ScoreEvent
+from webhooks.models import Webhook, WebhookDelivery
 
 pytestmark = pytest.mark.django_db
 
@@ -85,3 +88,28 @@ def test_rubric_points_are_clipped_and_unknown_items_dropped():
         ],
     )
     assert rubric_scores(answer, [RubricSpec("Readability", "", 2.0)]) == {"Readability": (2.0, "great")}
+
+
+def test_auto_approved_points_are_announced_and_dated(llm, failing, rubric, assignment, course):
+    """Rubric points change the grade: receivers (webhooks, LMS links) hear of it, and the API's
+    updated_since sees the change."""
+    Webhook.objects.create(course=course, url="https://93.184.216.34/hook")
+    assignment.rubric_auto_approve = True
+    assignment.save()
+    request = failing("alice")
+    dispatcher.dispatch_once()
+    assert WebhookDelivery.objects.filter(
+        submission=request.submission, event=ScoreEvent.RUBRIC_DECIDED
+    ).exists()
+    assert not RubricScore.objects.filter(submission=request.submission, decided_at__isnull=True).exists()
+
+
+def test_a_persons_decision_survives_a_later_hint(llm, failing, rubric, people):
+    request = failing("alice")
+    dispatcher.dispatch_once()
+    score = RubricScore.objects.get(submission=request.submission, item__name="Readability")
+    do_decide_rubric(score, False, people["ta"])
+    FeedbackRequest.objects.filter(pk=request.pk).update(status=RequestStatus.PENDING)
+    dispatcher.dispatch_once()  # a new hint proposes the same item again
+    score.refresh_from_db()
+    assert score.status == RubricStatus.REJECTED and score.decided_by == people["ta"]

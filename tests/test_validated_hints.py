@@ -8,10 +8,11 @@ import pytest
 
 from feedback import dispatcher
 from feedback.llm import HintAnswer, HintResult, propose_repair
-from feedback.models import RequestStatus, Source
+from feedback.models import Feedback, RequestStatus, Source
 from feedback.services import feedback_pending
 from grading import run
-from grading.models import TrialPurpose, TrialStatus
+from grading.models import TrialPurpose, TrialRun, TrialStatus
+from grading.signals import announce_requeued
 from tests.conftest import CORRECT
 from tests.test_llm_prompts import request as hint_request
 
@@ -43,6 +44,7 @@ ANSWER = HintAnswer(
 def _held(request, repair):
     """The dispatcher's step for an assignment with checked hints: the model's answer waits,
     the automatic hint shows, a trial run of the repair is queued for the grading worker."""
+    assert dispatcher.claim_batch(10) == [request.pk]
     dispatcher.hold_for_check(
         request, dispatcher.Outcome("llm", HintResult(answer=ANSWER, prompt_tokens=7), repair=repair)
     )
@@ -87,6 +89,7 @@ def test_the_grading_worker_decides_whether_a_repair_helps(failing, assignment, 
 
 def test_no_repair_means_the_automatic_hint(failing, assignment):
     request = failing("alice")
+    assert dispatcher.claim_batch(10) == [request.pk]
     dispatcher.hold_for_check(request, dispatcher.Outcome("llm", HintResult(answer=ANSWER), repair=None))
     request.refresh_from_db()
     assert request.status == RequestStatus.DONE and request.submission.feedback.source == Source.FALLBACK
@@ -119,3 +122,15 @@ def test_without_validation_the_model_hint_is_shown(llm, failing):
     dispatcher.dispatch_once()
     request.refresh_from_db()
     assert request.submission.feedback.source == Source.LLM
+
+
+def test_an_answer_about_results_a_regrade_dropped_is_not_stored(failing, people):
+    """The model answered about the old results while a regrade dropped the request and its hint:
+    nothing stale comes back."""
+    request = failing("alice")
+    assert dispatcher.claim_batch(10) == [request.pk]
+    announce_requeued([request.submission_id])  # what a regrade does
+    dispatcher.store(request, dispatcher.Outcome("llm", HintResult(answer=ANSWER)))
+    dispatcher.hold_for_check(request, dispatcher.Outcome("llm", HintResult(answer=ANSWER), repair=CORRECT))
+    assert not Feedback.objects.filter(submission=request.submission).exists()
+    assert not TrialRun.objects.exists()

@@ -18,6 +18,7 @@ from courses.models import Assignment, Membership, Role
 from courses.policy import Cap
 from web.authoring import do_save_test, graded_with_old_tests
 from web.authoring_forms import TEST_FORMS, AssignmentForm, CourseForm, RubricItemForm
+from web.forms import row_id
 
 
 def _assignment(request, course_code, slug) -> tuple[Membership, Assignment]:
@@ -167,7 +168,7 @@ def rubric(request, course_code, slug):
     """Add a rubric item, or delete one (the model grades against these items)."""
     membership, assignment = _assignment(request, course_code, slug)
     if "delete" in request.POST:
-        assignment.rubric_items.filter(pk=request.POST["delete"]).delete()
+        assignment.rubric_items.filter(pk=row_id(request.POST["delete"])).delete()
         messages.success(request, "Rubric item deleted.")
         return redirect("assignment_edit", course_code=course_code, slug=slug)
     form = RubricItemForm(request.POST, instance=assignment.rubric_items.model(assignment=assignment))

@@ -56,3 +56,8 @@ class SubmitForm(forms.Form):
             return [Upload(f.name, f.read()) for f in self.cleaned_data["files"]]
         code = self.cleaned_data.get("code", "")
         return [Upload(main_file, code.encode("utf-8"))] if code.strip() else []
+
+
+def row_id(value) -> int | None:
+    """A row id posted by a form button; anything else matches no row (a clear no-op, never a 500)."""
+    return int(value) if isinstance(value, str) and value.isdigit() and len(value) < 19 else None

@@ -4,7 +4,6 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -14,7 +13,7 @@ from api.models import SCOPES, ApiToken
 from courses import access
 from courses.models import Role
 from courses.policy import Cap
-from courses.roster import parse_roster, set_role, sync_roster
+from courses.roster import find_account, parse_roster, set_role, sync_roster
 from feedback.models import RubricScore
 from feedback.services import do_decide_rubric
 from grading.gradebook import NothingToExport, course_gradebook, gradebook_csv
@@ -27,6 +26,7 @@ from grading.staff import (
     request_reference_check,
 )
 from web.analytics import assignment_analytics, bar_chart
+from web.forms import row_id
 from webhooks.models import Webhook
 
 User = get_user_model()
@@ -130,7 +130,7 @@ def webhooks(request, course_code):
     error, url = None, ""
     if request.method == "POST":
         if "delete" in request.POST:
-            course.webhooks.filter(pk=request.POST.get("delete")).delete()
+            course.webhooks.filter(pk=row_id(request.POST.get("delete"))).delete()
             messages.success(request, "Webhook removed.")
             return redirect("webhooks", course_code=course_code)
         url = request.POST.get("url", "").strip()
@@ -159,7 +159,7 @@ def tokens(request, course_code):
     course, new_token, error = membership.course, None, None
     if request.method == "POST":
         if "revoke" in request.POST:
-            course.api_tokens.filter(pk=request.POST["revoke"], revoked_at__isnull=True).update(
+            course.api_tokens.filter(pk=row_id(request.POST["revoke"]), revoked_at__isnull=True).update(
                 revoked_at=timezone.now()
             )
             messages.success(request, "Token revoked.")
@@ -277,7 +277,7 @@ def _change_members(request, course) -> str | None:
         role = request.POST.get("role")
         if role not in Role.values:
             return "Unknown role."
-        member = course.memberships.select_related("user").filter(pk=request.POST["role_for"]).first()
+        member = course.memberships.select_related("user").filter(pk=row_id(request.POST["role_for"])).first()
         if member is None:
             return "That person is not a member of this course."
         set_role(course, member.user, role)
@@ -296,7 +296,7 @@ def _change_members(request, course) -> str | None:
         return None
     who = request.POST.get("who", "").strip()
     role = request.POST.get("role", Role.STUDENT)
-    user = User.objects.filter(Q(username=who) | Q(email__iexact=who)).first() if who else None
+    user = find_account(who) if who else None
     if user is None:
         return f"No account with the username or e-mail {who!r}; import a roster CSV to create accounts."
     set_role(course, user, role)
