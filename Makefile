@@ -1,4 +1,4 @@
-.PHONY: setup demo test bench lint
+.PHONY: setup demo test bench lint typecheck
 
 setup:  ## install and start everything the platform needs (idempotent)
 	bash scripts/setup.sh
@@ -14,3 +14,6 @@ bench:  ## sandbox benchmark
 
 lint:
 	.venv/bin/ruff check . && .venv/bin/python scripts/lint_rules.py
+
+typecheck:  ## mypy on the modules listed in scripts/typecheck.sh
+	bash scripts/typecheck.sh
