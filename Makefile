@@ -1,4 +1,4 @@
-.PHONY: setup demo test bench lint
+.PHONY: setup demo test bench lint typecheck
 
 setup:  ## install and start everything the platform needs (idempotent)
 	bash scripts/setup.sh
@@ -15,3 +15,6 @@ bench:  ## sandbox benchmark
 lint:  ## ruff, the project's own rules, the import layers (.importlinter) and the type checker
 	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/python scripts/lint_rules.py \
 		&& .venv/bin/lint-imports --no-cache && bash scripts/typecheck.sh
+
+typecheck:  ## mypy on the modules listed in scripts/typecheck.sh
+	bash scripts/typecheck.sh

@@ -24,6 +24,10 @@ import asyncio
 import random
 import time
 import uuid
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from redis import Redis
 
 ACQUIRE = """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
@@ -39,14 +43,14 @@ return 0
 class AdaptiveLimiter:
     def __init__(
         self,
-        redis,
+        redis: Redis,
         name: str,
         floor: int,
         ceiling: int,
         initial: int | None = None,
         lease_seconds: float = 300.0,
         cooldown: float = 2.0,
-    ):
+    ) -> None:
         if not 1 <= floor <= ceiling:
             raise ValueError("need 1 <= floor <= ceiling")
         self.redis, self.floor, self.ceiling = redis, floor, ceiling
@@ -108,7 +112,7 @@ class CircuitBreaker:
     A server that is down fails everything and opens the breaker after ``threshold`` calls.
     """
 
-    def __init__(self, redis, name: str, threshold: int = 10, cooldown: float = 30.0):
+    def __init__(self, redis: Redis, name: str, threshold: int = 10, cooldown: float = 30.0) -> None:
         self.redis, self.threshold, self.window, self.cooldown = redis, threshold, 2 * threshold, cooldown
         self.outcomes_key, self.open_key, self.probe_key = f"{name}:outcomes", f"{name}:open", f"{name}:probe"
 

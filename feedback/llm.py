@@ -11,9 +11,14 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from openai import AsyncOpenAI
 from pydantic import BaseModel, Field, ValidationError
+
+if TYPE_CHECKING:
+    from openai.types.chat import ChatCompletionMessageParam
+    from openai.types.shared_params import ResponseFormatJSONSchema
 
 SYSTEM_PROMPT = """You are a patient teaching assistant for an introductory programming course.
 A student's submission failed some tests. Help them find the bug themselves:
@@ -63,12 +68,12 @@ class RepairAnswer(BaseModel):
     code: str = Field(min_length=1, max_length=200_000)
 
 
-REPAIR_FORMAT = {
+REPAIR_FORMAT: ResponseFormatJSONSchema = {
     "type": "json_schema",
     "json_schema": {"name": "repair", "schema": RepairAnswer.model_json_schema(), "strict": True},
 }
 
-RESPONSE_FORMAT = {
+RESPONSE_FORMAT: ResponseFormatJSONSchema = {
     "type": "json_schema",
     "json_schema": {"name": "hint", "schema": HintAnswer.model_json_schema(), "strict": True},
 }
@@ -82,7 +87,7 @@ class FailingTest:
     input: str = ""
     expected: str | None = None
     actual: str | None = None
-    error: dict | None = None
+    error: dict[str, Any] | None = None  # the report's error (sandbox.schema.StudentError), as stored
 
 
 @dataclass
@@ -169,7 +174,7 @@ def changes_since(previous: dict[str, str] | None, current: dict[str, str]) -> s
 
     if not previous:
         return "This is the first attempt."
-    diff = []
+    diff: list[str] = []
     for name in sorted(set(previous) | set(current)):
         diff += difflib.unified_diff(
             previous.get(name, "").splitlines(),
@@ -182,7 +187,7 @@ def changes_since(previous: dict[str, str] | None, current: dict[str, str]) -> s
     return "Changes since the previous attempt:\n" + ("\n".join(diff[:80]) or "(no change)")
 
 
-def build_messages(request: HintRequest) -> list[dict]:
+def build_messages(request: HintRequest) -> list[ChatCompletionMessageParam]:
     failures = "\n".join(describe_failure(t, request.show_hidden_details) for t in request.failing)
     given = "\n".join(f"- {h}" for h in request.previous_hints[-3:]) or "(none)"
     student = (
@@ -244,7 +249,11 @@ class HintResult:
 
 
 async def _complete(
-    client: AsyncOpenAI, model: str, messages: list[dict], max_tokens: int, result: HintResult
+    client: AsyncOpenAI,
+    model: str,
+    messages: list[ChatCompletionMessageParam],
+    max_tokens: int,
+    result: HintResult,
 ) -> str:
     """One streamed call; accumulates usage and timings into ``result``."""
     started = time.perf_counter()
@@ -280,7 +289,8 @@ async def generate_hint(
     rejects it. Raises InvalidAnswer or GuardRejected (the caller serves the fallback) and
     lets the client's errors (rate limits, 5xx, connection) through for the caller's retry policy."""
     messages = build_messages(request)
-    result = HintResult(answer=None)  # type: ignore[arg-type]
+    # Only usage and timings are collected until an answer passes; it is set before the return.
+    result = HintResult(answer=None)  # type: ignore[arg-type]  # no answer yet, see above
     for _ in range(2):  # a guard rejection gets one more chance
         answer = None
         for _ in range(2):  # an invalid answer gets one more chance
@@ -308,7 +318,7 @@ async def generate_hint(
     raise GuardRejected("; ".join(problems))
 
 
-def repair_messages(request: HintRequest, hint: str) -> list[dict]:
+def repair_messages(request: HintRequest, hint: str) -> list[ChatCompletionMessageParam]:
     """Ask the model to act as the student who reads only this hint (no tests, no solution)."""
     return [
         {

@@ -31,11 +31,12 @@ def sweep(client: docker.DockerClient | None = None, now: float | None = None) -
             continue
         try:
             container.remove(force=True, v=True)
+            assert container.id is not None  # the daemon lists every container with its id
             removed.append(container.id)
         except NotFound:
             pass
         except DockerException as exc:
-            log.warning("janitor could not remove %s: %s", container.id[:12], exc)
+            log.warning("janitor could not remove %s: %s", container.short_id, exc)
     if removed:
         log.info("janitor removed %d stale sandbox containers", len(removed))
     return removed

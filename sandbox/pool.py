@@ -18,11 +18,16 @@ from concurrent.futures import ThreadPoolExecutor
 
 import docker
 from docker.errors import DockerException
+from docker.models.containers import Container
 
 from sandbox import runner
 from sandbox.schema import Limits
 
 log = logging.getLogger(__name__)
+
+# What a warm container is kept for: its image, its limits (those that shape the container, as
+# JSON) and whether it imports pytest while it waits.
+PoolKey = tuple[str, str, bool]
 
 
 class WarmPool:
@@ -32,13 +37,13 @@ class WarmPool:
         max_idle_seconds: float = 300.0,
         client: docker.DockerClient | None = None,
         runtime: str = "runc",
-    ):
+    ) -> None:
         self.size = size
         self.runtime = runtime
         self.max_idle = max_idle_seconds
         self._client = client
-        self._ready: dict[tuple, deque[runner.Started]] = defaultdict(deque)
-        self._pending: dict[tuple, int] = defaultdict(int)
+        self._ready: defaultdict[PoolKey, deque[runner.Started]] = defaultdict(deque)
+        self._pending: defaultdict[PoolKey, int] = defaultdict(int)
         self._lock = threading.Lock()
         self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sandbox-pool")
         self._closed = False
@@ -53,20 +58,20 @@ class WarmPool:
     def take(self, limits: Limits, image: str, preload_pytest: bool = False) -> runner.Started:
         """A started container for these limits: a warm one if ready, else started now.
         ``preload_pytest``: the job has pytest files (its warm container imports pytest early)."""
-        key = (image, limits.model_copy(update={"wall_seconds": 0.0, "output_bytes": 1024}).model_dump_json())
-        key = (*key, preload_pytest)
+        shape = limits.model_copy(update={"wall_seconds": 0.0, "output_bytes": 1024}).model_dump_json()
+        key: PoolKey = (image, shape, preload_pytest)
         warm = self._pop_fresh(key)
         self._refill(key, limits, image)
         return warm or runner.start(self.client, limits, image, runtime=self.runtime)
 
-    def dispose(self, container) -> None:
+    def dispose(self, container: Container) -> None:
         """Remove a used container without making the caller wait."""
         if self._closed:
             runner.remove_container(container)
         else:
             self._executor.submit(runner.remove_container, container)
 
-    def _pop_fresh(self, key) -> runner.Started | None:
+    def _pop_fresh(self, key: PoolKey) -> runner.Started | None:
         stale = []
         with self._lock:
             queue = self._ready[key]
@@ -81,7 +86,7 @@ class WarmPool:
             self.dispose(old.container)
         return found
 
-    def _refill(self, key, limits: Limits, image: str) -> None:
+    def _refill(self, key: PoolKey, limits: Limits, image: str) -> None:
         with self._lock:
             missing = self.size - len(self._ready[key]) - self._pending[key]
             if missing <= 0 or self._closed:
@@ -90,7 +95,7 @@ class WarmPool:
         for _ in range(missing):
             self._executor.submit(self._add, key, limits, image)
 
-    def _add(self, key, limits: Limits, image: str) -> None:
+    def _add(self, key: PoolKey, limits: Limits, image: str) -> None:
         try:
             started = runner.start(
                 self.client,

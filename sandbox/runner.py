@@ -14,15 +14,20 @@ import secrets
 import socket
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
 import docker
 import requests
 from docker.errors import DockerException, ImageNotFound
+from docker.models.containers import Container
 from docker.types import LogConfig, Ulimit
 from docker.utils.socket import frames_iter
 from pydantic import ValidationError
 
 from sandbox.schema import Job, Limits, Outcome, Result, RunStatus, TestReport
+
+if TYPE_CHECKING:
+    from sandbox.pool import WarmPool
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +70,8 @@ def host_memory(limits: Limits, runtime: str) -> str:
 
 def container_options(
     limits: Limits, image: str, deadline: float, preload_pytest: bool = False, runtime: str = "runc"
-) -> dict:
+) -> dict[str, Any]:
+    """Keyword arguments of ``containers.create`` for one sandbox container."""
     if runtime not in RUNTIMES:
         raise SandboxError(f"unknown container runtime {runtime!r} (one of {', '.join(RUNTIMES)})")
     memory = host_memory(limits, runtime)
@@ -123,7 +129,11 @@ def job_message(job: Job, token: str) -> bytes:
 
 
 def run(
-    job: Job, image: str, client: docker.DockerClient | None = None, pool=None, runtime: str = "runc"
+    job: Job,
+    image: str,
+    client: docker.DockerClient | None = None,
+    pool: WarmPool | None = None,
+    runtime: str = "runc",
 ) -> Result:
     """Run ``job`` in a fresh container of ``image`` (taken from ``pool`` if given, which has
     its own runtime; else started now with ``runtime``).
@@ -152,12 +162,21 @@ def run(
     return result
 
 
+class AttachedSocket(Protocol):
+    """What ``attach_socket`` returns for a local daemon (a ``socket.SocketIO``): the
+    container's stdin and stdout, over the socket it wraps."""
+
+    _sock: socket.socket
+
+    def close(self) -> None: ...
+
+
 @dataclass
 class Started:
     """A started container whose harness waits for its job on the attached stdin."""
 
-    container: object
-    stream: object
+    container: Container
+    stream: AttachedSocket
     created: float
 
 
@@ -179,6 +198,7 @@ def start(
     except ImageNotFound as exc:
         raise SandboxError(f"sandbox image {image} is missing; run the set-up script") from exc
     try:
+        assert container.id is not None  # the daemon gives every container it creates an id
         stream = client.api.attach_socket(container.id, params={"stdin": 1, "stdout": 1, "stream": 1})
         container.start()
     except Exception:
@@ -187,7 +207,7 @@ def start(
     return Started(container, stream, time.monotonic())
 
 
-def exchange(sandbox: Started, job: Job) -> dict:
+def exchange(sandbox: Started, job: Job) -> dict[str, Any]:
     """Send the job, read the harness's answer (bounded in size and time)."""
     token = secrets.token_hex(16)
     budget = job.limits.wall_seconds + WALL_MARGIN_SECONDS
@@ -205,7 +225,7 @@ def exchange(sandbox: Started, job: Job) -> dict:
         raise
 
 
-def _killed_for_memory(container) -> bool:
+def _killed_for_memory(container: Container) -> bool:
     """Did the kernel's OOM killer end the whole container? Only the student's code uses memory
     worth the name; under gVisor the host sees one process (its kernel), which the OOM killer
     takes with everything in it, harness included."""
@@ -217,7 +237,7 @@ def _killed_for_memory(container) -> bool:
     return bool(container.attrs.get("State", {}).get("OOMKilled"))
 
 
-def out_of_memory(job: Job) -> dict:
+def out_of_memory(job: Job) -> dict[str, Any]:
     """The verdict when the student's processes took the container down by using up its memory:
     a graded outcome (``memory``) for every test, as no test's own result survived."""
     message = "the program's processes together used more memory than the sandbox allows"
@@ -235,15 +255,16 @@ def out_of_memory(job: Job) -> dict:
     return {"status": RunStatus.OK.value, "tests": tests}
 
 
-def remove_container(container) -> None:
+def remove_container(container: Container) -> None:
     try:
         container.remove(force=True, v=True)
     except DockerException as exc:  # the janitor will find it by label
-        log.warning("could not remove sandbox container %s: %s", container.id[:12], exc)
+        log.warning("could not remove sandbox container %s: %s", container.short_id, exc)
 
 
-def _read_stdout(stream, deadline: float, container) -> bytes:
-    chunks, size = [], 0
+def _read_stdout(stream: AttachedSocket, deadline: float, container: Container) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
     try:
         for kind, data in frames_iter(stream, tty=False):
             if kind == 1:
@@ -259,18 +280,19 @@ def _read_stdout(stream, deadline: float, container) -> bytes:
     return b"".join(chunks)
 
 
-def parse_result(output: bytes, token: str) -> dict:
+def parse_result(output: bytes, token: str) -> dict[str, Any]:
     prefix = f"{RESULT_MARKER} {token} "
     for line in output.decode("utf-8", errors="replace").splitlines():
         if line.startswith(prefix):
             try:
-                return json.loads(line[len(prefix) :])
+                body: dict[str, Any] = json.loads(line[len(prefix) :])  # the harness writes an object
+                return body
             except ValueError as exc:
                 raise SandboxError(f"harness result is not JSON: {exc}") from exc
     raise SandboxError("the harness exited without a result")
 
 
-def storable(value):
+def storable(value: object) -> object:
     """Every string made storable as PostgreSQL text: a NUL or a lone surrogate in a student's
     output would otherwise fail the write of the grade, a failure the student could cause."""
     if isinstance(value, str):
@@ -282,7 +304,7 @@ def storable(value):
     return value
 
 
-def validate_result(job: Job, body: dict) -> Result:
+def validate_result(job: Job, body: dict[str, Any]) -> Result:
     """Check the harness's answer against the job: one report per test, points from the job."""
     if body.get("status") != RunStatus.OK.value:
         raise SandboxError(str(body.get("message") or "harness reported a failure"))

@@ -197,7 +197,7 @@ class RunStatus(str, Enum):
     INFRA_ERROR = "infra_error"  # the platform failed; retry, never charge the student
 
 
-def _clipped(limit: int):
+def _clipped(limit: int) -> BeforeValidator:
     """A text field that is cut to ``limit`` characters instead of refused: what a student's
     code produced must never turn a result into a platform failure."""
 

@@ -20,8 +20,16 @@ Two equality modes for values, chosen per test or per assignment:
 Stdlib only: copied into the sandbox image. Runs in the harness, never in a student process.
 """
 
+from __future__ import annotations
+
 import math
 import re
+
+TYPE_CHECKING = False  # the harness does not load typing at run time (see wire.py)
+if TYPE_CHECKING:
+    from typing import TypeGuard
+
+    from .wire import Plain
 
 STRICT, PYTHON = "strict", "python"
 NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^[+-]?(nan|inf|infinity)$", re.I)
@@ -31,25 +39,27 @@ INTEGER = re.compile(r"^[+-]?\d+$")
 class Rules:
     """The comparison settings of one test."""
 
-    def __init__(self, rel_tol=1e-9, abs_tol=0.0, int_tolerance=False, equality=STRICT):
+    def __init__(
+        self, rel_tol: float = 1e-9, abs_tol: float = 0.0, int_tolerance: bool = False, equality: str = STRICT
+    ) -> None:
         self.rel_tol, self.abs_tol = float(rel_tol), float(abs_tol)
         self.int_tolerance = bool(int_tolerance)
         self.python = equality == PYTHON
 
 
-def _is_number(value, rules):
+def _is_number(value: object, rules: Rules) -> TypeGuard[float]:
     t = type(value)
     return t is int or t is float or (t is bool and rules.python)
 
 
-def numbers_equal(expected, actual, rules):
+def numbers_equal(expected: float, actual: float, rules: Rules) -> bool:
     """``expected`` and ``actual`` are ints or floats (bools in python mode)."""
     if type(expected) is float or rules.int_tolerance:
         return _close(expected, actual, rules)
     return expected == actual  # an int against an int or a float: exact, as Python compares them
 
 
-def _close(expected, actual, rules):
+def _close(expected: float, actual: float, rules: Rules) -> bool:
     try:
         e, a = float(expected), float(actual)
     except OverflowError:  # an int beyond the float range: only an exact match will do
@@ -59,7 +69,7 @@ def _close(expected, actual, rules):
     return e == a or math.isclose(e, a, rel_tol=rules.rel_tol, abs_tol=rules.abs_tol)
 
 
-def values_equal(expected, actual, rules=None):
+def values_equal(expected: Plain, actual: Plain, rules: Rules | None = None) -> bool:
     """Compare two plain values (already rebuilt by the harness from exact builtin types)."""
     rules = rules or Rules()
     if _is_number(expected, rules) and _is_number(actual, rules):
@@ -79,21 +89,21 @@ def values_equal(expected, actual, rules=None):
         return _dicts_equal(expected, actual, rules)
     if te in (set, frozenset):
         return {_key(v, rules) for v in expected} == {_key(v, rules) for v in actual}
-    return expected == actual  # str, bytes, None, bool
+    return bool(expected == actual)  # str, bytes, None, bool
 
 
-def _complex_equal(expected, actual, rules):
+def _complex_equal(expected: Plain, actual: Plain, rules: Rules) -> bool:
     kinds = (int, float, complex) + ((bool,) if rules.python else ())
     if type(expected) not in kinds or type(actual) not in kinds:
         return False
     if type(expected) in (int, bool) and not rules.int_tolerance:
-        return expected == actual  # exact, as Python compares an int with a complex
+        return bool(expected == actual)  # exact, as Python compares an int with a complex
     e, a = complex(expected), complex(actual)
     tolerant = Rules(rules.rel_tol, rules.abs_tol, True, PYTHON if rules.python else STRICT)
     return _close(e.real, a.real, tolerant) and _close(e.imag, a.imag, tolerant)
 
 
-def _dicts_equal(expected, actual, rules):
+def _dicts_equal(expected: dict[Plain, Plain], actual: dict[Plain, Plain], rules: Rules) -> bool:
     if len(expected) != len(actual):
         return False
     found = {_key(k, rules): v for k, v in actual.items()}
@@ -104,7 +114,7 @@ def _dicts_equal(expected, actual, rules):
     return True
 
 
-def _key(value, rules):
+def _key(value: Plain, rules: Rules) -> tuple[str, object]:
     """A hashable stand-in for a dict key or set member that keeps kinds apart in strict mode
     (``True`` and ``1`` hash alike, so Python's own sets and dicts would merge them)."""
     t = type(value)
@@ -125,7 +135,7 @@ def _key(value, rules):
 EXACT, TRAILING, WHITESPACE, NUMERIC, REGEX = "exact", "trailing", "whitespace", "numeric", "regex"
 
 
-def output_equal(expected, actual, mode, rules=None):
+def output_equal(expected: str, actual: str, mode: str, rules: Rules | None = None) -> bool:
     """Compare a program's whole output with the expected text."""
     rules = rules or Rules()
     if mode == EXACT:
@@ -142,11 +152,11 @@ def output_equal(expected, actual, mode, rules=None):
     raise ValueError("unknown comparison mode %r" % mode)
 
 
-def _trailing(text):
+def _trailing(text: str) -> str:
     return "\n".join(line.rstrip() for line in text.rstrip().splitlines())
 
 
-def token_equal(want, got, rules):
+def token_equal(want: str, got: str, rules: Rules) -> bool:
     """Two whitespace-separated tokens: numbers by the number rule, anything else as text.
     An expected integer token (``42``) is an int; any other number token is a float."""
     w, g = _number(want), _number(got)
@@ -155,7 +165,7 @@ def token_equal(want, got, rules):
     return numbers_equal(w, g, rules)
 
 
-def _number(token):
+def _number(token: str) -> int | float | None:
     if not NUMBER.match(token):
         return None
     try:

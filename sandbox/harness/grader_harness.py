@@ -7,6 +7,8 @@ process holds. Expected values and other tests never enter a student process;
 see sandbox/README.md for the threat model. Stdlib only (copied into the image).
 """
 
+from __future__ import annotations
+
 import builtins
 import ctypes
 import errno
@@ -22,15 +24,42 @@ import time
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import plaindata  # noqa: E402
-import protocol  # noqa: E402
-import spawner  # noqa: E402
-import verdict  # noqa: E402
-from verdict import report  # noqa: E402
+TYPE_CHECKING = False  # the harness does not load typing at run time (see wire.py)
+if TYPE_CHECKING:
+    import socket
+    from collections.abc import Callable, Iterable, Mapping
+    from types import FrameType
+    from typing import NoReturn
+
+    import pytest
+    from _typeshed import FileDescriptorLike
+
+    from . import plaindata, protocol, spawner, verdict
+    from .verdict import report
+    from .wire import (
+        CallRequest,
+        Case,
+        Init,
+        Job,
+        Mode,
+        Paths,
+        Report,
+        RunningTest,
+        SpawnReply,
+        Streams,
+        StudentLimits,
+        Test,
+    )
+else:
+    import plaindata
+    import protocol
+    import spawner
+    import verdict
+    from verdict import report
 
 # Where things live in the container. The bare-subprocess benchmark passes its own
 # ("paths" in the job) so that a run on a host never touches the host's /tmp.
-PATHS = {"private": "/run/harness", "scratch": ["/tmp", "/dev/shm"], "workdir": "/tmp/work"}
+PATHS: Paths = {"private": "/run/harness", "scratch": ["/tmp", "/dev/shm"], "workdir": "/tmp/work"}
 RESULT_MARKER = "GRADER-RESULT"
 MAX_JOB_BYTES = 32 * 1024 * 1024
 STUDENT_ENV = {
@@ -56,20 +85,20 @@ class CannotStart(Exception):
 class Capture:
     """Keeps the first ``cap`` bytes of a stream and counts the rest (never blocks the writer)."""
 
-    def __init__(self, cap):
+    def __init__(self, cap: int) -> None:
         self.cap, self.data, self.total = cap, bytearray(), 0
 
-    def add(self, chunk):
+    def add(self, chunk: bytes) -> None:
         self.total += len(chunk)
         room = self.cap - len(self.data)
         if room > 0:
             self.data += chunk[:room]
 
-    def text(self):
+    def text(self) -> str:
         return self.data.decode("utf-8", errors="replace")
 
     @property
-    def truncated(self):
+    def truncated(self) -> bool:
         return self.total > len(self.data)
 
 
@@ -78,13 +107,13 @@ class OutputBudget:
     allowance while the budget lasts, then a little; so 500 tests printing their full allowance
     cannot grow the harness (and the result line) past its memory."""
 
-    def __init__(self, total=4 * 1024 * 1024, floor=1024):
+    def __init__(self, total: int = 4 * 1024 * 1024, floor: int = 1024) -> None:
         self.left, self.floor = total, floor
 
-    def cap(self, allowance):
+    def cap(self, allowance: int) -> int:
         return max(self.floor, min(allowance, self.left // 2))
 
-    def spend(self, student):
+    def spend(self, student: StudentProcess) -> None:
         self.left -= len(student.stdout.data) + len(student.stderr.data)
 
 
@@ -97,14 +126,15 @@ class StudentProcess:
     The spawner forks it as ``uid``, a user of its own for this test.
     """
 
-    def __init__(self, job, init, uid, stdin_bytes=b""):
+    def __init__(self, job: Job, init: Init, uid: int, stdin_bytes: bytes = b"") -> None:
         self.uid = uid
         cap = OUTPUT.cap(job["limits"]["output_bytes"])
         self.stdout, self.stderr = Capture(cap), Capture(cap)
         self.frames = protocol.FrameBuffer()
-        self.returncode = None
+        self.returncode: int | None = None
         env = dict(STUDENT_ENV, HOME=PATHS["workdir"])
         spawner.send(SPAWNER, {"uid": uid, "cwd": PATHS["scratch"][0], "env": env})
+        reply: SpawnReply | None
         reply, fds = spawner.recv(SPAWNER)
         if reply is None:
             raise RuntimeError("the spawner died")
@@ -116,19 +146,23 @@ class StudentProcess:
             raise RuntimeError("the spawner did not start the student process")
         self.pid = reply["pid"]
         stdin_w, stdout_r, stderr_r, self.req_w, self.ans_r = fds
-        self.outgoing = {self.req_w: bytearray(protocol.pack(init))}
+        self.outgoing: dict[int, bytearray] = {self.req_w: bytearray(protocol.pack(init))}
         if stdin_bytes:
             self.outgoing[stdin_w] = bytearray(stdin_bytes)
         else:
             os.close(stdin_w)  # the program reads EOF at once
-        self.readers = {stdout_r: self.stdout.add, stderr_r: self.stderr.add, self.ans_r: self.frames.feed}
+        self.readers: dict[int, Callable[[bytes], None]] = {
+            stdout_r: self.stdout.add,
+            stderr_r: self.stderr.add,
+            self.ans_r: self.frames.feed,
+        }
         for fd in list(self.outgoing) + list(self.readers):
             os.set_blocking(fd, False)
         self.exited = False
         self.keep_requests_open = init["mode"] == "serve"
 
     # -- the pump -------------------------------------------------------------------------
-    def _pump(self, deadline, want_frame):
+    def _pump(self, deadline: float, want_frame: bool) -> object:
         """Move bytes until a frame arrives (if wanted), the child exits, or the deadline."""
         with selectors.DefaultSelector() as sel:
             for fd in self.readers:
@@ -151,12 +185,13 @@ class StudentProcess:
                 for key, _ in sel.select(remaining):
                     self._service(sel, key.fileobj)
 
-    def _service(self, sel, fd):
+    def _service(self, sel: selectors.BaseSelector, fd: FileDescriptorLike) -> None:
         if fd is SPAWNER:
             sel.unregister(fd)
             self._collect_exit()
             kill_uid(self.uid)  # grandchildren may hold the pipes open
             return
+        assert isinstance(fd, int)  # all else registered is a pipe's fd
         if fd in self.outgoing:
             buf = self.outgoing[fd]
             try:
@@ -179,14 +214,15 @@ class StudentProcess:
             del self.readers[fd]
             os.close(fd)
 
-    def _collect_exit(self):
+    def _collect_exit(self) -> None:
+        message: SpawnReply | None
         message, _ = spawner.recv(SPAWNER)
         if message is None:
             raise RuntimeError("the spawner died")
         self.returncode = os.waitstatus_to_exitcode(message["status"])
         self.exited = True
 
-    def _close_out(self, fd):
+    def _close_out(self, fd: int) -> None:
         self.outgoing.pop(fd, None)
         try:
             os.close(fd)
@@ -194,10 +230,10 @@ class StudentProcess:
             pass
 
     # -- public -----------------------------------------------------------------------------
-    def answer(self, deadline):
+    def answer(self, deadline: float) -> object:
         return self._pump(deadline, want_frame=True)
 
-    def request(self, message, deadline):
+    def request(self, message: CallRequest, deadline: float) -> object:
         if self.exited or self.req_w not in self.outgoing:
             raise StudentGone()
         self.outgoing[self.req_w] += protocol.pack(message)
@@ -206,12 +242,12 @@ class StudentProcess:
             raise StudentGone()
         return frame
 
-    def finish(self, deadline):
+    def finish(self, deadline: float) -> int | None:
         """Wait for the child to exit on its own and drain its output."""
         self._pump(deadline, want_frame=False)
         return self.returncode
 
-    def kill_all(self):
+    def kill_all(self) -> None:
         """SIGKILL every process of this test's user, wait until the last one is gone (zombies
         hold pids too), then delete its files.
 
@@ -221,7 +257,7 @@ class StudentProcess:
         kill_uid(self.uid)
         as_user(self.uid, lambda: wipe_own_files(PATHS["scratch"]))
 
-    def close(self):
+    def close(self) -> None:
         OUTPUT.spend(self)
         self.kill_all()
         if not self.exited:
@@ -235,7 +271,7 @@ class StudentProcess:
         reap_orphans()
 
 
-def processes_of(uid):
+def processes_of(uid: int) -> list[int]:
     """The pids of every process (zombies included) whose real uid is ``uid``."""
     found = []
     for entry in os.listdir("/proc"):
@@ -257,7 +293,7 @@ class StudentWontDie(Exception):
     """A test's processes outlived every attempt to kill them (graded as crashed)."""
 
 
-def kill_uid(uid, patience=30.0):
+def kill_uid(uid: int, patience: float = 30.0) -> None:
     """Kill every process of ``uid`` and reap what comes back to PID 1, until none is left.
     SIGSTOP first: a stopped process cannot fork, so a bomb cannot outgrow the list."""
     give_up = time.monotonic() + patience
@@ -273,7 +309,7 @@ def kill_uid(uid, patience=30.0):
         time.sleep(0.0005)
 
 
-def clean_up_after(uid):
+def clean_up_after(uid: int) -> None:
     try:
         kill_uid(uid)
         as_user(uid, lambda: wipe_own_files(PATHS["scratch"]))
@@ -281,7 +317,7 @@ def clean_up_after(uid):
         pass
 
 
-def _signal_all(pids, sig):
+def _signal_all(pids: Iterable[int], sig: int) -> None:
     for pid in pids:
         try:
             os.kill(pid, sig)
@@ -289,7 +325,7 @@ def _signal_all(pids, sig):
             pass
 
 
-def as_user(uid, work):
+def as_user(uid: int, work: Callable[[], object]) -> None:
     """Run ``work`` in a child that became ``uid`` (to touch that user's files)."""
     for _ in range(200):
         try:
@@ -312,7 +348,7 @@ def as_user(uid, work):
     os.waitpid(pid, 0)
 
 
-def wipe_own_files(folders):
+def wipe_own_files(folders: Iterable[str]) -> None:
     for folder in folders:
         try:
             entries = os.listdir(folder)
@@ -329,7 +365,7 @@ def wipe_own_files(folders):
                 pass
 
 
-def reap_orphans():
+def reap_orphans() -> None:
     """As PID 1 we inherit the student's orphans; collect the zombies."""
     while True:
         try:
@@ -341,7 +377,7 @@ def reap_orphans():
 
 
 # -- running one test -------------------------------------------------------------------------
-def student_limits(job, test):
+def student_limits(job: Job, test: Test) -> StudentLimits:
     limits = job["limits"]
     return {
         "memory_bytes": limits["memory_mb"] * 1024 * 1024,
@@ -352,7 +388,7 @@ def student_limits(job, test):
     }
 
 
-def base_init(job, test, mode):
+def base_init(job: Job, test: Test, mode: Mode) -> Init:
     return {
         "mode": mode,
         "files": job["files"],
@@ -365,7 +401,7 @@ def base_init(job, test, mode):
     }
 
 
-def run_io(job, test, deadline):
+def run_io(job: Job, test: RunningTest, deadline: float) -> Report:
     spec = test["spec"]
     student = StudentProcess(job, base_init(job, test, "main"), test["uid"], spec.get("stdin", "").encode())
     try:
@@ -379,7 +415,7 @@ def run_io(job, test, deadline):
         student.close()
 
 
-def streams(student):
+def streams(student: StudentProcess) -> Streams:
     return {
         "stdout": student.stdout.text(),
         "stderr": student.stderr.text(),
@@ -388,7 +424,7 @@ def streams(student):
     }
 
 
-def run_expr(job, test, deadline):
+def run_expr(job: Job, test: RunningTest, deadline: float) -> Report:
     spec = test["spec"]
     init = base_init(job, test, "expr")
     init["expr"] = spec["expr"]
@@ -407,7 +443,7 @@ def run_expr(job, test, deadline):
         student.close()
 
 
-def drain(student, deadline):
+def drain(student: StudentProcess, deadline: float) -> None:
     """After the answer, keep what the program still prints until it exits (it does so at once
     unless it tampered with its own exit; the answer already holds the verdict)."""
     try:
@@ -439,11 +475,11 @@ class JudgingTooLong(Exception):
 JUDGE_SECONDS = 10.0
 
 
-def _judging_too_long(signum, frame):
+def _judging_too_long(signum: int, frame: FrameType | None) -> NoReturn:
     raise JudgingTooLong()
 
 
-def run_test(job, test, deadline):
+def run_test(job: Job, test: RunningTest, deadline: float) -> Report:
     runner = {"io": run_io, "expr": run_expr, "pytest": run_pytest}[test["kind"]]
     started = time.monotonic()
     # The harness's own work on what the student sent is time-boxed too: one alarm for the
@@ -480,16 +516,16 @@ class RemoteModule:
     can run code in this process.
     """
 
-    def __init__(self, student, deadline, name):
+    def __init__(self, student: StudentProcess, deadline: float, name: str) -> None:
         self._student, self._deadline, self.__name__ = student, deadline, name
         self.timed_out = False
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Callable[..., object]:
         if name.startswith("__"):
             raise AttributeError(name)
 
-        def call(*args, **kwargs):
-            message = {
+        def call(*args: object, **kwargs: object) -> object:
+            message: CallRequest = {
                 "name": name,
                 "args": plaindata.encode(list(args)),
                 "kwargs": plaindata.encode(dict(kwargs)),
@@ -512,7 +548,7 @@ class RemoteModule:
         return call
 
 
-def remote_exception(error):
+def remote_exception(error: Mapping[str, object]) -> Exception:
     """Rebuild a builtin exception by name (so pytest.raises works); anything else is wrapped."""
     name, message = str(error.get("type", "Exception")), str(error.get("message", ""))
     cls = getattr(builtins, name, None)
@@ -548,10 +584,10 @@ class Collector:
 
     MAX_CASES = 200
 
-    def __init__(self):
-        self.cases = []
+    def __init__(self) -> None:
+        self.cases: list[Case] = []
 
-    def pytest_runtest_logreport(self, report):
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if len(self.cases) >= self.MAX_CASES:
             return
         if report.when == "call" or report.outcome != "passed":
@@ -566,7 +602,7 @@ class Collector:
             )
 
 
-def run_pytest(job, test, deadline):
+def run_pytest(job: Job, test: RunningTest, deadline: float) -> Report:
     import pytest
 
     student = StudentProcess(job, base_init(job, test, "serve"), test["uid"])
@@ -585,7 +621,7 @@ def run_pytest(job, test, deadline):
         with open(path, "w", encoding="utf-8") as handle:
             handle.write(test["spec"]["source"])
         remote = RemoteModule(student, deadline, module_name)
-        sys.modules[module_name] = remote
+        sys.modules[module_name] = remote  # type: ignore[assignment]  # a stand-in: the test file only reads attributes
         collector = Collector()
         code = pytest.main(
             [
@@ -610,7 +646,7 @@ def run_pytest(job, test, deadline):
 
 
 # -- the job ----------------------------------------------------------------------------------
-def make_undumpable():
+def make_undumpable() -> None:
     """Hide this process's memory and /proc entries even from a same-uid process."""
     try:
         ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 4
@@ -618,14 +654,14 @@ def make_undumpable():
         pass
 
 
-def run_job(job):
+def run_job(job: Job) -> list[Report]:
     budget_end = time.monotonic() + job["limits"]["wall_seconds"]
     # Visible tests first, hidden ones last: nothing a hidden test hands the student's code
     # can surface in the output of a test the student is allowed to see.
     order = sorted(job["tests"], key=lambda t: not t.get("visible", True))
-    results = {}
-    for position, test in enumerate(order):
-        test = dict(test, uid=job["student_uid"] + position)  # a user of its own per test
+    results: dict[str, Report] = {}
+    for position, planned in enumerate(order):
+        test: RunningTest = {**planned, "uid": job["student_uid"] + position}  # a user of its own per test
         now = time.monotonic()
         if now >= budget_end:
             results[test["id"]] = report(
@@ -636,10 +672,11 @@ def run_job(job):
     return [results[t["id"]] for t in job["tests"]]
 
 
-SPAWNER = None  # the harness's end of the socket to the spawner
+# The harness's end of the socket to the spawner.
+SPAWNER: socket.socket = None  # type: ignore[assignment]  # None only until main() starts the spawner
 
 
-def main():
+def main() -> None:
     global SPAWNER
     # The spawner is forked before the job is read: it never holds a test or the result channel.
     SPAWNER, _ = spawner.start()
@@ -648,7 +685,7 @@ def main():
     if os.environ.get("GRADER_PRELOAD_PYTEST") == "1":
         import pytest  # noqa: F401 - a pooled container does this while it waits for its job
     result_fd = os.dup(1)
-    job = json.loads(sys.stdin.buffer.read(MAX_JOB_BYTES + 1))
+    job: Job = json.loads(sys.stdin.buffer.read(MAX_JOB_BYTES + 1))
     token = job["token"]
     PATHS.update(job.get("paths") or {})
     # Anything else this process (or pytest) prints goes to a private log, never to the result channel.
@@ -670,7 +707,7 @@ def main():
     protocol.write_all(result_fd, line.encode("utf-8"))
 
 
-def _result_line(token, body):
+def _result_line(token: str, body: Mapping[str, object]) -> str:
     return "%s %s %s\n" % (RESULT_MARKER, token, json.dumps(body, separators=(",", ":")))
 
 

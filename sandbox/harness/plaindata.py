@@ -8,9 +8,18 @@ whatever reaches the comparison is data the harness built itself.
 Runs inside the sandbox image (stdlib only) and on the host (tests, runner).
 """
 
+from __future__ import annotations
+
 import ast
 import base64
 import math
+
+TYPE_CHECKING = False  # the harness does not load typing at run time (see wire.py)
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+    from typing import Any
+
+    from .wire import JSON, Plain
 
 MAX_DEPTH = 64
 MAX_ITEMS = 200_000
@@ -30,7 +39,7 @@ class _Budget:
             raise Unencodable("value too large to compare (more than %d items)" % MAX_ITEMS)
 
 
-def encode(value, _depth=0, _budget=None):
+def encode(value: Plain, _depth: int = 0, _budget: _Budget | None = None) -> JSON:
     """Return a JSON-serialisable, tagged form of ``value``."""
     budget = _budget or _Budget()
     budget.spend()
@@ -38,7 +47,8 @@ def encode(value, _depth=0, _budget=None):
         raise Unencodable("value nested too deeply")
     t = type(value)
     if value is None or t is bool or t is str:
-        return value
+        scalar: bool | str | None = value  # the type checked just above (``t``, not isinstance)
+        return scalar
     if t is int:
         return {"i": str(value)}
     if t is float:
@@ -61,21 +71,27 @@ def encode(value, _depth=0, _budget=None):
     raise Unencodable("a value of type %s is not plain data" % t.__name__)
 
 
-def _float(text):
+def _float(text: str) -> float:
     value = float(text)
     return value
 
 
-_SCALARS = {
+# Each takes a payload from the student's side as it is (anything): a wrong one raises.
+_SCALARS: dict[str, Callable[[Any], object]] = {
     "i": int,
     "f": _float,
     "c": lambda parts: complex(float(parts[0]), float(parts[1])),
     "b": lambda text: base64.b64decode(text.encode("ascii"), validate=True),
 }
-_CONTAINERS = {"l": list, "t": tuple, "s": set, "fs": frozenset}
+_CONTAINERS: dict[str, Callable[[Iterable[object]], object]] = {
+    "l": list,
+    "t": tuple,
+    "s": set,
+    "fs": frozenset,
+}
 
 
-def decode(data, _depth=0, _budget=None):
+def decode(data: object, _depth: int = 0, _budget: _Budget | None = None) -> Plain:
     """Rebuild a value from :func:`encode`'s output; raise ValueError on anything else
     (including more than MAX_ITEMS values: the harness rebuilds them in its own time)."""
     budget = _budget or _Budget()
@@ -103,7 +119,7 @@ def decode(data, _depth=0, _budget=None):
     raise ValueError("unknown plain-data tag %r" % tag)
 
 
-def short_repr(value, limit=2000):
+def short_repr(value: object, limit: int = 2000) -> str:
     """``repr`` capped at ``limit`` characters, for reports."""
     text = repr(value)
     if len(text) > limit:
@@ -114,12 +130,12 @@ def short_repr(value, limit=2000):
 _SPECIAL_FLOATS = {"nan": math.nan, "inf": math.inf, "infinity": math.inf}
 
 
-def parse_literal(text):
+def parse_literal(text: str) -> Plain:
     """``ast.literal_eval`` that also accepts ``nan`` and ``inf`` (as names) for expected values."""
     tree = ast.parse(text.strip(), mode="eval")
 
     class Floats(ast.NodeTransformer):
-        def visit_Name(self, node):
+        def visit_Name(self, node: ast.Name) -> ast.Constant:
             if node.id.lower() in _SPECIAL_FLOATS:
                 return ast.copy_location(ast.Constant(_SPECIAL_FLOATS[node.id.lower()]), node)
             raise ValueError("name %r is not a literal" % node.id)

@@ -3,9 +3,15 @@
 Stdlib only: this file is copied into the sandbox image.
 """
 
+from __future__ import annotations
+
 import json
 import os
 import struct
+
+TYPE_CHECKING = False  # the harness does not load typing at run time (see wire.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 HEADER = struct.Struct(">I")
 MAX_FRAME = 8 * 1024 * 1024
@@ -15,7 +21,7 @@ class FrameError(Exception):
     """The peer sent something that is not a well-formed frame."""
 
 
-def pack(message) -> bytes:
+def pack(message: object) -> bytes:
     body = json.dumps(message, separators=(",", ":")).encode("utf-8")
     if len(body) > MAX_FRAME:
         raise FrameError("message too large (%d bytes)" % len(body))
@@ -28,7 +34,7 @@ def write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
-def write_frame(fd: int, message) -> None:
+def write_frame(fd: int, message: object) -> None:
     write_all(fd, pack(message))
 
 
@@ -43,8 +49,8 @@ def read_exactly(fd: int, size: int) -> bytes:
     return b"".join(chunks)
 
 
-def read_frame(fd: int):
-    """Blocking read of one frame (used by the student side)."""
+def read_frame(fd: int) -> Any:
+    """Blocking read of one frame (used by the student side, whose frames come from the harness)."""
     (size,) = HEADER.unpack(read_exactly(fd, HEADER.size))
     if size > MAX_FRAME:
         raise FrameError("frame too large")
@@ -62,7 +68,8 @@ class FrameBuffer:
         if len(self.data) > MAX_FRAME + HEADER.size:
             raise FrameError("frame too large")
 
-    def pop(self):
+    def pop(self) -> object:
+        """The next whole frame, decoded (untrusted: any JSON value), or None while none is whole."""
         if len(self.data) < HEADER.size:
             return None
         (size,) = HEADER.unpack(self.data[: HEADER.size])

@@ -16,6 +16,8 @@ Protocol on the socketpair (harness <-> spawner), one request at a time:
   spawner -> harness: frame {"status": waitpid status} when the child has exited
 """
 
+from __future__ import annotations
+
 import json
 import os
 import socket
@@ -24,18 +26,26 @@ import sys
 import time
 import traceback
 
-import student_boot
+TYPE_CHECKING = False  # the harness does not load typing at run time (see wire.py)
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from typing import Any, NoReturn
+
+    from . import student_boot
+    from .wire import SpawnRequest
+else:
+    import student_boot
 
 HEADER = struct.Struct(">I")
 MIN_UID = 1000
 
 
-def send(sock, message, fds=()):
+def send(sock: socket.socket, message: object, fds: Iterable[int] = ()) -> None:
     body = json.dumps(message).encode()
     socket.send_fds(sock, [HEADER.pack(len(body)) + body], list(fds))
 
 
-def recv(sock):
+def recv(sock: socket.socket) -> tuple[Any, list[int]]:
     """One frame and the fds that came with it; (None, []) at EOF."""
     data, fds, _, _ = socket.recv_fds(sock, 1 << 16, 8)
     if not data:
@@ -50,7 +60,7 @@ def recv(sock):
     return json.loads(body), fds
 
 
-def start():
+def start() -> tuple[socket.socket, int]:
     """Fork the spawner; return the harness's end of the socket and the spawner's pid."""
     parent_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     pid = os.fork()
@@ -65,7 +75,7 @@ def start():
     return parent_end, pid
 
 
-def _detach_from_channels():
+def _detach_from_channels() -> None:
     """Drop the container's stdin (the job) and stdout (the result channel)."""
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
@@ -73,8 +83,9 @@ def _detach_from_channels():
     os.close(null)
 
 
-def serve(sock):
+def serve(sock: socket.socket) -> None:
     while True:
+        request: SpawnRequest | None
         request, _ = recv(sock)
         if request is None:
             return
@@ -104,7 +115,7 @@ def serve(sock):
         send(sock, {"status": status})
 
 
-def _fork(tries=50):
+def _fork(tries: int = 50) -> int | None:
     """fork(), waiting a little while pids are scarce (the dying are being reaped)."""
     for _ in range(tries):
         try:
@@ -114,7 +125,7 @@ def _fork(tries=50):
     return None
 
 
-def _child(uid, request, ends):
+def _child(uid: int, request: SpawnRequest, ends: list[tuple[int, int]]) -> NoReturn:
     """In the forked child: become the student, keep only its own pipes, run the bootstrap."""
     try:
         os.dup2(ends[0][0], 0)

@@ -10,6 +10,8 @@ runs the student's code; it never sees expected values.
 Two pipes: requests from the harness and answers to it (frames).
 """
 
+from __future__ import annotations
+
 import importlib  # noqa: F401 - pre-imported: the spawner forks this warm
 import importlib.util
 import os
@@ -20,14 +22,23 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import plaindata  # noqa: E402
-import protocol  # noqa: E402
+TYPE_CHECKING = False  # the harness does not load typing at run time (see wire.py)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from types import ModuleType
+    from typing import Any, NoReturn
+
+    from . import plaindata, protocol
+    from .wire import Answer, CallRequest, ErrorInfo, Init, StudentLimits
+else:
+    import plaindata
+    import protocol
 
 REQUESTS, ANSWERS = 3, 4
 WORKDIR = "/tmp/work"
 
 
-def apply_limits(limits):
+def apply_limits(limits: StudentLimits) -> None:
     # Hard limits equal soft ones, so student code cannot raise them again.
     for name, value in (
         ("RLIMIT_AS", limits["memory_bytes"]),
@@ -46,7 +57,7 @@ def apply_limits(limits):
         pass
 
 
-def fresh_workdir(files):
+def fresh_workdir(files: dict[str, str]) -> None:
     """Lay out the files. Nothing of an earlier test is left: it ran as another uid, and the
     harness deleted that uid's files and processes when it ended."""
     os.makedirs(WORKDIR, exist_ok=True)
@@ -57,9 +68,10 @@ def fresh_workdir(files):
     sys.path.insert(0, WORKDIR)
 
 
-def describe(exc):
+def describe(exc: BaseException) -> ErrorInfo:
     """Exception type, message and the last line of the student's own code involved."""
-    line, filename = None, None
+    line: int | None = None
+    filename: str | None = None
     for frame, lineno in traceback.walk_tb(exc.__traceback__):
         if frame.f_code.co_filename.startswith(WORKDIR):
             line, filename = lineno, os.path.basename(frame.f_code.co_filename)
@@ -75,12 +87,12 @@ def describe(exc):
     }
 
 
-def answer(message):
+def answer(message: Answer) -> None:
     flush_output()  # what the code printed goes out before its answer, so none of it is lost
     try:
         protocol.write_frame(ANSWERS, message)
     except protocol.FrameError:
-        too_large = {
+        too_large: ErrorInfo = {
             "type": "AnswerTooLarge",
             "message": "the value is too large to send back (over %d MB)" % (protocol.MAX_FRAME >> 20),
             "line": None,
@@ -90,7 +102,7 @@ def answer(message):
         pass
 
 
-def flush_output():
+def flush_output() -> None:
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
@@ -98,7 +110,7 @@ def flush_output():
             pass
 
 
-def encoded_or_error(compute):
+def encoded_or_error(compute: Callable[[], object]) -> Answer:
     try:
         value = compute()
     except BaseException as exc:  # noqa: BLE001 - student code may raise anything
@@ -111,11 +123,11 @@ def encoded_or_error(compute):
         return {"ok": False, "error": {"type": "NotPlainData", "message": type(exc).__name__, "line": None}}
 
 
-def run_main(init):
+def run_main(init: Init) -> None:
     sys.argv = [init["main"]]
 
     try:
-        namespace = {}
+        namespace: dict[str, Any] = {}
         if init.get("setup") and init.get("setup_scope") == "module":
             exec(compile(init["setup"], "<setup>", "exec"), namespace)
         runpy.run_path(os.path.join(WORKDIR, init["main"]), init_globals=namespace, run_name="__main__")
@@ -130,13 +142,14 @@ def run_main(init):
         os._exit(1)
 
 
-def import_student(init):
+def import_student(init: Init) -> ModuleType:
     """Import the student's module. With the setup's ``module`` scope the setup runs first, in
     the module's own namespace, so the names it defines are globals of the student's code."""
     if not (init.get("setup") and init.get("setup_scope") == "module"):
         return importlib.import_module(init["module"])
     name = init["module"]
     spec = importlib.util.spec_from_file_location(name, os.path.join(WORKDIR, name + ".py"))
+    assert spec is not None and spec.loader is not None  # a .py path always has a source loader
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     exec(compile(init["setup"], "<setup>", "exec"), module.__dict__)
@@ -144,8 +157,8 @@ def import_student(init):
     return module
 
 
-def run_expression(init):
-    def compute():
+def run_expression(init: Init) -> None:
+    def compute() -> object:
         namespace = dict(vars(import_student(init)))
         if init.get("setup") and init.get("setup_scope") != "module":
             # The default ("test") scope: the setup sees the module's names, the module not its.
@@ -155,7 +168,7 @@ def run_expression(init):
     answer(encoded_or_error(compute))
 
 
-def serve(init):
+def serve(init: Init) -> None:
     """Answer function calls from an instructor's pytest file, one frame each."""
     loaded = encoded_or_error(lambda: import_student(init) and None)
     answer(loaded)
@@ -164,11 +177,11 @@ def serve(init):
     module = sys.modules[init["module"]]
     while True:
         try:
-            request = protocol.read_frame(REQUESTS)
+            request: CallRequest = protocol.read_frame(REQUESTS)
         except (EOFError, OSError, ValueError):
             return
 
-        def call(request=request):
+        def call(request: CallRequest = request) -> object:
             function = getattr(module, request["name"])
             args = plaindata.decode(request["args"])
             kwargs = plaindata.decode(request["kwargs"])
@@ -177,10 +190,10 @@ def serve(init):
         answer(encoded_or_error(call))
 
 
-def run(requests_fd, answers_fd):
+def run(requests_fd: int, answers_fd: int) -> NoReturn:
     global WORKDIR, REQUESTS, ANSWERS
     REQUESTS, ANSWERS = requests_fd, answers_fd
-    init = protocol.read_frame(REQUESTS)
+    init: Init = protocol.read_frame(REQUESTS)
     WORKDIR = init["workdir"]
     apply_limits(init["limits"])
     fresh_workdir(init["files"])

@@ -11,13 +11,23 @@ tests/test_harness_fuzz.py.
 Stdlib only: copied into the sandbox image.
 """
 
+from __future__ import annotations
+
 import signal
 
-try:  # imported as sandbox.harness.verdict on the host (tests, tools)
+TYPE_CHECKING = False  # the harness does not load typing at run time (see wire.py)
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+    from typing import Literal, Unpack, overload
+
     from . import compare, plaindata
-except ImportError:  # in the image the harness files sit in one flat folder
-    import compare
-    import plaindata
+    from .wire import Case, CleanError, Job, Outcome, Plain, Report, ReportFields, Spec, Streams, Test
+else:
+    try:  # imported as sandbox.harness.verdict on the host (tests, tools)
+        from . import compare, plaindata
+    except ImportError:  # in the image the harness files sit in one flat folder
+        import compare
+        import plaindata
 
 MAX_NAME = 200
 MAX_MESSAGE = 2000
@@ -27,7 +37,15 @@ MAX_CASES = 1000
 MAX_LINE = 10_000_000
 
 
-def clip(value, limit):
+if TYPE_CHECKING:
+
+    @overload
+    def clip(value: str | bytes, limit: int) -> str: ...
+    @overload
+    def clip(value: object, limit: int) -> str | None: ...
+
+
+def clip(value: object, limit: int) -> str | None:
     """Any value as text of at most ``limit`` characters (None stays None)."""
     if value is None:
         return None
@@ -44,7 +62,7 @@ def clip(value, limit):
     return text if len(text) <= limit else text[: limit - 14] + "...[truncated]"
 
 
-def clean_error(raw):
+def clean_error(raw: object) -> CleanError | None:
     """The student's exception as the harness keeps it: typed fields, bounded sizes."""
     if type(raw) is not dict:
         return None
@@ -58,8 +76,8 @@ def clean_error(raw):
     }
 
 
-def report(test, outcome, **fields):
-    data = {
+def report(test: Test, outcome: Outcome, *, error: object = None, **fields: Unpack[ReportFields]) -> Report:
+    data: Report = {
         "id": test["id"],
         "name": test["name"],
         "outcome": outcome,
@@ -69,16 +87,16 @@ def report(test, outcome, **fields):
         "expected": None,
         "actual": None,
         "error": None,
+        **fields,
     }
-    data.update(fields)
     data["message"] = clip(data["message"], MAX_MESSAGE)
     data["expected"] = clip(data["expected"], MAX_VALUE)
     data["actual"] = clip(data["actual"], MAX_VALUE)
-    data["error"] = clean_error(data["error"])
+    data["error"] = clean_error(error)
     return data
 
 
-def crash_outcome(returncode, error):
+def crash_outcome(returncode: int | None, error: object) -> tuple[Outcome, str]:
     """Outcome and message for a student process that ended without a usable answer."""
     error = clean_error(error)
     if error and error["type"] == "MemoryError":
@@ -96,15 +114,22 @@ def crash_outcome(returncode, error):
     return "crashed", "exited with status %s before answering" % clip(returncode, 40)
 
 
-def _frame_error(frame):
+def _frame_error(frame: object) -> object:
     return frame.get("error") if type(frame) is dict else None
 
 
-def unreadable(test, why, streams):
+def unreadable(test: Test, why: str, streams: Streams) -> Report:
     return report(test, "error", message="the program's answer could not be read (%s)" % why, **streams)
 
 
-def expr_report(test, frame, returncode, streams, expected, rules):
+def expr_report(
+    test: Test,
+    frame: object,
+    returncode: int | None,
+    streams: Streams,
+    expected: Plain,
+    rules: compare.Rules,
+) -> Report:
     """An expression test: ``frame`` is whatever came back on the answer pipe (or None)."""
     if type(frame) is not dict or frame.get("ok") is not True:
         error = _frame_error(frame)
@@ -138,14 +163,16 @@ def expr_report(test, frame, returncode, streams, expected, rules):
     )
 
 
-def _safe_repr(value):
+def _safe_repr(value: object) -> str:
     try:
         return plaindata.short_repr(value)
     except (ValueError, RecursionError):  # an int past Python's digit limit, say
         return "<a value too large to show>"
 
 
-def io_report(test, frame, returncode, streams, rules):
+def io_report(
+    test: Test, frame: object, returncode: int | None, streams: Streams, rules: compare.Rules
+) -> Report:
     """A stdin/stdout test: the program ran as __main__ and has exited."""
     spec = test["spec"]
     error = _frame_error(frame)
@@ -166,7 +193,7 @@ def io_report(test, frame, returncode, streams, rules):
     )
 
 
-def load_report(test, frame, returncode, streams):
+def load_report(test: Test, frame: object, returncode: int | None, streams: Streams) -> Report | None:
     """A pytest test's first step (importing the student's module): None when it loaded."""
     if type(frame) is dict and frame.get("ok") is True:
         return None
@@ -176,8 +203,11 @@ def load_report(test, frame, returncode, streams):
     return report(test, outcome, message=message, error=_frame_error(frame), **streams)
 
 
-def pytest_report(test, passed_all, cases, timed_out, exit_code, streams):
+def pytest_report(
+    test: Test, passed_all: bool, cases: list[Case], timed_out: bool, exit_code: int, streams: Streams
+) -> Report:
     failed = [c for c in cases if c["outcome"] != "passed"]
+    outcome: Outcome
     if timed_out:
         outcome, message = "timeout", "time limit exceeded"
     elif passed_all and cases and not failed:
@@ -192,7 +222,7 @@ def pytest_report(test, passed_all, cases, timed_out, exit_code, streams):
     )
 
 
-def rules_for(job, spec):
+def rules_for(job: Job, spec: Spec) -> compare.Rules:
     """The comparison rules of one test: its own settings, else the assignment's default."""
     return compare.Rules(
         spec.get("rel_tol", 1e-9),
@@ -203,12 +233,18 @@ def rules_for(job, spec):
 
 
 RESULT_BUDGET = 12 * 1024 * 1024  # the runner refuses a result line over 16 MB
-BULKY = ("stdout", "stderr", "actual", "expected", "message")
-ERROR_TEXT = ("type", "message", "file", "traceback")
-OUTCOME_ONLY = ("id", "name", "outcome", "points", "points_earned", "duration")
+if TYPE_CHECKING:
+    BulkyKey = Literal["stdout", "stderr", "actual", "expected", "message"]
+    ErrorTextKey = Literal["type", "message", "file", "traceback"]
+    OutcomeOnlyKey = Literal["id", "name", "outcome", "points", "points_earned", "duration"]
+BULKY: tuple[BulkyKey, ...] = ("stdout", "stderr", "actual", "expected", "message")
+ERROR_TEXT: tuple[ErrorTextKey, ...] = ("type", "message", "file", "traceback")
+OUTCOME_ONLY: tuple[OutcomeOnlyKey, ...] = ("id", "name", "outcome", "points", "points_earned", "duration")
 
 
-def fit(tests, encode, budget=RESULT_BUDGET):
+def fit(
+    tests: list[Report], encode: Callable[[Sequence[Mapping[str, object]]], str], budget: int = RESULT_BUDGET
+) -> str:
     """The encoded result, cut until it fits ``budget``: many tests each printing (or raising
     with) their full allowance must not make the result too large to deliver, a failure the
     runner would have to call the platform's. Every text field shrinks step by step; at the
@@ -223,16 +259,21 @@ def fit(tests, encode, budget=RESULT_BUDGET):
     return encode([{k: t[k] for k in OUTCOME_ONLY if k in t} for t in tests])
 
 
-def _shrink(test, cap):
+def _shrink(test: Report, cap: int) -> None:
     for key in BULKY:
-        if test.get(key) is not None and len(test[key]) > cap:
-            test[key] = clip(test[key], cap)
-            if key in ("stdout", "stderr"):
-                test[key + "_truncated"] = True
-    if test.get("error"):
-        for key in ERROR_TEXT:
-            if test["error"].get(key):
-                test["error"][key] = clip(test["error"][key], min(cap, MAX_NAME))
+        value = test.get(key)
+        if value is not None and len(value) > cap:
+            test[key] = clip(value, cap)
+            if key == "stdout":
+                test["stdout_truncated"] = True
+            elif key == "stderr":
+                test["stderr_truncated"] = True
+    error = test.get("error")
+    if error:
+        for name in ERROR_TEXT:
+            text = error.get(name)
+            if text:
+                error[name] = clip(text, min(cap, MAX_NAME))
     if test.get("cases"):
         test["cases"] = test["cases"][: max(10, cap // 8)]
         for case in test["cases"]:

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Static type check (mypy, settings in pyproject.toml) of the modules that are typed so far.
+# Add a package or file to TARGETS once it passes; this list is the only one.
+# MYPY=/path/to/mypy overrides the virtualenv's (e.g. a work tree without its own .venv).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+TARGETS=(
+  sandbox
+  feedback/llm.py
+  feedback/control.py
+)
+exec "${MYPY:-.venv/bin/mypy}" "$@" "${TARGETS[@]}"
