@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -124,7 +126,7 @@ class Submission(models.Model):
         return self.status in FINISHED
 
     @property
-    def final_score(self):
+    def final_score(self) -> Decimal | None:
         """What this attempt is worth: grading.scoring.final_score (SQL twin: with_final_score)."""
         return scoring.final_score(
             self.raw_score, self.rubric_points, self.late_penalty_percent, self.override_score

@@ -8,7 +8,9 @@ import logging
 import os
 import socket
 import uuid
+from collections.abc import Iterable
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -17,7 +19,7 @@ from django.utils import timezone
 from pydantic import ValidationError
 
 import sandbox
-from courses.models import Assignment
+from courses.models import Assignment, TestCase
 from grading import scoring
 from grading.models import Status, Submission, TestResult, TrialRun, TrialStatus
 from grading.signals import ScoreEvent, announce, announce_trial
@@ -61,8 +63,9 @@ def run_sandbox(job: sandbox.Job, pooled: bool = True) -> sandbox.Result:
 
 
 def close_pool() -> None:
-    if container_pool.cache_info().currsize and container_pool() is not None:
-        container_pool().close()
+    pool = container_pool() if container_pool.cache_info().currsize else None
+    if pool is not None:
+        pool.close()
     container_pool.cache_clear()
 
 
@@ -91,7 +94,7 @@ def claim(submission_id: int, redelivered: bool) -> uuid.UUID | None:
     retry budget (a run that kills its worker every time must end), and the old run's token
     no longer counts."""
     token = uuid.uuid4()
-    fields = {"started_at": timezone.now(), "run_token": token, "worker": worker_id()}
+    fields: dict[str, Any] = {"started_at": timezone.now(), "run_token": token, "worker": worker_id()}
     if transition(
         submission_id,
         Status.RUNNING,
@@ -129,8 +132,10 @@ def retry_budget_spent(submission_id: int) -> bool:
 
 def retry_delay(submission_id: int) -> int:
     """Seconds before the next try: 1, 2, 4... up to a minute, by failures so far."""
-    failures = Submission.objects.filter(pk=submission_id).values_list("infra_failures", flat=True).first()
-    return min(2 ** max(0, (failures or 1) - 1), 60)
+    failures: int = (
+        Submission.objects.filter(pk=submission_id).values_list("infra_failures", flat=True).first() or 1
+    )
+    return min(1 << min(max(0, failures - 1), 6), 60)
 
 
 def grade(submission_id: int, redelivered: bool = False) -> GradeOutcome:
@@ -228,7 +233,9 @@ def record_result(submission_id: int, token: uuid.UUID, tests: dict, result: san
     return True
 
 
-def _result_row(submission, test_case, index, report) -> TestResult:
+def _result_row(
+    submission: Submission, test_case: TestCase, index: int, report: sandbox.TestReport
+) -> TestResult:
     return TestResult(
         submission=submission,
         test_case=test_case,
@@ -318,7 +325,7 @@ def run_trial(trial_id: int) -> GradeOutcome:
     return GradeOutcome.GRADED
 
 
-def _trial_row(test_case, report) -> dict:
+def _trial_row(test_case: TestCase, report: sandbox.TestReport) -> dict[str, Any]:
     return {
         "name": test_case.name,
         "visible": test_case.visible,
@@ -346,7 +353,9 @@ def give_up_trial(trial_id: int) -> None:
 
 
 @transaction.atomic
-def _finish_trial(trial_id: int, status: str, allowed_from=(TrialStatus.RUNNING,), **fields) -> None:
+def _finish_trial(
+    trial_id: int, status: str, allowed_from: Iterable[str] = (TrialStatus.RUNNING,), **fields: Any
+) -> None:
     now = timezone.now()
     if TrialRun.objects.filter(pk=trial_id, status__in=list(allowed_from)).update(
         status=status, status_changed_at=now, finished_at=now, **fields

@@ -22,7 +22,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db.models import DecimalField, F, Value
 from django.db.models.functions import Coalesce, Round
 
-from courses.models import LatePolicy, PenaltyUnit
+from courses.models import Assignment, Extension, LatePolicy, PenaltyUnit
 
 UNIT = {PenaltyUnit.HOUR: timedelta(hours=1), PenaltyUnit.DAY: timedelta(days=1)}
 CENT = Decimal("0.01")
@@ -41,7 +41,7 @@ class Lateness:
 ON_TIME = Lateness(False, Decimal("0"))
 
 
-def lateness(assignment, submitted_at: datetime, extension=None) -> Lateness:
+def lateness(assignment: Assignment, submitted_at: datetime, extension: Extension | None = None) -> Lateness:
     """How late ``submitted_at`` is for ``assignment`` (or the student's ``extension``, whose
     deadlines replace the assignment's); raises LateRejected if not accepted."""
     deadline, hard_deadline = (
@@ -64,7 +64,12 @@ def lateness(assignment, submitted_at: datetime, extension=None) -> Lateness:
     return Lateness(True, penalty)
 
 
-def explain_lateness(assignment, submitted_at: datetime, penalty_percent: Decimal, extension=None) -> str:
+def explain_lateness(
+    assignment: Assignment,
+    submitted_at: datetime,
+    penalty_percent: Decimal,
+    extension: Extension | None = None,
+) -> str:
     """A sentence for the student: how late, which deadline, the rule, and what it cost."""
     from django.utils.timesince import timesince
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from celery import current_app
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from courses.models import Assignment, Extension, Membership
@@ -16,6 +19,9 @@ from grading import scoring
 from grading.models import NOT_CHARGED, Status, Submission, TrialPurpose, TrialRun
 from grading.states import log_created
 from sandbox.schema import FILE_NAME
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +76,7 @@ def decode_uploads(uploads: list[Upload], main_file: str) -> dict[str, str]:
     return files
 
 
-def do_submit(student, assignment: Assignment, uploads: list[Upload]) -> Submission:
+def do_submit(student: User, assignment: Assignment, uploads: list[Upload]) -> Submission:
     """Store a new attempt (status queued) and enqueue its grading once committed.
 
     Side effects: one Submission row and its first event; a Celery message on queue
@@ -104,7 +110,7 @@ def do_submit(student, assignment: Assignment, uploads: list[Upload]) -> Submiss
     return submission
 
 
-def check_attempt_rules(assignment: Assignment, previous, now) -> None:
+def check_attempt_rules(assignment: Assignment, previous: QuerySet[Submission], now: datetime) -> None:
     """The attempt limit (platform errors do not count) and the minimum wait between attempts."""
     charged = previous.exclude(status__in=NOT_CHARGED)
     if assignment.attempt_limit is not None and charged.count() >= assignment.attempt_limit:
@@ -129,6 +135,8 @@ def fair_priority(submission_id: int) -> int:
     course_id = (
         Submission.objects.filter(pk=submission_id).values_list("assignment__course_id", flat=True).first()
     )
+    if course_id is None:
+        return LOWEST_PRIORITY
     waiting = Submission.objects.filter(assignment__course_id=course_id, status=Status.QUEUED).count()
     return min(LOWEST_PRIORITY, max(0, waiting - 1) // settings.GRADING_FAIR_SHARE)
 
@@ -149,9 +157,10 @@ def grading_backlog(queue: str = "grading") -> int | None:
     try:
         with current_app.connection_for_read() as conn:
             # Not passive: on Redis an empty queue does not exist, and a passive declare would fail.
-            return conn.default_channel.queue_declare(
+            declared = conn.default_channel.queue_declare(  # type: ignore[attr-defined]  # kombu's Channel, not in the stubs' StdChannel
                 queue=queue, durable=True, auto_delete=False
-            ).message_count
+            )
+            return int(declared.message_count)
     except Exception:  # noqa: BLE001
         return None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 
@@ -13,6 +14,9 @@ from grading.services import LOWEST_PRIORITY, enqueue_grading, enqueue_trial
 from grading.signals import ScoreEvent, announce, announce_requeued
 from grading.states import transition
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 log = logging.getLogger(__name__)
 
 
@@ -20,7 +24,7 @@ class ActionRejected(Exception):
     """The action is not allowed or its input is wrong; the message says why. Nothing changed."""
 
 
-def do_override_score(submission: Submission, score, reason: str, by) -> ScoreOverride:
+def do_override_score(submission: Submission, score: object, reason: str, by: User) -> ScoreOverride:
     """Set a graded submission's score by hand. Side effects: a ScoreOverride audit row and
     the submission's override_score, atomically. No retries (a plain database write)."""
     reason = (reason or "").strip()
@@ -46,14 +50,19 @@ def do_override_score(submission: Submission, score, reason: str, by) -> ScoreOv
     return override
 
 
-def _requeue(ids: list[int], **enqueue) -> None:
+def _requeue(ids: list[int], queue: str = "grading", priority: int | None = None) -> None:
     """Inside a transaction: announce that these submissions are being graded again (their
     hints are dropped by the feedback app), and send their grading messages once it commits."""
     announce_requeued(ids)
-    transaction.on_commit(lambda: [enqueue_grading(pk, **enqueue) for pk in ids])
+
+    def send() -> None:
+        for pk in ids:
+            enqueue_grading(pk, queue=queue, priority=priority)
+
+    transaction.on_commit(send)
 
 
-def do_regrade_submission(submission_id: int, by) -> None:
+def do_regrade_submission(submission_id: int, by: User) -> None:
     """Grade one finished submission again, now (an instructor is watching: the ordinary grading
     queue). Side effects: the submission back to queued, its old hint dropped, one message after
     commit. Overrides are kept."""
@@ -70,7 +79,7 @@ def do_regrade_submission(submission_id: int, by) -> None:
         _requeue([submission_id])
 
 
-def do_regrade_assignment(assignment_id: int, by) -> RegradeRun:
+def do_regrade_assignment(assignment_id: int, by: User) -> RegradeRun:
     """Queue every finished submission of the assignment again, on the low-priority ``regrading``
     queue. Side effects: a RegradeRun, each submission back to queued (its old hint dropped),
     one message per submission after commit. Overrides are kept."""
@@ -98,7 +107,7 @@ def do_regrade_assignment(assignment_id: int, by) -> RegradeRun:
     return run
 
 
-def request_reference_check(assignment: Assignment, by) -> TrialRun:
+def request_reference_check(assignment: Assignment, by: User) -> TrialRun:
     """Queue the assignment's tests against its reference solution on the grading queue; the
     page follows the TrialRun. Raises ActionRejected when there is nothing to run."""
     if not assignment.reference_files:

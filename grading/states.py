@@ -5,6 +5,9 @@ queued -> running -> graded | error | rejected; running -> queued (platform fail
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -12,7 +15,13 @@ from grading.models import Status, Submission, SubmissionEvent
 
 
 def transition(
-    submission_id: int, to: Status, *, allowed_from, detail: str = "", where=None, **fields
+    submission_id: int,
+    to: Status,
+    *,
+    allowed_from: Iterable[Status],
+    detail: str = "",
+    where: dict[str, Any] | None = None,
+    **fields: Any,
 ) -> bool:
     """Move the submission to ``to`` if it is in one of ``allowed_from`` (and matches ``where``).
 

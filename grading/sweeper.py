@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import F
@@ -26,7 +26,7 @@ from grading.states import transition
 log = logging.getLogger(__name__)
 
 
-def sweep(now=None) -> dict:
+def sweep(now: datetime | None = None) -> dict[str, int]:
     now = now or timezone.now()
     requeued_running = 0
     grace = timedelta(seconds=settings.GRADING_RUNNING_GRACE_SECONDS)
@@ -65,7 +65,7 @@ def sweep(now=None) -> dict:
     return {"running": requeued_running, "queued": requeued_queued, "trials": requeued_trials}
 
 
-def _sweep_trials(now) -> int:
+def _sweep_trials(now: datetime) -> int:
     """Trial runs (reference and hint checks) get the same care: a running one whose worker
     is gone goes back to queued with one more failure (spent budget: an error), and a queued
     one that waited too long is sent again (a duplicate message is skipped by the claim)."""

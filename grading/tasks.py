@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from celery import shared_task
+from celery import Task, shared_task
 
 from grading import run, sweeper
 
@@ -16,7 +16,7 @@ from grading import run, sweeper
     soft_time_limit=30 * 60,
     time_limit=31 * 60,
 )
-def grade_submission(self, submission_id: int) -> str:
+def grade_submission(self: Task, submission_id: int) -> str:
     """Grade one submission (queue ``grading``, or ``regrading`` for bulk regrades).
 
     Idempotent: a finished or already-claimed submission is skipped. Retries:
@@ -34,7 +34,7 @@ def grade_submission(self, submission_id: int) -> str:
             run.mark_not_gradable(submission_id, run.GAVE_UP)
             return "not_gradable"
         raise self.retry(countdown=run.retry_delay(submission_id))
-    return outcome.value
+    return str(outcome.value)
 
 
 @shared_task(
@@ -46,7 +46,7 @@ def grade_submission(self, submission_id: int) -> str:
     soft_time_limit=30 * 60,
     time_limit=31 * 60,
 )
-def run_trial(self, trial_id: int) -> str:
+def run_trial(self: Task, trial_id: int) -> str:
     """Run a reference check or a hint check (queue ``grading``), with the same retry budget
     in the database as a submission."""
     outcome = run.run_trial(trial_id)
@@ -55,7 +55,7 @@ def run_trial(self, trial_id: int) -> str:
             run.give_up_trial(trial_id)
             return "error"
         raise self.retry(countdown=5)
-    return outcome.value
+    return str(outcome.value)
 
 
 @shared_task(name="grader.sweep_stuck")

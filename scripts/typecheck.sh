@@ -9,5 +9,14 @@ TARGETS=(
   sandbox
   feedback/llm.py
   feedback/control.py
+  grading/models.py
+  grading/scoring.py
+  grading/states.py
+  grading/signals.py
+  grading/services.py
+  grading/run.py
+  grading/staff.py
+  grading/sweeper.py
+  grading/tasks.py
 )
 exec "${MYPY:-.venv/bin/mypy}" "$@" "${TARGETS[@]}"

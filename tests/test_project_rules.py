@@ -57,3 +57,14 @@ def test_a_late_import_of_the_platform_is_found(tmp_path):
     assert lint_rules.late_imports(Path("grading/run.py"), hidden)
     assert not lint_rules.late_imports(Path("feedback/apps.py"), ready)
     assert lint_rules.late_imports(Path("feedback/services.py"), ready)
+
+
+def test_the_typed_modules_type_check():
+    """mypy with django-stubs (settings in pyproject.toml) on the modules scripts/typecheck.sh
+    lists: the sandbox and its harness, the LLM client and its controls, the grading services."""
+    import subprocess
+
+    root = Path(__file__).parent.parent
+    run = subprocess.run(["bash", "scripts/typecheck.sh"], cwd=root, capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "Success: no issues found" in run.stdout
