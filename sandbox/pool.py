@@ -21,7 +21,7 @@ from docker.errors import DockerException
 from docker.models.containers import Container
 
 from sandbox import runner
-from sandbox.schema import Limits
+from sandbox.schema import MAX_WALL_SECONDS, Limits
 
 log = logging.getLogger(__name__)
 
@@ -97,9 +97,11 @@ class WarmPool:
 
     def _add(self, key: PoolKey, limits: Limits, image: str) -> None:
         try:
+            # A warm container may serve any job with these limits but another time limit (the
+            # pool key leaves wall_seconds out): its janitor label must outlast the longest one.
             started = runner.start(
                 self.client,
-                limits,
+                limits.model_copy(update={"wall_seconds": MAX_WALL_SECONDS}),
                 image,
                 idle_seconds=self.max_idle,
                 preload_pytest=key[-1],

@@ -23,13 +23,16 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+MAX_WALL_SECONDS = 1800.0
+
+
 class Limits(Strict):
     """Resource limits of one submission's run. Defaults follow common graders' practice."""
 
     cpus: float = Field(1.0, gt=0, le=8)
     memory_mb: int = Field(256, ge=32, le=8192)
     pids: int = Field(64, ge=16, le=4096)
-    wall_seconds: float = Field(60.0, gt=0, le=1800)
+    wall_seconds: float = Field(60.0, gt=0, le=MAX_WALL_SECONDS)
     output_bytes: int = Field(64 * 1024, ge=1024, le=4 * 1024 * 1024)
     file_size_bytes: int = Field(8 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
     open_files: int = Field(64, ge=16, le=4096)

@@ -60,3 +60,19 @@ def test_it_discards_containers_that_waited_too_long(sandbox_image, wait_for):
         assert wait_for(lambda: stale not in ids(), 30)
     finally:
         pool.close()
+
+
+def test_a_warm_containers_janitor_label_outlasts_any_job_it_may_serve(sandbox_image, wait_for):
+    """Warm containers are keyed without the time limit, so a container pre-started after a
+    10-second job may serve a 30-minute one: the janitor (run when any worker starts) must not
+    remove it mid-run."""
+    short = JOB.limits.model_copy(update={"wall_seconds": 10.0})
+    pool = WarmPool(size=1)
+    try:
+        pool.take(short, sandbox_image)  # started now, and a warm one is pre-started for next time
+        assert wait_for(lambda: any(pool._ready.values()), 60)
+        warm = next(q for q in pool._ready.values() if q)[0]
+        deadline = float(warm.container.labels["grader.deadline"])
+        assert deadline >= time.time() + sandbox.schema.MAX_WALL_SECONDS
+    finally:
+        pool.close()
