@@ -1,4 +1,6 @@
-"""Grading one submission: claim it, run the sandbox, store results and the score."""
+"""Every container run of the platform: grading a submission (claim it, run the sandbox, store
+its results, announce the grade) and trial runs (a reference check, a hint check), with the
+retry budget both share. Runs in grading workers only."""
 
 from __future__ import annotations
 
@@ -141,9 +143,10 @@ def retry_delay(submission_id: int) -> int:
 def grade(submission_id: int, redelivered: bool = False) -> GradeOutcome:
     """Run the submission's tests and store the results.
 
-    Side effects: TestResult rows, the score, status graded; a FeedbackRequest when a
-    test failed. An infrastructure failure puts the submission back to queued (no
-    attempt charged) and returns INFRA_ERROR for the caller to retry.
+    Side effects: TestResult rows, the score, status graded, and the "graded" (or
+    "regraded") announcement (grading.signals). An infrastructure failure puts the
+    submission back to queued (no attempt charged, one failure against its retry budget)
+    and returns INFRA_ERROR for the caller to retry.
     """
     token = claim(submission_id, redelivered)
     if token is None:
