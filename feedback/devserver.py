@@ -49,6 +49,9 @@ class Faults:
     drop: float = 0.0  # probability of closing the connection without an answer
     invalid_json: float = 0.0  # probability of answering text that is not the requested JSON
     invalid_json_next: float = 0.0  # this many next JSON answers are invalid (deterministic)
+    # vLLM reports some engine failures inside a 200 stream, as a `data: {"error": ...}` event.
+    stream_error: float = 0.0  # probability of such an event after the first token
+    stream_error_next: float = 0.0  # this many next streams end that way (deterministic)
 
 
 @dataclass
@@ -274,7 +277,11 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
         "prompt_tokens_details": {"cached_tokens": seqs[0].cached_tokens},
     }
     if body.get("stream"):
-        return await _stream(request, body, seqs, rid, created, usage)
+        broken = faults.stream_error_next >= 1 or random.random() < faults.stream_error
+        faults.stream_error_next = (
+            max(0.0, faults.stream_error_next - 1) if broken else faults.stream_error_next
+        )
+        return await _stream(request, body, seqs, rid, created, usage, broken)
     await asyncio.gather(*(s.done.wait() for s in seqs))
     choices = [
         {
@@ -297,7 +304,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     )
 
 
-async def _stream(request, body, seqs, rid, created, usage) -> web.StreamResponse:
+async def _stream(request, body, seqs, rid, created, usage, broken: bool = False) -> web.StreamResponse:
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
     await response.prepare(request)
     model = request.app["engine"].config.model
@@ -320,6 +327,19 @@ async def _stream(request, body, seqs, rid, created, usage) -> web.StreamRespons
             await send(
                 {**base, "choices": [{"index": index, "delta": {"content": piece}, "finish_reason": None}]}
             )
+            if broken:  # as vLLM does when the engine fails mid-request: an error event, then the end
+                await send(
+                    {
+                        "error": {
+                            "message": "EngineCore encountered an issue",
+                            "type": "InternalServerError",
+                            "code": 500,
+                        }
+                    }
+                )
+                await response.write(b"data: [DONE]\n\n")
+                await response.write_eof()
+                return response
         await send({**base, "choices": [{"index": index, "delta": {}, "finish_reason": "stop"}]})
     if (body.get("stream_options") or {}).get("include_usage"):
         await send({**base, "choices": [], "usage": usage})

@@ -66,7 +66,7 @@ OVERLOAD = (
 
 @dataclass
 class Outcome:
-    kind: str  # "llm", "fallback" (final) or "retry"
+    kind: str  # "llm", "fallback" (final), "retry" (a try spent) or "deferred" (no call was made)
     result: HintResult | None = None
     error: str = ""
     repair: str | None = None  # the model's repair guided by the hint (sandbox-validated hints)
@@ -188,15 +188,31 @@ async def run_all(requests: list[HintRequest]) -> list[Outcome]:
     )
     watcher = asyncio.create_task(watch_server_queue(client, limiter))
     try:
-        return await asyncio.gather(*(run_one(client, limiter, breaker, r) for r in requests))
+        results = await asyncio.gather(
+            *(run_one(client, limiter, breaker, r) for r in requests), return_exceptions=True
+        )
+        return [_outcome_of(result) for result in results]
     finally:
         watcher.cancel()
         await client.close()
 
 
+def _outcome_of(result: Outcome | BaseException) -> Outcome:
+    """One request's unexpected failure is that request's retry, never the whole batch's loss
+    (its other hints are stored; nothing waits for a lease)."""
+    if isinstance(result, Outcome):
+        return result
+    if not isinstance(result, Exception):  # cancellation, interpreter exit: not ours to swallow
+        raise result
+    log.error("hint request failed unexpectedly", exc_info=result)
+    return Outcome("retry", error=f"unexpected {type(result).__name__}: {result}"[:500])
+
+
 async def run_one(client, limiter: AdaptiveLimiter, breaker: CircuitBreaker, request: HintRequest) -> Outcome:
     if not breaker.allow():
-        return Outcome("retry", error="the model server is unavailable (circuit open)")
+        # No call was made: this costs the request no try (else an outage would use them all up
+        # and leave the automatic hint for good once the server is back).
+        return Outcome("deferred", error="the model server is unavailable (circuit open)")
     lease = await limiter.acquire()
     try:
         result = await generate_hint(client, settings.LLM_MODEL, request)
@@ -207,9 +223,17 @@ async def run_one(client, limiter: AdaptiveLimiter, breaker: CircuitBreaker, req
         limiter.on_overload()
         breaker.record_failure()
         return Outcome("retry", error=f"{type(exc).__name__}: {exc}"[:500])
-    except (InvalidAnswer, GuardRejected, openai.APIStatusError) as exc:
+    except (InvalidAnswer, GuardRejected) as exc:
+        limiter.on_success()  # the server answered in time: the limit may grow
         breaker.record_success()  # the server works; this answer is unusable
         return Outcome("fallback", error=f"{type(exc).__name__}: {exc}"[:500])
+    except openai.APIStatusError as exc:
+        breaker.record_success()  # the server works; it refused this request
+        return Outcome("fallback", error=f"{type(exc).__name__}: {exc}"[:500])
+    except openai.APIError as exc:
+        # An error event inside a 200 stream: the engine failed mid-answer. A server failure.
+        breaker.record_failure()
+        return Outcome("retry", error=f"{type(exc).__name__}: {exc}"[:500])
     finally:
         limiter.release(lease)
     limiter.on_success()
@@ -324,6 +348,17 @@ def store(request: FeedbackRequest, outcome: Outcome) -> None:
             return
         if not Feedback.objects.filter(submission=submission).exists():
             _store_fallback(submission)
+        if outcome.kind == "deferred":
+            # Back in line without spending a try, once the breaker may let calls through.
+            wait = settings.LLM_BREAKER_COOLDOWN_SECONDS * (0.5 + random.random())
+            FeedbackRequest.objects.filter(pk=request.pk).update(
+                status=RequestStatus.PENDING,
+                lease_until=None,
+                tries=F("tries") - 1,
+                last_error=outcome.error,
+                not_before=timezone.now() + timedelta(seconds=wait),
+            )
+            return
         if outcome.kind == "retry" and request.tries < settings.LLM_MAX_TRIES:
             backoff = min(300.0, 2.0**request.tries) * (0.5 + random.random())
             FeedbackRequest.objects.filter(pk=request.pk).update(

@@ -90,3 +90,49 @@ def test_schema_invalid_answers_are_retried_once_then_the_fallback_is_served(llm
     request.refresh_from_db()
     assert request.status == RequestStatus.DONE and "InvalidAnswer" in request.last_error
     assert request.submission.feedback.source == Source.FALLBACK
+
+
+def test_requests_the_open_breaker_refuses_keep_their_tries(llm, failing, settings):
+    """An outage must not use up the requests' tries: a request the breaker refuses made no call.
+    Once the server is back, every one gets a model hint."""
+    settings.LLM_MAX_TRIES = 2
+    requests = [failing("alice", n) for n in (1, 2, 3, 4)]
+    llm.faults(fail_503=1.0)
+    dispatcher.dispatch_once()  # one try each; the breaker opens
+    _, breaker = dispatcher.controls()
+    assert breaker.is_open()
+    for _ in range(3):  # the outage goes on: dispatches while the breaker is open
+        FeedbackRequest.objects.update(not_before=timezone.now())
+        dispatcher.dispatch_once()
+    for request in requests:
+        request.refresh_from_db()
+        assert (request.status, request.tries) == (RequestStatus.PENDING, 1), request.last_error
+    llm.faults()
+    time.sleep(0.6)  # cooldown over: half-open, one probe
+    for _ in range(3):
+        FeedbackRequest.objects.update(not_before=timezone.now())
+        dispatcher.dispatch_once()
+    for request in requests:
+        request.refresh_from_db()
+        assert request.status == RequestStatus.DONE
+        assert request.submission.feedback.source == Source.LLM
+
+
+def test_an_error_inside_a_stream_costs_that_request_a_try_not_the_batch(llm, failing):
+    """vLLM reports some engine failures as an error event in a 200 stream (the SDK raises
+    openai.APIError): the other hints of the batch are stored, and that one is tried again."""
+    requests = [failing("alice", n) for n in (1, 2, 3)]
+    llm.faults(stream_error_next=1)
+    assert dispatcher.dispatch_once() == 3
+    states = []
+    for request in requests:
+        request.refresh_from_db()
+        states.append(request.status)
+    assert sorted(states) == [RequestStatus.DONE, RequestStatus.DONE, RequestStatus.PENDING]
+    broken = next(r for r in requests if r.status == RequestStatus.PENDING)
+    assert "APIError" in broken.last_error and broken.lease_until is None
+    assert broken.submission.feedback.source == Source.FALLBACK  # the student is not left waiting
+    FeedbackRequest.objects.update(not_before=timezone.now())
+    dispatcher.dispatch_once()
+    broken.refresh_from_db()
+    assert broken.status == RequestStatus.DONE and broken.submission.feedback.source == Source.LLM
