@@ -52,6 +52,9 @@ class Faults:
     # vLLM reports some engine failures inside a 200 stream, as a `data: {"error": ...}` event.
     stream_error: float = 0.0  # probability of such an event after the first token
     stream_error_next: float = 0.0  # this many next streams end that way (deterministic)
+    # Structured output may hold raw control characters (a TAB) inside strings, as vLLM's can.
+    control_chars: float = 0.0
+    control_chars_next: float = 0.0
 
 
 @dataclass
@@ -217,7 +220,11 @@ def answer_text(body: dict, prompt: str, faults: Faults) -> str:
         if faults.invalid_json_next >= 1 or random.random() < faults.invalid_json:
             faults.invalid_json_next = max(0.0, faults.invalid_json_next - 1)
             return '{"summary": "truncated'
-        return json.dumps(fill_schema(fmt["json_schema"]["schema"], prompt))
+        text = json.dumps(fill_schema(fmt["json_schema"]["schema"], prompt))
+        if faults.control_chars_next >= 1 or random.random() < faults.control_chars:
+            faults.control_chars_next = max(0.0, faults.control_chars_next - 1)
+            text = text.replace('": "', '": "\t', 1)  # a raw TAB: valid for lenient parsers only
+        return text
     if fmt.get("type") == "json_object":
         return json.dumps({"hint": fill_schema({"type": "string"}, prompt)})
     return "Trace your code by hand on the failing test's input and compare each step with what you expect."
@@ -268,7 +275,13 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     prompt = prompt_of(messages)
     n = int(body.get("n") or 1)
     texts = [answer_text(body, prompt, faults) for _ in range(n)]
-    seqs = [engine.submit(prompt, completion_tokens(t, body.get("max_tokens"))) for t in texts]
+    pieces = [completion_tokens(t, body.get("max_tokens")) for t in texts]
+    # Like vLLM: "length" when max_tokens cut the answer short.
+    finish = [
+        "length" if len(p) < len(completion_tokens(t, None)) else "stop"
+        for p, t in zip(pieces, texts, strict=True)
+    ]
+    seqs = [engine.submit(prompt, p) for p in pieces]
     created, rid = int(time.time()), f"chatcmpl-{uuid.uuid4().hex}"
     usage = {
         "prompt_tokens": seqs[0].prompt_tokens,
@@ -281,13 +294,13 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
         faults.stream_error_next = (
             max(0.0, faults.stream_error_next - 1) if broken else faults.stream_error_next
         )
-        return await _stream(request, body, seqs, rid, created, usage, broken)
+        return await _stream(request, body, seqs, rid, created, usage, broken, finish)
     await asyncio.gather(*(s.done.wait() for s in seqs))
     choices = [
         {
             "index": i,
             "message": {"role": "assistant", "content": "".join(s.completion)},
-            "finish_reason": "stop",
+            "finish_reason": finish[i],
             "logprobs": None,
         }
         for i, s in enumerate(seqs)
@@ -304,7 +317,9 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     )
 
 
-async def _stream(request, body, seqs, rid, created, usage, broken: bool = False) -> web.StreamResponse:
+async def _stream(
+    request, body, seqs, rid, created, usage, broken: bool = False, finish: list[str] | None = None
+) -> web.StreamResponse:
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
     await response.prepare(request)
     model = request.app["engine"].config.model
@@ -340,7 +355,8 @@ async def _stream(request, body, seqs, rid, created, usage, broken: bool = False
                 await response.write(b"data: [DONE]\n\n")
                 await response.write_eof()
                 return response
-        await send({**base, "choices": [{"index": index, "delta": {}, "finish_reason": "stop"}]})
+        reason = finish[index] if finish else "stop"
+        await send({**base, "choices": [{"index": index, "delta": {}, "finish_reason": reason}]})
     if (body.get("stream_options") or {}).get("include_usage"):
         await send({**base, "choices": [], "usage": usage})
     await response.write(b"data: [DONE]\n\n")

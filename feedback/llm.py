@@ -8,13 +8,14 @@ for every student of the assignment; the student's code, failing tests and histo
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from openai import AsyncOpenAI
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
 if TYPE_CHECKING:
     from openai.types.chat import ChatCompletionMessageParam
@@ -248,14 +249,27 @@ class HintResult:
     model_calls: int = 0
 
 
+AnswerT = TypeVar("AnswerT", bound=BaseModel)
+# An answer cut by max_tokens is asked again with room for the schema's longest answer.
+MAX_ANSWER_TOKENS = 4096
+
+
+def parse_answer(model: type[AnswerT], raw: str) -> AnswerT:
+    """The model's JSON, read leniently about raw control characters inside strings (structured
+    output may emit a TAB there; the JSON spec says escape it, json's strict=False accepts it),
+    then validated by the schema. Raises pydantic's ValidationError or ValueError."""
+    return model.model_validate(json.loads(raw, strict=False))
+
+
 async def _complete(
     client: AsyncOpenAI,
     model: str,
     messages: list[ChatCompletionMessageParam],
     max_tokens: int,
     result: HintResult,
-) -> str:
-    """One streamed call; accumulates usage and timings into ``result``."""
+) -> tuple[str, str | None]:
+    """One streamed call: (the text, its finish reason). Accumulates usage and timings into
+    ``result``."""
     started = time.perf_counter()
     stream = await client.chat.completions.create(
         model=model,
@@ -267,7 +281,10 @@ async def _complete(
         stream_options={"include_usage": True},
     )
     pieces = []
+    finish: str | None = None
     async for chunk in stream:
+        if chunk.choices and chunk.choices[0].finish_reason:
+            finish = chunk.choices[0].finish_reason
         if chunk.choices and chunk.choices[0].delta.content:
             if result.ttft_seconds is None:
                 result.ttft_seconds = time.perf_counter() - started
@@ -279,7 +296,7 @@ async def _complete(
             result.cached_tokens += (details.cached_tokens or 0) if details else 0
     result.latency_seconds += time.perf_counter() - started
     result.model_calls += 1
-    return "".join(pieces)
+    return "".join(pieces), finish
 
 
 async def generate_hint(
@@ -294,11 +311,14 @@ async def generate_hint(
     for _ in range(2):  # a guard rejection gets one more chance
         answer = None
         for _ in range(2):  # an invalid answer gets one more chance
-            raw = await _complete(client, model, messages, max_tokens, result)
+            raw, finish = await _complete(client, model, messages, max_tokens, result)
+            if finish == "length":  # cut short: asking again the same way would cut it again
+                max_tokens = max(max_tokens, MAX_ANSWER_TOKENS)
+                continue
             try:
-                answer = HintAnswer.model_validate_json(raw)
+                answer = parse_answer(HintAnswer, raw)
                 break
-            except ValidationError:
+            except ValueError:  # pydantic's ValidationError is a ValueError, as is bad JSON
                 continue
         if answer is None:
             raise InvalidAnswer("the model's answer did not match the schema twice")
@@ -352,6 +372,6 @@ async def propose_repair(
         result.prompt_tokens += response.usage.prompt_tokens
         result.completion_tokens += response.usage.completion_tokens
     try:
-        return RepairAnswer.model_validate_json(response.choices[0].message.content or "").code
-    except ValidationError:
+        return parse_answer(RepairAnswer, response.choices[0].message.content or "").code
+    except ValueError:  # not JSON, or not the schema (pydantic's ValidationError)
         return None

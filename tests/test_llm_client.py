@@ -42,3 +42,22 @@ def test_it_regenerates_then_refuses_a_hint_that_gives_the_solution_away(llm_ser
     template = hint(llm_server, request()).answer.summary  # what this server always answers
     with pytest.raises(GuardRejected, match="reproduces the reference solution"):
         hint(llm_server, request(reference_files={"solution.py": template}))
+
+
+def test_raw_control_characters_in_strings_are_read_not_refused(llm_server):
+    """Structured output may put a raw TAB inside a JSON string: a valid answer, read at once."""
+    llm_server.faults(control_chars_next=1)
+    result = hint(llm_server, request())
+    assert result.model_calls == 1 and result.answer.summary.startswith("\t")
+
+
+def test_an_answer_cut_by_max_tokens_is_asked_again_with_room(llm_server):
+    """finish_reason "length": the same request would be cut the same way; the retry has room."""
+
+    async def call():
+        async with openai.AsyncOpenAI(base_url=llm_server.url, api_key="x", max_retries=0) as client:
+            return await generate_hint(client, MODEL, request(), max_tokens=10)
+
+    result = asyncio.run(call())
+    assert result.model_calls == 2 and "missing" in result.answer.summary
+    assert result.completion_tokens > 10
