@@ -226,7 +226,7 @@ async def run_one(client, limiter: AdaptiveLimiter, breaker: CircuitBreaker, req
     except (InvalidAnswer, GuardRejected) as exc:
         limiter.on_success()  # the server answered in time: the limit may grow
         breaker.record_success()  # the server works; this answer is unusable
-        return Outcome("fallback", error=f"{type(exc).__name__}: {exc}"[:500])
+        return Outcome("fallback", result=exc.spent, error=f"{type(exc).__name__}: {exc}"[:500])
     except openai.APIStatusError as exc:
         breaker.record_success()  # the server works; it refused this request
         return Outcome("fallback", error=f"{type(exc).__name__}: {exc}"[:500])
@@ -348,6 +348,8 @@ def store(request: FeedbackRequest, outcome: Outcome) -> None:
             return
         if not Feedback.objects.filter(submission=submission).exists():
             _store_fallback(submission)
+        if outcome.result is not None:
+            _record_spent(submission, outcome.result)
         if outcome.kind == "deferred":
             # Back in line without spending a try, once the breaker may let calls through.
             wait = settings.LLM_BREAKER_COOLDOWN_SECONDS * (0.5 + random.random())
@@ -433,6 +435,17 @@ def _store_fallback(submission: Submission) -> None:
             concept=hint.concept,
             source=Source.FALLBACK,
         )
+
+
+def _record_spent(submission: Submission, spent: HintResult) -> None:
+    """Tokens spent on answers that ended as the automatic hint still count (staff totals,
+    analytics): added to the hint the student sees."""
+    Feedback.objects.filter(submission=submission).update(
+        prompt_tokens=F("prompt_tokens") + spent.prompt_tokens,
+        completion_tokens=F("completion_tokens") + spent.completion_tokens,
+        cached_tokens=F("cached_tokens") + spent.cached_tokens,
+        model_calls=F("model_calls") + spent.model_calls,
+    )
 
 
 def _finish(request: FeedbackRequest, error: str) -> None:

@@ -230,11 +230,20 @@ def guard_problems(answer: HintAnswer, reference_files: dict[str, str], ngram: i
 
 
 # -- calling the model ------------------------------------------------------------------------
-class InvalidAnswer(Exception):
+class UnusableAnswer(Exception):
+    """The model answered, but no answer can be shown. ``spent`` holds what the calls cost
+    (tokens, timings), recorded even though the student gets the automatic hint."""
+
+    def __init__(self, message: str, spent: HintResult | None = None) -> None:
+        super().__init__(message)
+        self.spent = spent
+
+
+class InvalidAnswer(UnusableAnswer):
     """The model answered twice with something that does not match the schema."""
 
 
-class GuardRejected(Exception):
+class GuardRejected(UnusableAnswer):
     """Every candidate broke a guard rule; the fallback hint is used instead."""
 
 
@@ -321,7 +330,7 @@ async def generate_hint(
             except ValueError:  # pydantic's ValidationError is a ValueError, as is bad JSON
                 continue
         if answer is None:
-            raise InvalidAnswer("the model's answer did not match the schema twice")
+            raise InvalidAnswer("the model's answer did not match the schema twice", result)
         problems = guard_problems(answer, request.reference_files)
         if not problems:
             result.answer = answer
@@ -335,7 +344,7 @@ async def generate_hint(
                 + ". Describe what to examine instead of showing code.",
             },
         ]
-    raise GuardRejected("; ".join(problems))
+    raise GuardRejected("; ".join(problems), result)
 
 
 def repair_messages(request: HintRequest, hint: str) -> list[ChatCompletionMessageParam]:

@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import logging
 from decimal import Decimal
+from typing import Any
 
 from celery import current_app
 from django.db import transaction
+from django.db.models import Avg, Count, Q, QuerySet, Sum
 from django.utils import timezone
 
-from feedback.models import FeedbackRequest, Priority, RequestStatus, RubricScore, RubricStatus
+from feedback.models import (
+    Feedback,
+    FeedbackRequest,
+    Priority,
+    RequestStatus,
+    RubricScore,
+    RubricStatus,
+    Source,
+)
 from grading.models import Submission
 from grading.signals import ScoreEvent, announce
 
@@ -24,6 +34,21 @@ def request_feedback(submission: Submission, priority: int = Priority.INTERACTIV
     request, _ = FeedbackRequest.objects.get_or_create(submission=submission, defaults={"priority": priority})
     transaction.on_commit(lambda: enqueue_feedback(request.pk))
     return request
+
+
+def model_usage(hints: QuerySet[Feedback]) -> dict[str, Any]:
+    """What the model cost for these hints: every call's tokens, including answers that ended
+    as the automatic hint; latency and time to first token of the model hints shown."""
+    shown = Q(source=Source.LLM)
+    return hints.aggregate(
+        hints=Count("id", filter=shown),
+        calls=Sum("model_calls", default=0),
+        prompt=Sum("prompt_tokens", default=0),
+        cached=Sum("cached_tokens", default=0),
+        completion=Sum("completion_tokens", default=0),
+        latency=Avg("latency_seconds", filter=shown),
+        ttft=Avg("ttft_seconds", filter=shown),
+    )
 
 
 def feedback_pending(submission: Submission) -> bool:

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from feedback import dispatcher
 from feedback.models import Feedback, FeedbackRequest, Priority, RequestStatus, Source
+from feedback.services import model_usage
 
 pytestmark = pytest.mark.django_db
 
@@ -90,6 +91,11 @@ def test_schema_invalid_answers_are_retried_once_then_the_fallback_is_served(llm
     request.refresh_from_db()
     assert request.status == RequestStatus.DONE and "InvalidAnswer" in request.last_error
     assert request.submission.feedback.source == Source.FALLBACK
+    # The two calls were paid for: their tokens count although the student sees the automatic hint.
+    spent = request.submission.feedback
+    assert spent.model_calls == 2 and spent.prompt_tokens > 0 and spent.completion_tokens > 0
+    usage = model_usage(Feedback.objects.all())
+    assert (usage["hints"], usage["calls"], usage["prompt"]) == (0, 2, spent.prompt_tokens)
 
 
 def test_requests_the_open_breaker_refuses_keep_their_tries(llm, failing, settings):

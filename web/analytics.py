@@ -6,12 +6,13 @@ from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Avg, Count, Q, Sum
+from django.db.models import Count, Q
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from courses.models import Role
 from feedback.models import Feedback, Source
+from feedback.services import model_usage
 from grading.models import Status, Submission, TestResult
 
 
@@ -44,14 +45,7 @@ def assignment_analytics(assignment) -> Analytics:
     errors = Counter(r["error"]["type"] for r in results.exclude(error=None).values("error") if r["error"])
     hints = Feedback.objects.filter(submission__assignment=assignment)
     model_hints = hints.filter(source=Source.LLM)
-    usage = model_hints.aggregate(
-        hints=Count("id"),
-        prompt=Sum("prompt_tokens", default=0),
-        cached=Sum("cached_tokens", default=0),
-        completion=Sum("completion_tokens", default=0),
-        latency=Avg("latency_seconds"),
-        ttft=Avg("ttft_seconds"),
-    )
+    usage = model_usage(hints)
     return Analytics(
         students=len(finals),
         submissions=graded,

@@ -3,7 +3,6 @@ from decimal import Decimal, InvalidOperation
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Avg, Count, Sum
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -11,8 +10,8 @@ from django.views.decorators.http import require_POST
 from courses import access
 from courses.models import Extension
 from courses.policy import Cap
-from feedback.models import Feedback, Source
-from feedback.services import feedback_pending
+from feedback.models import Feedback
+from feedback.services import feedback_pending, model_usage
 from grading.models import Status, Submission
 from grading.presentation import code_listings, file_diffs, results_for_viewer
 from grading.scoring import explain_lateness
@@ -130,14 +129,7 @@ def assignment_submissions(request, course_code, slug):
             else:
                 submissions = submissions.filter(**{lookup: value})
     page = Paginator(submissions, 50).get_page(request.GET.get("page"))
-    usage = Feedback.objects.filter(submission__assignment=assignment, source=Source.LLM).aggregate(
-        hints=Count("id"),
-        prompt=Sum("prompt_tokens"),
-        cached=Sum("cached_tokens"),
-        completion=Sum("completion_tokens"),
-        latency=Avg("latency_seconds"),
-        ttft=Avg("ttft_seconds"),
-    )
+    usage = model_usage(Feedback.objects.filter(submission__assignment=assignment))
     regrade = assignment.regrades.first()
     context = {
         "course": membership.course,
