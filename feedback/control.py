@@ -7,9 +7,13 @@ ceiling by AIMD, the rule TCP uses for the same problem:
   - additive increase: every success adds 1/limit (about +1 per round of ``limit`` requests);
   - multiplicative decrease: a 429/503, a timeout or a dropped connection halves it, at most
     once per ``cooldown`` seconds so that one burst of errors counts once;
-  - queue feedback: when the server reports requests waiting (``vllm:num_requests_waiting``),
-    the limit drops by that many (same cooldown): those requests bought no throughput, only
-    time to first token.
+  - queue feedback: when the server reports requests waiting (``vllm:num_requests_waiting``)
+    for ``sustain`` seconds on end, the limit drops by that many (same cooldown): those
+    requests bought no throughput, only time to first token. A burst's prefill makes requests
+    wait for a fraction of a second even far below the server's batch size; that alone is no
+    reason to cut.
+The limit lives in Redis (shared) but always within the current floor and ceiling: lowering
+``LLM_MAX_IN_FLIGHT`` takes effect at once.
 vLLM serves the most tokens per second with its batch full (``--max-num-seqs``) and its queue
 empty; the rule settles there: it climbs until requests wait, then steps back by the excess.
 
@@ -32,6 +36,7 @@ if TYPE_CHECKING:
 ACQUIRE = """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 local limit = math.floor(tonumber(redis.call('GET', KEYS[2]) or ARGV[4]))
+limit = math.max(tonumber(ARGV[6]), math.min(limit, tonumber(ARGV[5])))
 if redis.call('ZCARD', KEYS[1]) < limit then
   redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
   return 1
@@ -50,18 +55,23 @@ class AdaptiveLimiter:
         initial: int | None = None,
         lease_seconds: float = 300.0,
         cooldown: float = 2.0,
+        sustain: float = 2.0,
     ) -> None:
         if not 1 <= floor <= ceiling:
             raise ValueError("need 1 <= floor <= ceiling")
         self.redis, self.floor, self.ceiling = redis, floor, ceiling
         self.leases, self.limit_key, self.cut_key = f"{name}:leases", f"{name}:limit", f"{name}:last_cut"
-        self.lease_seconds, self.cooldown = lease_seconds, cooldown
+        self.waiting_key = f"{name}:waiting_since"
+        self.lease_seconds, self.cooldown, self.sustain = lease_seconds, cooldown, sustain
         self.initial = min(ceiling, max(floor, initial or ceiling))
         self._acquire = redis.register_script(ACQUIRE)
         redis.set(self.limit_key, self.initial, nx=True)
 
     def limit(self) -> float:
-        return float(self.redis.get(self.limit_key) or self.initial)
+        """The shared limit, within this process's floor and ceiling (settings may have changed
+        since it was stored)."""
+        stored = float(self.redis.get(self.limit_key) or self.initial)
+        return min(float(self.ceiling), max(float(self.floor), stored))
 
     def in_flight(self) -> int:
         self.redis.zremrangebyscore(self.leases, "-inf", time.time())
@@ -71,7 +81,8 @@ class AdaptiveLimiter:
         lease = uuid.uuid4().hex
         now = time.time()
         got = self._acquire(
-            keys=[self.leases, self.limit_key], args=[now, now + self.lease_seconds, lease, self.initial]
+            keys=[self.leases, self.limit_key],
+            args=[now, now + self.lease_seconds, lease, self.initial, self.ceiling, self.floor],
         )
         return lease if got else None
 
@@ -98,10 +109,21 @@ class AdaptiveLimiter:
         self.redis.set(self.limit_key, max(float(self.floor), self.limit() / 2))
         return True
 
-    def observe_waiting(self, waiting: int) -> None:
-        """The server reports its own queue: requests waiting there mean we send too many."""
-        if waiting > 0 and self.redis.set(self.cut_key, 1, nx=True, px=int(self.cooldown * 1000)):
-            self.redis.set(self.limit_key, max(float(self.floor), self.limit() - waiting))
+    def observe_waiting(self, waiting: int, now: float | None = None) -> bool:
+        """The server reports its own queue: requests waiting there *sustained* mean we send too
+        many. True if the limit was cut."""
+        now = time.time() if now is None else now
+        if waiting <= 0:
+            self.redis.delete(self.waiting_key)
+            return False
+        self.redis.set(self.waiting_key, now, nx=True)
+        since = float(self.redis.get(self.waiting_key) or now)
+        if now - since < self.sustain:
+            return False
+        if not self.redis.set(self.cut_key, 1, nx=True, px=int(self.cooldown * 1000)):
+            return False
+        self.redis.set(self.limit_key, max(float(self.floor), self.limit() - waiting))
+        return True
 
 
 class CircuitBreaker:

@@ -88,12 +88,29 @@ def test_the_limit_halves_on_overload_and_grows_back(redis_client, name):
     assert limiter.limit() == 16  # additive increase, capped at the ceiling
 
 
-def test_the_servers_own_queue_cuts_the_limit(redis_client, name):
-    limiter = AdaptiveLimiter(redis_client, name, floor=1, ceiling=8)
-    limiter.observe_waiting(0)
+def test_the_servers_own_queue_cuts_the_limit_when_requests_keep_waiting(redis_client, name):
+    limiter = AdaptiveLimiter(redis_client, name, floor=1, ceiling=8, sustain=2.0)
+    limiter.observe_waiting(0, now=100.0)
     assert limiter.limit() == 8
-    limiter.observe_waiting(5)
+    # A burst's prefill: requests wait for half a second, then none do. No reason to cut.
+    assert not limiter.observe_waiting(5, now=100.5)
+    assert not limiter.observe_waiting(0, now=101.0)
+    assert limiter.limit() == 8
+    # Waiting sustained for the whole window: too many in flight.
+    assert not limiter.observe_waiting(5, now=110.0)
+    assert not limiter.observe_waiting(5, now=111.0)
+    assert limiter.observe_waiting(5, now=112.0)
     assert limiter.limit() == 3  # steps back by the excess
+
+
+def test_lowering_the_ceiling_takes_effect_at_once(redis_client, name):
+    """The shared limit outlives processes; a lower LLM_MAX_IN_FLIGHT must still hold."""
+    grown = AdaptiveLimiter(redis_client, name, floor=1, ceiling=64)
+    assert grown.limit() == 64
+    lowered = AdaptiveLimiter(redis_client, name, floor=1, ceiling=4)
+    assert lowered.limit() == 4
+    leases = [lowered.try_acquire() for _ in range(6)]
+    assert sum(lease is not None for lease in leases) == 4
 
 
 def test_the_breaker_opens_probes_and_closes(redis_client, name):
