@@ -55,6 +55,9 @@ class Faults:
     # Structured output may hold raw control characters (a TAB) inside strings, as vLLM's can.
     control_chars: float = 0.0
     control_chars_next: float = 0.0
+    # A stream that stops sending tokens without closing (a dead engine behind a live socket).
+    stall_next: float = 0.0
+    stall_seconds: float = 30.0
 
 
 @dataclass
@@ -294,7 +297,9 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
         faults.stream_error_next = (
             max(0.0, faults.stream_error_next - 1) if broken else faults.stream_error_next
         )
-        return await _stream(request, body, seqs, rid, created, usage, broken, finish)
+        stall = faults.stall_seconds if faults.stall_next >= 1 else 0.0
+        faults.stall_next = max(0.0, faults.stall_next - 1)
+        return await _stream(request, body, seqs, rid, created, usage, broken, finish, stall)
     await asyncio.gather(*(s.done.wait() for s in seqs))
     choices = [
         {
@@ -318,7 +323,15 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
 
 
 async def _stream(
-    request, body, seqs, rid, created, usage, broken: bool = False, finish: list[str] | None = None
+    request,
+    body,
+    seqs,
+    rid,
+    created,
+    usage,
+    broken: bool = False,
+    finish: list[str] | None = None,
+    stall: float = 0.0,
 ) -> web.StreamResponse:
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
     await response.prepare(request)
@@ -342,6 +355,9 @@ async def _stream(
             await send(
                 {**base, "choices": [{"index": index, "delta": {"content": piece}, "finish_reason": None}]}
             )
+            if stall:  # the first token arrived; then nothing more, and the socket stays open
+                await asyncio.sleep(stall)
+                stall = 0.0
             if broken:  # as vLLM does when the engine fails mid-request: an error event, then the end
                 await send(
                     {

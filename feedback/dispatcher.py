@@ -44,6 +44,7 @@ from feedback.llm import (
     HintResult,
     InvalidAnswer,
     RubricSpec,
+    StreamStalled,
     generate_hint,
     propose_repair,
     rubric_scores,
@@ -57,6 +58,7 @@ from sandbox import Outcome as TestOutcome
 
 log = logging.getLogger(__name__)
 OVERLOAD = (
+    StreamStalled,
     openai.RateLimitError,
     openai.InternalServerError,
     openai.APITimeoutError,
@@ -215,7 +217,9 @@ async def run_one(client, limiter: AdaptiveLimiter, breaker: CircuitBreaker, req
         return Outcome("deferred", error="the model server is unavailable (circuit open)")
     lease = await limiter.acquire()
     try:
-        result = await generate_hint(client, settings.LLM_MODEL, request)
+        result = await generate_hint(
+            client, settings.LLM_MODEL, request, stall_seconds=settings.LLM_STALL_SECONDS
+        )
         repair = None
         if request.validate_with_sandbox:
             repair = await propose_repair(client, settings.LLM_MODEL, request, result.answer.text(), result)

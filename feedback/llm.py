@@ -8,6 +8,7 @@ for every student of the assignment; the student's code, failing tests and histo
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
@@ -230,6 +231,11 @@ def guard_problems(answer: HintAnswer, reference_files: dict[str, str], ngram: i
 
 
 # -- calling the model ------------------------------------------------------------------------
+class StreamStalled(Exception):
+    """The server stopped sending tokens for longer than the stall bound: treated like a
+    timeout (the slot is freed at once instead of after the read timeout)."""
+
+
 class UnusableAnswer(Exception):
     """The model answered, but no answer can be shown. ``spent`` holds what the calls cost
     (tokens, timings), recorded even though the student gets the automatic hint."""
@@ -276,6 +282,7 @@ async def _complete(
     messages: list[ChatCompletionMessageParam],
     max_tokens: int,
     result: HintResult,
+    stall_seconds: float = 30.0,
 ) -> tuple[str, str | None]:
     """One streamed call: (the text, its finish reason). Accumulates usage and timings into
     ``result``."""
@@ -291,7 +298,15 @@ async def _complete(
     )
     pieces = []
     finish: str | None = None
-    async for chunk in stream:
+    chunks = stream.__aiter__()
+    while True:
+        try:
+            chunk = await asyncio.wait_for(chunks.__anext__(), timeout=stall_seconds)
+        except StopAsyncIteration:
+            break
+        except TimeoutError:
+            await stream.close()
+            raise StreamStalled(f"no token for {stall_seconds:g} s") from None
         if chunk.choices and chunk.choices[0].finish_reason:
             finish = chunk.choices[0].finish_reason
         if chunk.choices and chunk.choices[0].delta.content:
@@ -309,7 +324,11 @@ async def _complete(
 
 
 async def generate_hint(
-    client: AsyncOpenAI, model: str, request: HintRequest, max_tokens: int = 600
+    client: AsyncOpenAI,
+    model: str,
+    request: HintRequest,
+    max_tokens: int = 600,
+    stall_seconds: float = 30.0,
 ) -> HintResult:
     """Ask for a hint; one retry on schema-invalid output, one regeneration when the guard
     rejects it. Raises InvalidAnswer or GuardRejected (the caller serves the fallback) and
@@ -320,7 +339,7 @@ async def generate_hint(
     for _ in range(2):  # a guard rejection gets one more chance
         answer = None
         for _ in range(2):  # an invalid answer gets one more chance
-            raw, finish = await _complete(client, model, messages, max_tokens, result)
+            raw, finish = await _complete(client, model, messages, max_tokens, result, stall_seconds)
             if finish == "length":  # cut short: asking again the same way would cut it again
                 max_tokens = max(max_tokens, MAX_ANSWER_TOKENS)
                 continue

@@ -229,6 +229,8 @@ LLM_MAX_IN_FLIGHT = env_int("LLM_MAX_IN_FLIGHT", 16, minimum=1, maximum=1024)
 LLM_MIN_IN_FLIGHT = env_int("LLM_MIN_IN_FLIGHT", 1, minimum=1, maximum=1024)
 LLM_TIMEOUT_SECONDS = env_float("LLM_TIMEOUT_SECONDS", 120.0, minimum=1)
 LLM_MAX_TRIES = env_int("LLM_MAX_TRIES", 4, minimum=1, maximum=20)
+# A stream that sends no token for this long is abandoned (its slot freed, retried later).
+LLM_STALL_SECONDS = env_float("LLM_STALL_SECONDS", 20.0, minimum=0.1, maximum=600.0)
 # The breaker opens when this many of the last 2x this many model calls failed.
 LLM_BREAKER_THRESHOLD = env_int("LLM_BREAKER_THRESHOLD", 10, minimum=1)
 LLM_BREAKER_COOLDOWN_SECONDS = env_float("LLM_BREAKER_COOLDOWN_SECONDS", 30.0, minimum=0.1)

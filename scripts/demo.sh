@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# README command 1: set up, seed the demo course, start the web site and a Celery worker.
+# README command 1: set up, seed the demo course, start the web site and the Celery workers.
 # Ctrl-C stops everything this script started.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -22,7 +22,7 @@ cleanup() {
   trap - INT TERM EXIT
   echo; echo "[demo] stopping..."
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  # Give the worker a moment to finish a grading job (warm shutdown), then insist.
+  # Give the workers a moment to finish their jobs (warm shutdown), then insist.
   for _ in $(seq 50); do
     alive=0
     for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
@@ -39,10 +39,14 @@ if [ "${START_DEVSERVER:-0}" = 1 ]; then
   "$PY/python" -m feedback.devserver --port "$LLM_PORT" >"var/log/llm.log" 2>&1 &
   pids+=($!)
 fi
-# -B: the periodic sweeper runs inside this worker (in production, run `celery beat` on its own).
-"$PY/celery" -A grader worker -B -s var/celerybeat-schedule -Q grading,regrading,feedback,default \
-  --concurrency 2 --loglevel INFO \
+# Grading has its own worker (the containers), so hints never hold it up; the other runs the
+# hints, webhooks and, with -B, the periodic sweeper (in production, `celery beat` on its own).
+"$PY/celery" -A grader worker -n grading@%h -Q grading,regrading --concurrency 2 --loglevel INFO \
   >"var/log/worker.log" 2>&1 &
+pids+=($!)
+"$PY/celery" -A grader worker -n feedback@%h -B -s var/celerybeat-schedule -Q feedback,default \
+  --concurrency 2 --loglevel INFO \
+  >"var/log/feedback-worker.log" 2>&1 &
 pids+=($!)
 "$PY/gunicorn" grader.wsgi --bind "127.0.0.1:$PORT" --workers 2 --threads 4 --graceful-timeout 5 --access-logfile - \
   >"var/log/web.log" 2>&1 &
@@ -59,6 +63,7 @@ cat <<MSG
     alice, bob, carol  (students)
 
   Hints: $LLM_BASE_URL ${START_DEVSERVER:+(the built-in vLLM-like dev server)}
-  Logs: var/log/web.log, var/log/worker.log, var/log/llm.log.   Ctrl-C stops everything.
+  Logs: var/log/web.log, var/log/worker.log (grading), var/log/feedback-worker.log, var/log/llm.log.
+  Ctrl-C stops everything.
 MSG
 wait -n "${pids[@]}"

@@ -5,7 +5,7 @@ import asyncio
 import openai
 import pytest
 
-from feedback.llm import GuardRejected, InvalidAnswer, generate_hint
+from feedback.llm import GuardRejected, InvalidAnswer, StreamStalled, generate_hint
 from tests.test_llm_prompts import request
 
 MODEL = "Qwen/Qwen2.5-Coder-32B-Instruct-AWQ"
@@ -61,3 +61,15 @@ def test_an_answer_cut_by_max_tokens_is_asked_again_with_room(llm_server):
     result = asyncio.run(call())
     assert result.model_calls == 2 and "missing" in result.answer.summary
     assert result.completion_tokens > 10
+
+
+def test_a_stream_that_stops_sending_tokens_is_abandoned(llm_server):
+    """A dead engine behind a live socket would hold the slot for the whole read timeout."""
+    llm_server.faults(stall_next=1, stall_seconds=5)  # after it, the answer would go on and succeed
+
+    async def call():
+        async with openai.AsyncOpenAI(base_url=llm_server.url, api_key="x", max_retries=0) as client:
+            return await generate_hint(client, MODEL, request(), stall_seconds=0.5)
+
+    with pytest.raises(StreamStalled, match="no token for 0.5 s"):
+        asyncio.run(call())
