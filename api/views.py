@@ -48,12 +48,19 @@ def visible_courses(request):
     return Course.objects.filter(memberships__user=request.user)
 
 
-def course_or_404(request, code: str, cap: Cap) -> Course:
-    """The course, if this caller may see it (404 otherwise) and do ``cap`` there (403 otherwise)."""
+def course_and_caps(request, code: str, cap: Cap) -> tuple[Course, frozenset[Cap]]:
+    """The course, if this caller may see it (404 otherwise) and do ``cap`` there (403
+    otherwise), with everything the caller may do there."""
     course = get_object_or_404(visible_courses(request).distinct(), code=code)
-    if cap not in capabilities(request, course):
-        raise exceptions.PermissionDenied(f"This token or account may not {CAP_WORDS[cap]} in {code}.")
-    return course
+    caps = capabilities(request, course)
+    if cap not in caps:
+        words = CAP_WORDS.get(cap, str(cap).replace("_", " "))
+        raise exceptions.PermissionDenied(f"This token or account may not {words} in {code}.")
+    return course, caps
+
+
+def course_or_404(request, code: str, cap: Cap) -> Course:
+    return course_and_caps(request, code, cap)[0]
 
 
 CAP_WORDS = {
@@ -109,12 +116,11 @@ class AssignmentList(generics.ListAPIView):
         return Response(AssignmentSerializer(assignment).data, status=code)
 
     def get_queryset(self):
-        course = course_or_404(self.request, self.kwargs["course"], Cap.VIEW_COURSE)
+        course, caps = course_and_caps(self.request, self.kwargs["course"], Cap.VIEW_COURSE)
         queryset = (
             course.assignments.select_related("course").prefetch_related("tests").order_by("deadline", "slug")
         )
-        drafts = Cap.VIEW_DRAFTS in capabilities(self.request, course)
-        return queryset if drafts else queryset.filter(published=True)
+        return queryset if Cap.VIEW_DRAFTS in caps else queryset.filter(published=True)
 
 
 class AssignmentDetail(AssignmentList, generics.RetrieveAPIView):

@@ -7,7 +7,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from courses.models import Assignment, Membership
-from courses.policy import Cap, can, role_capabilities
+from courses.policy import Cap, role_capabilities
 
 
 def membership_for(user, course_code: str) -> Membership:
@@ -35,13 +35,3 @@ def assignment_for(
     if not assignment.published and Cap.VIEW_DRAFTS not in role_capabilities(membership.role):
         raise Http404("No such assignment")
     return membership, assignment
-
-
-def may(user, course_id: int, cap: Cap) -> bool:
-    return can(user, course_id, cap)
-
-
-def can_see_submission(user, submission) -> bool:
-    return submission.student_id == user.pk or can(
-        user, submission.assignment.course_id, Cap.VIEW_SUBMISSIONS
-    )

@@ -56,6 +56,11 @@ class RosterRejected(ValidationError):
     """The change would break a roster rule; nothing was changed."""
 
 
+def _check_role(role: str) -> None:
+    if role not in Role.values:
+        raise RosterRejected(f"Unknown role {role!r}: use student, ta or instructor.")
+
+
 def _ensure_an_instructor(course: Course) -> None:
     """Checked after every change, inside its transaction: a course never ends without an
     instructor, whoever makes the change (the people page, a CSV import, the API)."""
@@ -76,8 +81,7 @@ def _course_only(user, course: Course) -> bool:
 def set_role(course: Course, user, role: str) -> Membership:
     """Enrol ``user`` with ``role``, or change their role. Raises RosterRejected (nothing
     changed) for an unknown role or when the course would be left without an instructor."""
-    if role not in Role.values:
-        raise RosterRejected(f"Unknown role {role!r}: use student, ta or instructor.")
+    _check_role(role)
     Course.objects.select_for_update().get(pk=course.pk)  # one roster change of a course at a time
     membership, _ = Membership.objects.update_or_create(user=user, course=course, defaults={"role": role})
     _ensure_an_instructor(course)
@@ -99,8 +103,7 @@ def sync_roster(course: Course, entries: list[dict]) -> dict:
     Course.objects.select_for_update().get(pk=course.pk)
     created = updated = shared = 0
     for entry in entries:
-        if entry["role"] not in Role.values:
-            raise RosterRejected(f"Unknown role {entry['role']!r}: use student, ta or instructor.")
+        _check_role(entry["role"])
         membership = None
         if entry.get("external_id"):
             membership = (

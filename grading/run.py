@@ -127,9 +127,14 @@ def claim(submission_id: int, redelivered: bool) -> uuid.UUID | None:
 GAVE_UP = "The grading platform failed repeatedly; no attempt was charged."
 
 
-def retry_budget_spent(submission_id: int) -> bool:
-    failures = Submission.objects.filter(pk=submission_id).values_list("infra_failures", flat=True).first()
+def _over_budget(failures: int | None) -> bool:
     return failures is not None and failures > settings.GRADING_MAX_RETRIES
+
+
+def retry_budget_spent(submission_id: int) -> bool:
+    return _over_budget(
+        Submission.objects.filter(pk=submission_id).values_list("infra_failures", flat=True).first()
+    )
 
 
 def retry_delay(submission_id: int) -> int:
@@ -342,8 +347,8 @@ def _trial_row(test_case: TestCase, report: sandbox.TestReport) -> dict[str, Any
 
 
 def trial_budget_spent(trial_id: int) -> bool:
-    failures = TrialRun.objects.filter(pk=trial_id).values_list("infra_failures", flat=True).first()
-    return failures is not None and failures > settings.GRADING_MAX_RETRIES
+    """The same budget as a submission's (see retry_budget_spent)."""
+    return _over_budget(TrialRun.objects.filter(pk=trial_id).values_list("infra_failures", flat=True).first())
 
 
 def give_up_trial(trial_id: int) -> None:

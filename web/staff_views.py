@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from api.models import SCOPES, ApiToken
 from courses import access
 from courses.models import Role
-from courses.policy import Cap
+from courses.policy import Cap, can
 from courses.roster import find_account, parse_roster, set_role, sync_roster
 from feedback.models import RubricScore
 from feedback.services import do_decide_rubric
@@ -58,7 +58,7 @@ def gradebook_export(request, course_code):
 def _staff_submission(request, submission_id) -> Submission:
     """A submission the user may grade; 404 otherwise (as if it did not exist)."""
     submission = get_object_or_404(Submission.objects.select_related("assignment__course"), pk=submission_id)
-    if not access.may(request.user, submission.assignment.course_id, Cap.GRADE):
+    if not can(request.user, submission.assignment.course_id, Cap.GRADE):
         raise Http404("No such submission")
     return submission
 
@@ -97,7 +97,7 @@ def decide_rubric(request, submission_id, score_id):
     score = get_object_or_404(
         RubricScore.objects.select_related("submission__assignment"), pk=score_id, submission_id=submission_id
     )
-    if not access.may(request.user, score.submission.assignment.course_id, Cap.GRADE):
+    if not can(request.user, score.submission.assignment.course_id, Cap.GRADE):
         raise Http404("No such submission")
     decision = request.POST.get("decision")
     if decision not in ("approve", "reject"):

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 
 from courses import access
 from courses.models import Extension
-from courses.policy import Cap
+from courses.policy import Cap, user_capabilities
 from feedback.models import Feedback
 from feedback.services import feedback_pending, model_usage
 from grading.models import Status, Submission
@@ -42,25 +42,28 @@ def submit(request, course_code, slug):
     return render(request, "courses/assignment.html", context, status=400)
 
 
-def _submission_for(request, submission_id):
+def _submission_for(request, submission_id) -> tuple[Submission, frozenset[Cap]]:
+    """The submission, if it is the reader's own or they may see everyone's (else 404), and the
+    reader's capabilities in its course (one lookup: the live part polls this)."""
     submission = get_object_or_404(
         Submission.objects.select_related("assignment__course", "student"), pk=submission_id
     )
-    if not access.can_see_submission(request.user, submission):
+    caps = user_capabilities(request.user, submission.assignment.course_id)
+    if submission.student_id != request.user.pk and Cap.VIEW_SUBMISSIONS not in caps:
         raise Http404("No such submission")
-    return submission
+    return submission, caps
 
 
-def _submission_context(request, submission):
-    is_staff = access.may(request.user, submission.assignment.course_id, Cap.VIEW_SUBMISSIONS)
-    can_grade = access.may(request.user, submission.assignment.course_id, Cap.GRADE)
+def _submission_context(request, submission, caps: frozenset[Cap]):
+    is_staff = Cap.VIEW_SUBMISSIONS in caps
+    can_grade = Cap.GRADE in caps
     feedback = getattr(submission, "feedback", None)
     assignment = submission.assignment
     return {
         "submission": submission,
         "assignment": submission.assignment,
         "course": submission.assignment.course,
-        "results": results_for_viewer(submission, is_staff),
+        "results": results_for_viewer(submission, Cap.SEE_HIDDEN_DETAILS in caps),
         "overrides": submission.overrides.select_related("by") if is_staff else [],
         "rubric_scores": submission.rubric_scores.select_related("item"),
         "feedback": feedback,
@@ -90,15 +93,15 @@ def _late_note(submission) -> str:
 
 @login_required
 def submission_detail(request, submission_id):
-    submission = _submission_for(request, submission_id)
-    return render(request, "grader/submission.html", _submission_context(request, submission))
+    submission, caps = _submission_for(request, submission_id)
+    return render(request, "grader/submission.html", _submission_context(request, submission, caps))
 
 
 @login_required
 def submission_status(request, submission_id):
     """The live part of the submission page, fetched by static/js/live.js until finished."""
-    submission = _submission_for(request, submission_id)
-    return render(request, "grader/_submission_live.html", _submission_context(request, submission))
+    submission, caps = _submission_for(request, submission_id)
+    return render(request, "grader/_submission_live.html", _submission_context(request, submission, caps))
 
 
 @login_required
@@ -165,7 +168,7 @@ def rate_hint(request, submission_id):
 @login_required
 def attempt_diff(request, submission_id):
     """What changed between this attempt and the student's previous one."""
-    submission = _submission_for(request, submission_id)
+    submission, _ = _submission_for(request, submission_id)
     previous = (
         Submission.objects.filter(
             assignment=submission.assignment, student=submission.student, attempt__lt=submission.attempt
