@@ -169,3 +169,46 @@ class CircuitBreaker:
         pipe.lpush(self.outcomes_key, outcome)
         pipe.ltrim(self.outcomes_key, 0, self.window - 1)
         pipe.execute()
+
+
+class ServerStatus:
+    """What an operator must see about the model server, shared through Redis: the last check
+    of ``/v1/models`` (models served, context length), a configuration problem that stops
+    every model hint (wrong model name, API key or URL: the server answers 401/403/404) until
+    it is fixed, and the last request the server refused (400: a prompt it would not take)."""
+
+    def __init__(self, redis: Redis, name: str) -> None:
+        self.redis, self.key = redis, name + ":status"
+
+    def checked(self, models: list[str], max_model_len: int | None, problem: str = "") -> None:
+        self.redis.hset(
+            self.key,
+            mapping={
+                "checked_at": time.time(),
+                "models": ", ".join(models)[:1000],
+                "max_model_len": max_model_len or "",
+            },
+        )
+        if problem:
+            self.config_problem(problem)
+        else:
+            self.redis.hdel(self.key, "problem", "problem_at")
+
+    def config_problem(self, message: str) -> None:
+        self.redis.hset(self.key, mapping={"problem": message[:1000], "problem_at": time.time()})
+
+    def refused(self, message: str) -> None:
+        self.redis.hset(self.key, mapping={"refused": message[:1000], "refused_at": time.time()})
+        self.redis.hincrby(self.key, "refused_count", 1)
+
+    def answered(self) -> None:
+        """A model answer arrived: whatever configuration problem there was is gone."""
+        self.redis.hdel(self.key, "problem", "problem_at")
+
+    def read(self) -> dict[str, str]:
+        raw = self.redis.hgetall(self.key)
+        return {_text(k): _text(v) for k, v in raw.items()}
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -4,9 +4,11 @@
                                  [--fail-429 0.0] [--fail-503 0.0] [--slow 0.0] [--drop 0.0]
                                  [--invalid-json 0.0]
 
-Endpoints: GET /v1/models; POST /v1/chat/completions (streaming or not, ``n``, ``usage`` with
-cached prompt tokens, ``response_format`` json_schema answered with schema-valid JSON);
-GET /metrics (vLLM's Prometheus names); GET/POST /admin/faults (change fault rates live).
+Endpoints: GET /v1/models (with ``max_model_len``); POST /v1/chat/completions (streaming or
+not, ``n``, ``usage`` with cached prompt tokens, ``response_format`` json_schema answered with
+schema-valid JSON; 404 for another model's name and 400 past the context length, as vLLM);
+POST /tokenize; GET /metrics (vLLM's Prometheus names); GET/POST /admin/faults (change fault
+rates live); GET/POST /admin/config (``max_model_len``, ``model``).
 
 Timing model (continuous batching): an engine loop runs decode steps; every running request
 gets one token per step; a step takes ``step_ms * (1 + step_growth * running / max_num_seqs)``,
@@ -68,6 +70,7 @@ class Config:
     step_growth: float = 0.5
     prefill_ms_per_token: float = 0.05
     cache_blocks: int = 4096
+    max_model_len: int = 32768
     faults: Faults = field(default_factory=Faults)
 
 
@@ -276,6 +279,16 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     if random.random() < faults.slow:
         await asyncio.sleep(faults.slow_seconds)
     prompt = prompt_of(messages)
+    prompt_length = len(tokenize(prompt))
+    asked = int(body.get("max_tokens") or body.get("max_completion_tokens") or 0)
+    if prompt_length + asked > cfg.max_model_len:  # vLLM checks the request before it queues it
+        return error(
+            400,
+            f"This model's maximum context length is {cfg.max_model_len} tokens. However, you requested "
+            f"{prompt_length + asked} tokens ({prompt_length} in the messages, {asked} in the completion). "
+            "Please reduce the length of the messages or completion.",
+            "BadRequestError",
+        )
     n = int(body.get("n") or 1)
     texts = [answer_text(body, prompt, faults) for _ in range(n)]
     pieces = [completion_tokens(t, body.get("max_tokens")) for t in texts]
@@ -385,7 +398,9 @@ async def models(request: web.Request) -> web.Response:
     return web.json_response(
         {
             "object": "list",
-            "data": [{"id": cfg.model, "object": "model", "owned_by": "vllm", "max_model_len": 32768}],
+            "data": [
+                {"id": cfg.model, "object": "model", "owned_by": "vllm", "max_model_len": cfg.max_model_len}
+            ],
         }
     )
 
@@ -448,6 +463,37 @@ async def faults_view(request: web.Request) -> web.Response:
     return web.json_response(faults.__dict__)
 
 
+async def tokenize_view(request: web.Request) -> web.Response:
+    """vLLM's POST /tokenize: the prompt's tokens with the chat template applied."""
+    cfg = request.app["engine"].config
+    try:
+        body = await request.json()
+        text = prompt_of(body["messages"]) if "messages" in body else str(body["prompt"])
+    except (ValueError, KeyError, TypeError):
+        return error(400, "the body must be JSON with 'messages' or 'prompt'", "BadRequestError")
+    if body.get("model") not in (cfg.model, None):
+        return error(404, f"The model `{body.get('model')}` does not exist.", "NotFoundError")
+    tokens = tokenize(text)
+    return web.json_response(
+        {
+            "count": len(tokens),
+            "max_model_len": cfg.max_model_len,
+            "tokens": [int.from_bytes(hashlib.blake2b(t.encode(), digest_size=2).digest()) for t in tokens],
+        }
+    )
+
+
+async def config_view(request: web.Request) -> web.Response:
+    cfg: Config = request.app["engine"].config
+    if request.method == "POST":
+        changes = await request.json()
+        for name, value in changes.items():
+            if name not in ("max_model_len", "model"):
+                return error(400, f"unknown setting {name!r}", "BadRequestError")
+            setattr(cfg, name, int(value) if name == "max_model_len" else str(value))
+    return web.json_response({"max_model_len": cfg.max_model_len, "model": cfg.model})
+
+
 def make_app(config: Config) -> web.Application:
     app = web.Application(client_max_size=8 * 1024 * 1024)
     app["engine"] = Engine(config)
@@ -460,8 +506,10 @@ def make_app(config: Config) -> web.Application:
     app.cleanup_ctx.append(start_engine)
     app.router.add_get("/v1/models", models)
     app.router.add_post("/v1/chat/completions", chat_completions)
+    app.router.add_post("/tokenize", tokenize_view)
     app.router.add_get("/metrics", metrics)
     app.router.add_route("*", "/admin/faults", faults_view)
+    app.router.add_route("*", "/admin/config", config_view)
     return app
 
 
@@ -474,6 +522,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--model", default=Config.model)
     parser.add_argument("--max-num-seqs", type=int, default=16)
     parser.add_argument("--step-ms", type=float, default=20.0)
+    parser.add_argument("--max-model-len", type=int, default=Config.max_model_len)
     for name in ("fail-429", "fail-503", "slow", "drop", "invalid-json"):
         parser.add_argument(f"--{name}", type=float, default=0.0, help="probability per request")
     args = parser.parse_args(argv)
@@ -484,7 +533,13 @@ def main(argv: list[str] | None = None) -> None:
         drop=args.drop,
         invalid_json=args.invalid_json,
     )
-    config = Config(model=args.model, max_num_seqs=args.max_num_seqs, step_ms=args.step_ms, faults=faults)
+    config = Config(
+        model=args.model,
+        max_num_seqs=args.max_num_seqs,
+        step_ms=args.step_ms,
+        max_model_len=args.max_model_len,
+        faults=faults,
+    )
     web.run_app(
         make_app(config),
         host=args.host,

@@ -8,10 +8,17 @@ pending. Requests run concurrently under the Redis-wide adaptive limit and circu
 (feedback/control.py). Per outcome:
   - the model answered a valid, guarded hint: Feedback(source=llm), done;
   - the answer was invalid twice or broke the guard: the fallback hint, done;
-  - the server was overloaded or down (429, 5xx, timeout, connection, breaker open): the
-    fallback hint now, so the student is not left waiting, and the request goes back to
-    pending with exponential backoff and jitter; a later model hint replaces the fallback.
-    After LLM_MAX_TRIES the fallback stays.
+  - the server was overloaded or down (429, 5xx, timeout, connection, an error inside the
+    stream, a stalled stream): the fallback hint now, so the student is not left waiting, and
+    the request goes back to pending with exponential backoff and jitter; a later model hint
+    replaces the fallback. After LLM_MAX_TRIES the fallback stays;
+  - the breaker was open, or the server is misconfigured (it does not serve LLM_MODEL, or
+    answers 401/403/404): the fallback hint now, and the request waits without spending a try
+    until the server works again; operators see the problem (ServerStatus, logs, llm_check);
+  - the server refused this one request (400: a prompt it would not take) or the prompt cannot
+    be fitted to its context window: the fallback stays; operators see the refusal.
+Every batch starts by asking the server what it serves (``/v1/models``): the model's name is
+checked and vLLM's ``max_model_len`` sizes the prompts (LLM_MAX_MODEL_LEN overrides it).
 """
 
 from __future__ import annotations
@@ -35,19 +42,25 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from feedback import fallback
-from feedback.control import AdaptiveLimiter, CircuitBreaker
+from feedback.control import AdaptiveLimiter, CircuitBreaker, ServerStatus
 from feedback.llm import (
+    ContextWindow,
     FailingTest,
     GuardRejected,
     HintAnswer,
     HintRequest,
     HintResult,
     InvalidAnswer,
+    PromptTooLong,
     RubricSpec,
+    ServerInfo,
     StreamStalled,
     generate_hint,
     propose_repair,
     rubric_scores,
+    server_info,
+    server_root,
+    vllm_token_counter,
 )
 from feedback.models import Feedback, FeedbackRequest, RequestStatus, RubricScore, RubricStatus, Source
 from feedback.services import recount_rubric
@@ -64,6 +77,8 @@ OVERLOAD = (
     openai.APITimeoutError,
     openai.APIConnectionError,
 )
+# Server-wide misconfiguration: no request can succeed until an operator fixes a setting.
+MISCONFIGURED = (openai.AuthenticationError, openai.PermissionDeniedError, openai.NotFoundError)
 
 
 @dataclass
@@ -78,14 +93,87 @@ def server_key() -> str:
     return "llm:" + hashlib.sha256(settings.LLM_BASE_URL.encode()).hexdigest()[:16]
 
 
+def _redis() -> redis.Redis:
+    return redis.Redis.from_url(settings.LLM_REDIS_URL or settings.CELERY_BROKER_URL)
+
+
 def controls() -> tuple[AdaptiveLimiter, CircuitBreaker]:
-    client = redis.Redis.from_url(settings.LLM_REDIS_URL or settings.CELERY_BROKER_URL)
+    client = _redis()
     key = server_key()
     limiter = AdaptiveLimiter(client, key, settings.LLM_MIN_IN_FLIGHT, settings.LLM_MAX_IN_FLIGHT)
     breaker = CircuitBreaker(
         client, key + ":breaker", settings.LLM_BREAKER_THRESHOLD, settings.LLM_BREAKER_COOLDOWN_SECONDS
     )
     return limiter, breaker
+
+
+def server_status() -> ServerStatus:
+    return ServerStatus(_redis(), server_key())
+
+
+def model_server_problem() -> str:
+    """The configuration problem that stops model hints now, or "" (for pages and checks)."""
+    if not settings.LLM_BASE_URL:
+        return ""
+    try:
+        return server_status().read().get("problem", "")
+    except redis.RedisError:
+        return ""  # the dispatcher cannot run either; the broker's own checks say so
+
+
+def _client() -> openai.AsyncOpenAI:
+    return openai.AsyncOpenAI(
+        base_url=settings.LLM_BASE_URL,
+        api_key=settings.LLM_API_KEY,
+        max_retries=0,
+        timeout=settings.LLM_TIMEOUT_SECONDS,
+    )
+
+
+async def check_server(client: openai.AsyncOpenAI, status: ServerStatus) -> ServerInfo | None:
+    """Ask the server what it serves; record (and log) a model it does not serve. None when the
+    server cannot be asked (down: the calls themselves will find out and the breaker acts)."""
+    try:
+        info = await server_info(client, settings.LLM_MODEL)
+    except MISCONFIGURED as exc:
+        problem = f"{settings.LLM_BASE_URL}/models answered {exc.status_code}: {exc.message}"[:500]
+        log.error("model server misconfigured: %s", problem)
+        status.config_problem(problem)
+        return ServerInfo([], None)
+    except openai.APIError:
+        return None
+    problem = ""
+    if not info.serves(settings.LLM_MODEL):
+        problem = (
+            f"the server at {settings.LLM_BASE_URL} does not serve LLM_MODEL={settings.LLM_MODEL!r}"
+            f" (it serves: {', '.join(info.models) or 'nothing'})"
+        )
+        log.error("model server misconfigured: %s", problem)
+    status.checked(info.models, info.max_model_len, problem)
+    return info
+
+
+def check_server_now() -> dict[str, str]:
+    """One check, for start-up and ``manage.py llm_check``: the recorded status after it."""
+    status = server_status()
+
+    async def run() -> None:
+        client = _client()
+        try:
+            if await check_server(client, status) is None:
+                status.config_problem(f"the server at {settings.LLM_BASE_URL} does not answer")
+        finally:
+            await client.close()
+
+    asyncio.run(run())
+    return status.read()
+
+
+def context_window(client: openai.AsyncOpenAI, info: ServerInfo | None) -> ContextWindow | None:
+    length = settings.LLM_MAX_MODEL_LEN or (info.max_model_len if info else None)
+    if not length:
+        return None  # unknown: prompts go as they are (a refusal is reported to operators)
+    return ContextWindow(length, vllm_token_counter(client, settings.LLM_MODEL))
 
 
 # -- claiming -------------------------------------------------------------------------------
@@ -182,20 +270,25 @@ def dispatch_once(size: int | None = None) -> int:
 
 async def run_all(requests: list[HintRequest]) -> list[Outcome]:
     limiter, breaker = controls()
-    client = openai.AsyncOpenAI(
-        base_url=settings.LLM_BASE_URL,
-        api_key=settings.LLM_API_KEY,
-        max_retries=0,
-        timeout=settings.LLM_TIMEOUT_SECONDS,
-    )
-    watcher = asyncio.create_task(watch_server_queue(client, limiter))
+    status = server_status()
+    client = _client()
     try:
-        results = await asyncio.gather(
-            *(run_one(client, limiter, breaker, r) for r in requests), return_exceptions=True
-        )
+        info = await check_server(client, status)
+        if info is not None and not info.serves(settings.LLM_MODEL):
+            # Every call would be refused: wait for an operator, spending no try.
+            problem = status.read().get("problem", "the server does not serve the model")
+            return [Outcome("deferred", error=f"configuration: {problem}"[:500]) for _ in requests]
+        context = context_window(client, info)
+        watcher = asyncio.create_task(watch_server_queue(client, limiter))
+        try:
+            results = await asyncio.gather(
+                *(run_one(client, limiter, breaker, r, context, status) for r in requests),
+                return_exceptions=True,
+            )
+        finally:
+            watcher.cancel()
         return [_outcome_of(result) for result in results]
     finally:
-        watcher.cancel()
         await client.close()
 
 
@@ -210,7 +303,14 @@ def _outcome_of(result: Outcome | BaseException) -> Outcome:
     return Outcome("retry", error=f"unexpected {type(result).__name__}: {result}"[:500])
 
 
-async def run_one(client, limiter: AdaptiveLimiter, breaker: CircuitBreaker, request: HintRequest) -> Outcome:
+async def run_one(
+    client,
+    limiter: AdaptiveLimiter,
+    breaker: CircuitBreaker,
+    request: HintRequest,
+    context: ContextWindow | None = None,
+    status: ServerStatus | None = None,
+) -> Outcome:
     if not breaker.allow():
         # No call was made: this costs the request no try (else an outage would use them all up
         # and leave the automatic hint for good once the server is back).
@@ -218,11 +318,13 @@ async def run_one(client, limiter: AdaptiveLimiter, breaker: CircuitBreaker, req
     lease = await limiter.acquire()
     try:
         result = await generate_hint(
-            client, settings.LLM_MODEL, request, stall_seconds=settings.LLM_STALL_SECONDS
+            client, settings.LLM_MODEL, request, stall_seconds=settings.LLM_STALL_SECONDS, context=context
         )
         repair = None
         if request.validate_with_sandbox:
-            repair = await propose_repair(client, settings.LLM_MODEL, request, result.answer.text(), result)
+            repair = await propose_repair(
+                client, settings.LLM_MODEL, request, result.answer.text(), result, context
+            )
     except OVERLOAD as exc:
         limiter.on_overload()
         breaker.record_failure()
@@ -231,8 +333,20 @@ async def run_one(client, limiter: AdaptiveLimiter, breaker: CircuitBreaker, req
         limiter.on_success()  # the server answered in time: the limit may grow
         breaker.record_success()  # the server works; this answer is unusable
         return Outcome("fallback", result=exc.spent, error=f"{type(exc).__name__}: {exc}"[:500])
+    except PromptTooLong as exc:
+        return Outcome("fallback", error=f"PromptTooLong: {exc}"[:500])
+    except MISCONFIGURED as exc:
+        # Not the server's health (the breaker stays out of it): a setting to fix.
+        problem = f"{settings.LLM_BASE_URL} answered {exc.status_code}: {exc.message}"[:500]
+        log.error("model server misconfigured: %s", problem)
+        if status:
+            status.config_problem(problem)
+        return Outcome("deferred", error=f"configuration: {problem}"[:500])
     except openai.APIStatusError as exc:
         breaker.record_success()  # the server works; it refused this request
+        log.error("model server refused a hint request: %s %s", exc.status_code, exc.message)
+        if status:
+            status.refused(f"{exc.status_code}: {exc.message}")
         return Outcome("fallback", error=f"{type(exc).__name__}: {exc}"[:500])
     except openai.APIError as exc:
         # An error event inside a 200 stream: the engine failed mid-answer. A server failure.
@@ -242,12 +356,14 @@ async def run_one(client, limiter: AdaptiveLimiter, breaker: CircuitBreaker, req
         limiter.release(lease)
     limiter.on_success()
     breaker.record_success()
+    if status:
+        status.answered()
     return Outcome("llm", result, repair=repair)
 
 
 async def watch_server_queue(client, limiter: AdaptiveLimiter, every: float = 1.0) -> None:
     """Read vLLM's /metrics while a batch runs; its own queue growing means we send too many."""
-    url = re.sub(r"/v1/?$", "", str(client.base_url).rstrip("/")) + "/metrics"
+    url = server_root(client) + "/metrics"
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2.0)) as http:
         while True:
             await asyncio.sleep(every)
@@ -392,6 +508,7 @@ def _store_model_hint(submission: Submission, r: HintResult) -> None:
             latency_seconds=r.latency_seconds,
             ttft_seconds=r.ttft_seconds,
             model_calls=r.model_calls,
+            left_out="; ".join(r.left_out),
         ),
     )
     _store_rubric(submission, r.answer)

@@ -9,12 +9,16 @@ for every student of the assignment; the student's code, failing tests and histo
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
+import math
 import re
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import openai
 from openai import AsyncOpenAI
 from pydantic import BaseModel, Field
 
@@ -145,11 +149,26 @@ def rubric_scores(answer: HintAnswer, rubric: list[RubricSpec]) -> dict[str, tup
     }
 
 
-def numbered(files: dict[str, str]) -> str:
+def numbered(files: dict[str, str], window: tuple[str, int, int] | None = None, line_chars: int = 0) -> str:
+    """The files with their line numbers. ``window`` = (file, first, last) keeps only those lines
+    of that file (numbers stay the file's own); ``line_chars`` cuts longer lines."""
     parts = []
     for name in sorted(files):
         lines = files[name].splitlines()
-        parts.append(f"## {name}\n" + "\n".join(f"{i:>4} | {line}" for i, line in enumerate(lines, 1)))
+        first, last = 1, len(lines)
+        if window and window[0] == name:
+            first, last = max(1, window[1]), min(len(lines), window[2])
+        shown = []
+        if first > 1:
+            shown.append(f"     | … lines 1–{first - 1} left out …")
+        for i in range(first, last + 1):
+            line = lines[i - 1]
+            if line_chars and len(line) > line_chars:
+                line = line[:line_chars] + " … (line cut)"
+            shown.append(f"{i:>4} | {line}")
+        if last < len(lines):
+            shown.append(f"     | … lines {last + 1}–{len(lines)} left out …")
+        parts.append(f"## {name}\n" + "\n".join(shown))
     return "\n\n".join(parts)
 
 
@@ -189,19 +208,210 @@ def changes_since(previous: dict[str, str] | None, current: dict[str, str]) -> s
     return "Changes since the previous attempt:\n" + ("\n".join(diff[:80]) or "(no change)")
 
 
-def build_messages(request: HintRequest) -> list[ChatCompletionMessageParam]:
-    failures = "\n".join(describe_failure(t, request.show_hidden_details) for t in request.failing)
+@dataclass(frozen=True)
+class Cut:
+    """What a prompt leaves out to fit the server's context window; Cut() leaves out nothing."""
+
+    history: bool = False  # the changes since the previous attempt
+    failing: int | None = None  # at most this many failing tests
+    other_files: bool = False  # every file but the main one
+    window: int | None = None  # lines of the main file kept, around the failing region
+    statement: int | None = None  # characters of the statement kept
+
+
+# Tried in order until the prompt fits: history first (least useful for this attempt's bug),
+# then the number of failing tests, other files, the main file narrowed around the failing
+# region, and only at last the statement (it is the shared prefix every student reuses).
+CUTS = (
+    Cut(),
+    Cut(history=True),
+    Cut(history=True, failing=5),
+    Cut(history=True, failing=5, other_files=True),
+    *(Cut(history=True, failing=3, other_files=True, window=w) for w in (400, 200, 100, 50, 24)),
+    Cut(history=True, failing=2, other_files=True, window=24, statement=2000),
+    Cut(history=True, failing=1, other_files=True, window=12, statement=400),
+)
+LINE_CHARS_WHEN_CUT = 240
+
+
+def focus_line(request: HintRequest) -> int:
+    """The line of the main file the failing tests point at (only what the student may see:
+    hidden tests' lines were removed before), else the first line."""
+    for test in request.failing:
+        line = (test.error or {}).get("line")
+        if isinstance(line, int) and line >= 1:
+            return line
+    return 1
+
+
+def _window(request: HintRequest, size: int) -> tuple[str, int, int]:
+    focus = focus_line(request)
+    first = max(1, focus - size // 2)
+    return request.main_file, first, first + size - 1
+
+
+def cut_notes(request: HintRequest, cut: Cut) -> list[str]:
+    """What ``cut`` leaves out of this request's prompt, in words (for the model and staff)."""
+    notes = []
+    if cut.history and request.previous_files:
+        notes.append("the changes since the previous attempt")
+    if cut.failing is not None and len(request.failing) > cut.failing:
+        notes.append(f"{len(request.failing) - cut.failing} of {len(request.failing)} failing tests")
+    others = sorted(n for n in request.files if n != request.main_file)
+    if cut.other_files and others:
+        notes.append("the files " + ", ".join(others))
+    main_lines = len(request.files.get(request.main_file, "").splitlines())
+    if cut.window is not None:
+        _, first, last = _window(request, cut.window)
+        if first > 1 or last < main_lines:
+            notes.append(f"{request.main_file} outside lines {first}–{min(last, main_lines)}")
+        if any(
+            len(line) > LINE_CHARS_WHEN_CUT for line in request.files.get(request.main_file, "").splitlines()
+        ):
+            notes.append(f"the ends of lines longer than {LINE_CHARS_WHEN_CUT} characters")
+    if cut.statement is not None and len(request.statement.strip()) > cut.statement:
+        notes.append(f"the statement after {cut.statement} characters")
+    return notes
+
+
+def build_messages(request: HintRequest, cut: Cut = Cut()) -> list[ChatCompletionMessageParam]:
+    failing = request.failing if cut.failing is None else request.failing[: cut.failing]
+    failures = "\n".join(describe_failure(t, request.show_hidden_details) for t in failing)
     given = "\n".join(f"- {h}" for h in request.previous_hints[-3:]) or "(none)"
+    files = request.files
+    if cut.other_files:
+        files = {n: c for n, c in files.items() if n == request.main_file} or files
+    code = (
+        numbered(files)
+        if cut.window is None
+        else numbered(files, _window(request, cut.window), LINE_CHARS_WHEN_CUT)
+    )
+    history = (
+        "Changes since the previous attempt: left out."
+        if cut.history and request.previous_files
+        else changes_since(request.previous_files, request.files)
+    )
+    notes = cut_notes(request, cut)
+    left_out = (
+        "# Left out to fit the context window (do not guess what they say)\n"
+        + "\n".join(f"- {n}" for n in notes)
+        + "\n\n"
+        if notes
+        else ""
+    )
     student = (
-        f"# Attempt {request.attempt}\n{ESCALATION[escalation_level(request)]}\n\n"
-        f"# Student code\n{numbered(request.files)}\n\n# Failing tests\n{failures}\n\n"
-        f"# {changes_since(request.previous_files, request.files)}\n\n"
+        f"# Attempt {request.attempt}\n{ESCALATION[escalation_level(request)]}\n\n{left_out}"
+        f"# Student code\n{code}\n\n# Failing tests\n{failures}\n\n"
+        f"# {history}\n\n"
         f"# Hints already given (do not repeat them; go one step further)\n{given}\n"
     )
+    shared = request
+    if cut.statement is not None and len(request.statement.strip()) > cut.statement:
+        shared = dataclasses.replace(request, statement=request.statement.strip()[: cut.statement] + " …")
     return [
-        {"role": "system", "content": SYSTEM_PROMPT + "\n\n" + shared_prefix(request)},
+        {"role": "system", "content": SYSTEM_PROMPT + "\n\n" + shared_prefix(shared)},
         {"role": "user", "content": student},
     ]
+
+
+# -- the server and its context window ---------------------------------------------------------
+@dataclass
+class ServerInfo:
+    """What ``GET /v1/models`` says: the models served and, from vLLM, their context length."""
+
+    models: list[str]
+    max_model_len: int | None = None
+
+    def serves(self, model: str) -> bool:
+        return model in self.models
+
+
+async def server_info(client: AsyncOpenAI, model: str) -> ServerInfo:
+    """Raises the client's errors (connection, status) for the caller to classify."""
+    page = await client.models.list()
+    info = ServerInfo([m.id for m in page.data])
+    for m in page.data:
+        if m.id == model:
+            length = (m.model_extra or {}).get("max_model_len")
+            info.max_model_len = int(length) if isinstance(length, int | float) and length > 0 else None
+    return info
+
+
+def server_root(client: AsyncOpenAI) -> str:
+    """The server's own root (vLLM serves /tokenize, /metrics and /health beside /v1)."""
+    return re.sub(r"/v1/?$", "", str(client.base_url).rstrip("/"))
+
+
+TokenCounter = Callable[[list["ChatCompletionMessageParam"]], Awaitable[int | None]]
+
+
+def vllm_token_counter(client: AsyncOpenAI, model: str) -> TokenCounter:
+    """Exact prompt length from vLLM's ``POST /tokenize`` (chat template applied); None from a
+    server without it."""
+
+    async def count(messages: list[ChatCompletionMessageParam]) -> int | None:
+        try:
+            # The SDK's documented way to reach an endpoint it has no method for.
+            answer = await client.post(
+                server_root(client) + "/tokenize",
+                cast_to=object,
+                body={"model": model, "messages": messages, "add_generation_prompt": True},
+            )
+        except openai.APIError:
+            return None
+        value = answer.get("count") if isinstance(answer, dict) else None
+        return int(value) if isinstance(value, int) else None
+
+    return count
+
+
+class PromptTooLong(Exception):
+    """Even the shortest form of the prompt leaves no room for an answer."""
+
+
+@dataclass
+class ContextWindow:
+    """The server's context length and how to count a prompt's tokens in it."""
+
+    max_model_len: int
+    count: TokenCounter | None = None
+    min_answer_tokens: int = 256
+
+
+def upper_bound_tokens(messages: list[ChatCompletionMessageParam]) -> int:
+    """A byte-level BPE tokenizer makes at most one token per byte; the chat template adds a
+    few per message. Exact enough to skip counting for every prompt that is clearly short."""
+    return sum(len(str(m.get("content") or "").encode()) + 8 for m in messages) + 8
+
+
+@dataclass
+class Fitted:
+    messages: list[ChatCompletionMessageParam]
+    prompt_tokens: int  # exact when the server counted, else an upper bound or an estimate
+    left_out: list[str]
+
+
+async def fit_prompt(request: HintRequest, answer_tokens: int, context: ContextWindow | None) -> Fitted:
+    """The fullest prompt that leaves ``answer_tokens`` (at least ``min_answer_tokens``) of the
+    context for the answer, and what it left out. Raises PromptTooLong."""
+    if context is None:
+        messages = build_messages(request)
+        return Fitted(messages, upper_bound_tokens(messages), [])
+    room = min(answer_tokens, context.max_model_len // 2)
+    room = max(room, min(context.min_answer_tokens, context.max_model_len // 2))
+    limit = context.max_model_len - room
+    for cut in CUTS:
+        messages = build_messages(request, cut)
+        tokens = upper_bound_tokens(messages)
+        if tokens > limit:
+            counted = await context.count(messages) if context.count else None
+            # No counter (not vLLM): assume a dense tokenizer, about two bytes a token.
+            tokens = counted if counted is not None else math.ceil(tokens / 2)
+        if tokens <= limit:
+            return Fitted(messages, tokens, cut_notes(request, cut))
+    raise PromptTooLong(
+        f"the prompt does not fit {context.max_model_len} tokens even with everything optional left out"
+    )
 
 
 # -- the guard --------------------------------------------------------------------------------
@@ -262,6 +472,7 @@ class HintResult:
     ttft_seconds: float | None = None
     latency_seconds: float = 0.0
     model_calls: int = 0
+    left_out: list[str] = field(default_factory=list)  # what the prompt left out to fit
 
 
 AnswerT = TypeVar("AnswerT", bound=BaseModel)
@@ -329,19 +540,30 @@ async def generate_hint(
     request: HintRequest,
     max_tokens: int = 600,
     stall_seconds: float = 30.0,
+    context: ContextWindow | None = None,
 ) -> HintResult:
     """Ask for a hint; one retry on schema-invalid output, one regeneration when the guard
-    rejects it. Raises InvalidAnswer or GuardRejected (the caller serves the fallback) and
+    rejects it. The prompt is fitted to ``context`` (the server's window) when it is known.
+    Raises InvalidAnswer or GuardRejected (the caller serves the fallback), PromptTooLong, and
     lets the client's errors (rate limits, 5xx, connection) through for the caller's retry policy."""
-    messages = build_messages(request)
+    fitted = await fit_prompt(request, max_tokens, context)
+    messages, prompt_tokens = fitted.messages, fitted.prompt_tokens
     # Only usage and timings are collected until an answer passes; it is set before the return.
-    result = HintResult(answer=None)  # type: ignore[arg-type]  # no answer yet, see above
+    result = HintResult(answer=None, left_out=fitted.left_out)  # type: ignore[arg-type]  # no answer yet, see above
+
+    def room(wanted: int) -> int:
+        # vLLM refuses (400) a request whose prompt and max_tokens exceed its context length.
+        if context is None:
+            return wanted
+        return max(1, min(wanted, context.max_model_len - prompt_tokens))
+
+    max_tokens = room(max_tokens)
     for _ in range(2):  # a guard rejection gets one more chance
         answer = None
         for _ in range(2):  # an invalid answer gets one more chance
             raw, finish = await _complete(client, model, messages, max_tokens, result, stall_seconds)
             if finish == "length":  # cut short: asking again the same way would cut it again
-                max_tokens = max(max_tokens, MAX_ANSWER_TOKENS)
+                max_tokens = room(max(max_tokens, MAX_ANSWER_TOKENS))
                 continue
             try:
                 answer = parse_answer(HintAnswer, raw)
@@ -354,7 +576,7 @@ async def generate_hint(
         if not problems:
             result.answer = answer
             return result
-        messages = messages + [
+        rewrite: list[ChatCompletionMessageParam] = [
             {"role": "assistant", "content": raw},
             {
                 "role": "user",
@@ -363,6 +585,11 @@ async def generate_hint(
                 + ". Describe what to examine instead of showing code.",
             },
         ]
+        messages = messages + rewrite
+        prompt_tokens += upper_bound_tokens(rewrite)
+        if context is not None and context.max_model_len - prompt_tokens < context.min_answer_tokens:
+            break  # no room left to ask again
+        max_tokens = room(max_tokens)
     raise GuardRejected("; ".join(problems), result)
 
 
@@ -382,16 +609,34 @@ def repair_messages(request: HintRequest, hint: str) -> list[ChatCompletionMessa
     ]
 
 
+REPAIR_TOKENS = 2000
+
+
 async def propose_repair(
-    client: AsyncOpenAI, model: str, request: HintRequest, hint: str, result: HintResult
+    client: AsyncOpenAI,
+    model: str,
+    request: HintRequest,
+    hint: str,
+    result: HintResult,
+    context: ContextWindow | None = None,
 ) -> str | None:
-    """The model's repair of the student's code guided by ``hint``; None if unusable."""
+    """The model's repair of the student's code guided by ``hint``; None if unusable (or if the
+    whole file and its rewrite cannot fit the server's context window)."""
+    messages = repair_messages(request, hint)
+    max_tokens = REPAIR_TOKENS
+    if context is not None:
+        tokens: int | None = upper_bound_tokens(messages)
+        if tokens is not None and tokens + REPAIR_TOKENS > context.max_model_len and context.count:
+            tokens = await context.count(messages)
+        if tokens is None or context.max_model_len - tokens < context.min_answer_tokens:
+            return None
+        max_tokens = min(REPAIR_TOKENS, context.max_model_len - tokens)
     started = time.perf_counter()
     response = await client.chat.completions.create(
         model=model,
-        messages=repair_messages(request, hint),
+        messages=messages,
         response_format=REPAIR_FORMAT,
-        max_tokens=2000,
+        max_tokens=max_tokens,
         temperature=0,
     )
     result.latency_seconds += time.perf_counter() - started

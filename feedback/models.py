@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from grading.models import Submission
 
@@ -20,6 +21,14 @@ class RequestStatus(models.TextChoices):
 class Priority(models.IntegerChoices):
     INTERACTIVE = 0, "A student is waiting"
     BULK = 10, "Bulk (regrade)"
+
+
+class FeedbackRequestQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        # auto_now applies to save() only; the dispatcher moves requests with update(), and
+        # "when did this request last change" must stay true for operators.
+        kwargs.setdefault("updated_at", timezone.now())
+        return super().update(**kwargs)
 
 
 class FeedbackRequest(models.Model):
@@ -40,6 +49,8 @@ class FeedbackRequest(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = FeedbackRequestQuerySet.as_manager()
 
     class Meta:
         ordering = ["priority", "created_at"]
@@ -69,6 +80,9 @@ class Feedback(models.Model):
     latency_seconds = models.FloatField(null=True, blank=True)
     ttft_seconds = models.FloatField(null=True, blank=True, help_text="Time to the first token")
     model_calls = models.PositiveSmallIntegerField(default=0)
+    left_out = models.TextField(
+        blank=True, help_text="What the prompt left out to fit the model's context window"
+    )
     rating = models.SmallIntegerField(null=True, blank=True, help_text="Student's rating: 1 helpful, -1 not")
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -210,6 +210,12 @@ class LLMServer:
         )
         requests.post(self.base + "/admin/faults", json={**zero, **rates}, timeout=5).raise_for_status()
 
+    def configure(self, **values):
+        """The server's own settings: ``max_model_len``, ``model`` (reset after each test)."""
+        import requests
+
+        requests.post(self.base + "/admin/config", json=values, timeout=5).raise_for_status()
+
     def metrics(self) -> dict[str, float]:
         import re
 
@@ -268,6 +274,7 @@ def llm_server(llm_server_process):
     llm_server_process.faults()
     yield llm_server_process
     llm_server_process.faults()
+    llm_server_process.configure(max_model_len=32768, model="Qwen/Qwen2.5-Coder-32B-Instruct-AWQ")
 
 
 @pytest.fixture

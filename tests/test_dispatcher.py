@@ -102,6 +102,9 @@ def test_requests_the_open_breaker_refuses_keep_their_tries(llm, failing, settin
     """An outage must not use up the requests' tries: a request the breaker refuses made no call.
     Once the server is back, every one gets a model hint."""
     settings.LLM_MAX_TRIES = 2
+    # Long enough that the outage's dispatches below all meet the open breaker, however slow
+    # the machine (each batch first asks the server what it serves).
+    settings.LLM_BREAKER_COOLDOWN_SECONDS = 3.0
     requests = [failing("alice", n) for n in (1, 2, 3, 4)]
     llm.faults(fail_503=1.0)
     dispatcher.dispatch_once()  # one try each; the breaker opens
@@ -114,7 +117,7 @@ def test_requests_the_open_breaker_refuses_keep_their_tries(llm, failing, settin
         request.refresh_from_db()
         assert (request.status, request.tries) == (RequestStatus.PENDING, 1), request.last_error
     llm.faults()
-    time.sleep(0.6)  # cooldown over: half-open, one probe
+    time.sleep(3.1)  # cooldown over: half-open, one probe
     for _ in range(3):
         FeedbackRequest.objects.update(not_before=timezone.now())
         dispatcher.dispatch_once()

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 from courses import access
 from courses.models import Extension
 from courses.policy import Cap, user_capabilities
+from feedback.dispatcher import model_server_problem
 from feedback.models import Feedback
 from feedback.services import feedback_pending, model_usage
 from grading.models import Status, Submission
@@ -133,6 +134,7 @@ def assignment_submissions(request, course_code, slug):
                 submissions = submissions.filter(**{lookup: value})
     page = Paginator(submissions, 50).get_page(request.GET.get("page"))
     usage = model_usage(Feedback.objects.filter(submission__assignment=assignment))
+    hints_paused = bool(assignment.llm_hints and model_server_problem())
     regrade = assignment.regrades.first()
     context = {
         "course": membership.course,
@@ -145,6 +147,7 @@ def assignment_submissions(request, course_code, slug):
         "membership": membership,
         "regrade": regrade,
         "usage": usage,
+        "hints_paused": hints_paused,
         "regrade_progress": regrade.progress() if regrade else None,
     }
     return render(request, "grader/assignment_submissions.html", context)
