@@ -11,7 +11,7 @@ answer cannot look like a good figure.
 
     python -m bench.sandbox [--n 40] [--workers 2]
 
-Targets (issue #3, on a 2-core machine): p50 <= 0.5 s per submission, >= 300 submissions
+Targets (on a 2-core machine): p50 <= 0.5 s per submission, >= 300 submissions
 per minute with 2 workers. No assertion on them: this prints, a person judges.
 """
 

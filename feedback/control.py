@@ -66,6 +66,9 @@ class AdaptiveLimiter:
         self.initial = min(ceiling, max(floor, initial or ceiling))
         self._acquire = redis.register_script(ACQUIRE)
         redis.set(self.limit_key, self.initial, nx=True)
+        # Made on first use, inside the event loop that runs the requests.
+        self._turn: asyncio.Lock | None = None
+        self._freed: asyncio.Event | None = None
 
     def limit(self) -> float:
         """The shared limit, within this process's floor and ceiling (settings may have changed
@@ -87,15 +90,29 @@ class AdaptiveLimiter:
         return lease if got else None
 
     async def acquire(self, timeout: float = 600.0) -> str:
+        """A slot, in arrival order. Only the first waiter of this process polls Redis; the others
+        wait their turn on a local lock (hundreds of polling coroutines would keep the event loop
+        busy with Redis round trips instead of the streams). A slot this process frees wakes the
+        poller at once; slots other processes free are seen at the next poll (10-50 ms)."""
         end = time.monotonic() + timeout
-        while (lease := self.try_acquire()) is None:
-            if time.monotonic() > end:
-                raise TimeoutError("no free slot for the model server")
-            await asyncio.sleep(0.01 + random.random() * 0.04)
-        return lease
+        if self._turn is None:
+            self._turn, self._freed = asyncio.Lock(), asyncio.Event()
+        assert self._freed is not None
+        async with self._turn:
+            while (lease := self.try_acquire()) is None:
+                if time.monotonic() > end:
+                    raise TimeoutError("no free slot for the model server")
+                self._freed.clear()
+                try:
+                    await asyncio.wait_for(self._freed.wait(), 0.01 + random.random() * 0.04)
+                except TimeoutError:
+                    pass
+            return lease
 
     def release(self, lease: str) -> None:
         self.redis.zrem(self.leases, lease)
+        if self._freed is not None:
+            self._freed.set()
 
     def on_success(self) -> None:
         limit = self.limit()

@@ -318,7 +318,13 @@ async def run_one(
     lease = await limiter.acquire()
     try:
         result = await generate_hint(
-            client, settings.LLM_MODEL, request, stall_seconds=settings.LLM_STALL_SECONDS, context=context
+            client,
+            settings.LLM_MODEL,
+            request,
+            max_tokens=settings.LLM_ANSWER_TOKENS,
+            stall_seconds=settings.LLM_STALL_SECONDS,
+            context=context,
+            max_answer_tokens=max(settings.LLM_ANSWER_TOKENS, settings.LLM_MAX_ANSWER_TOKENS),
         )
         repair = None
         if request.validate_with_sandbox:

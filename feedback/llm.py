@@ -541,6 +541,7 @@ async def generate_hint(
     max_tokens: int = 600,
     stall_seconds: float = 30.0,
     context: ContextWindow | None = None,
+    max_answer_tokens: int = MAX_ANSWER_TOKENS,
 ) -> HintResult:
     """Ask for a hint; one retry on schema-invalid output, one regeneration when the guard
     rejects it. The prompt is fitted to ``context`` (the server's window) when it is known.
@@ -563,7 +564,7 @@ async def generate_hint(
         for _ in range(2):  # an invalid answer gets one more chance
             raw, finish = await _complete(client, model, messages, max_tokens, result, stall_seconds)
             if finish == "length":  # cut short: asking again the same way would cut it again
-                max_tokens = room(max(max_tokens, MAX_ANSWER_TOKENS))
+                max_tokens = room(max(max_tokens, max_answer_tokens))
                 continue
             try:
                 answer = parse_answer(HintAnswer, raw)

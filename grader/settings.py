@@ -229,9 +229,12 @@ LLM_MAX_IN_FLIGHT = env_int("LLM_MAX_IN_FLIGHT", 16, minimum=1, maximum=1024)
 LLM_MIN_IN_FLIGHT = env_int("LLM_MIN_IN_FLIGHT", 1, minimum=1, maximum=1024)
 LLM_TIMEOUT_SECONDS = env_float("LLM_TIMEOUT_SECONDS", 120.0, minimum=1)
 LLM_MAX_TRIES = env_int("LLM_MAX_TRIES", 4, minimum=1, maximum=20)
-# A stream that sends no token for this long is abandoned (its slot freed, retried later).
+# Room for a hint's answer (tokens); an answer cut there is asked again with the larger room.
+LLM_ANSWER_TOKENS = env_int("LLM_ANSWER_TOKENS", 600, minimum=16, maximum=100_000)
+LLM_MAX_ANSWER_TOKENS = env_int("LLM_MAX_ANSWER_TOKENS", 4096, minimum=16, maximum=100_000)
 # The model's context window in tokens; 0: as the server reports it (vLLM's max_model_len).
 LLM_MAX_MODEL_LEN = env_int("LLM_MAX_MODEL_LEN", 0, minimum=0, maximum=10_000_000)
+# A stream that sends no token for this long is abandoned (its slot freed, retried later).
 LLM_STALL_SECONDS = env_float("LLM_STALL_SECONDS", 20.0, minimum=0.1, maximum=600.0)
 # The breaker opens when this many of the last 2x this many model calls failed.
 LLM_BREAKER_THRESHOLD = env_int("LLM_BREAKER_THRESHOLD", 10, minimum=1)
