@@ -382,9 +382,15 @@ async def _observe(http, url: str, limiter: AdaptiveLimiter) -> None:
             text = await response.text()
     except (aiohttp.ClientError, TimeoutError):
         return  # metrics are advisory
-    match = re.search(r"^vllm:num_requests_waiting(?:\{[^}]*\})? ([0-9.]+)", text, re.M)
-    if match:
-        limiter.observe_waiting(int(float(match.group(1))))
+    waiting = requests_waiting(text)
+    if waiting is not None:
+        limiter.observe_waiting(waiting)
+
+
+def requests_waiting(metrics: str) -> int | None:
+    """``vllm:num_requests_waiting`` summed over its series (one per engine), or None."""
+    values = re.findall(r"^vllm:num_requests_waiting(?:\{[^}]*\})? ([0-9.e+-]+)$", metrics, re.M)
+    return int(sum(float(v) for v in values)) if values else None
 
 
 # -- sandbox-checked hints ---------------------------------------------------------------------
@@ -572,6 +578,7 @@ def _record_spent(submission: Submission, spent: HintResult) -> None:
         completion_tokens=F("completion_tokens") + spent.completion_tokens,
         cached_tokens=F("cached_tokens") + spent.cached_tokens,
         model_calls=F("model_calls") + spent.model_calls,
+        left_out="; ".join(spent.left_out),
     )
 
 

@@ -1,8 +1,12 @@
 """Size an OpenAI-compatible server the way an operator would (no Django here).
 
 Per scenario (hint, grade with a rubric, free-form code review) and per concurrency, sends
-the same requests and records each one's response time and output tokens per second; reads
-the server's memory from /metrics where it is exposed. ``write_markdown`` renders the table.
+the same requests and records each one's response time, output tokens per second and its
+prompt / cached / completion tokens (the split that shows what prefix caching saves). While the
+requests run it samples the server's /metrics every half second and keeps the peak KV-cache
+use (read after the run it is always 0) and, for a server on this machine, the resident memory
+of the server's whole process tree (vLLM's engine runs in child processes: the API process's
+own ``process_resident_memory_bytes`` is not the engine's). ``write_markdown`` renders the table.
 """
 
 from __future__ import annotations
@@ -12,9 +16,11 @@ import re
 import statistics
 import time
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import aiohttp
 import openai
+import psutil
 
 from feedback.llm import RESPONSE_FORMAT, FailingTest, HintRequest, RubricSpec, build_messages
 
@@ -30,7 +36,7 @@ SAMPLE = HintRequest(
     failing=[FailingTest("missing", True, "failed", "search(4, (1, 3, 5))", "-1", "None")],
     attempt=2,
 )
-MEMORY_METRICS = ("process_resident_memory_bytes", "vllm:gpu_cache_usage_perc", "vllm:kv_cache_usage_perc")
+KV_METRICS = ("vllm:kv_cache_usage_perc", "vllm:gpu_cache_usage_perc")
 
 
 def scenarios() -> dict[str, dict]:
@@ -55,44 +61,88 @@ class Row:
     wall: float
     completion_tokens: int
     memory: dict[str, float]
+    prompt_tokens: int = 0
+    cached_tokens: int = 0
 
 
 async def measure(
     base_url: str, api_key: str, model: str, scenario: str, body: dict, concurrency: int, requests: int
 ) -> Row:
     gate = asyncio.Semaphore(concurrency)
-    latencies, rates, tokens = [], [], 0
+    latencies, rates, tokens, prompt, cached = [], [], 0, 0, 0
     async with openai.AsyncOpenAI(base_url=base_url, api_key=api_key, max_retries=2, timeout=600) as client:
 
         async def one():
-            nonlocal tokens
+            nonlocal tokens, prompt, cached
             async with gate:
                 started = time.perf_counter()
                 response = await client.chat.completions.create(model=model, max_tokens=600, **body)
                 elapsed = time.perf_counter() - started
+                usage = response.usage
                 latencies.append(elapsed)
-                rates.append(response.usage.completion_tokens / elapsed)
-                tokens += response.usage.completion_tokens
+                rates.append(usage.completion_tokens / elapsed)
+                tokens += usage.completion_tokens
+                prompt += usage.prompt_tokens
+                details = usage.prompt_tokens_details
+                cached += (details.cached_tokens or 0) if details else 0
 
+        peaks: dict[str, float] = {}
+        sampler = asyncio.create_task(sample_memory(base_url, peaks))
         started = time.perf_counter()
-        await asyncio.gather(*(one() for _ in range(requests)))
-        wall = time.perf_counter() - started
-    return Row(scenario, concurrency, latencies, rates, wall, tokens, await server_memory(base_url))
+        try:
+            await asyncio.gather(*(one() for _ in range(requests)))
+        finally:
+            wall = time.perf_counter() - started
+            sampler.cancel()
+    return Row(scenario, concurrency, latencies, rates, wall, tokens, peaks, prompt, cached)
 
 
-async def server_memory(base_url: str) -> dict[str, float]:
+async def sample_memory(base_url: str, peaks: dict[str, float], every: float = 0.5) -> None:
+    """Keep the peak of each memory figure in ``peaks`` until cancelled."""
     url = re.sub(r"/v1/?$", "", base_url.rstrip("/")) + "/metrics"
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http:
+        while True:
+            found = await _metrics_memory(http, url)
+            rss = server_tree_rss(base_url)
+            if rss:
+                found["server processes RSS (GB)"] = rss / 1e9
+            for name, value in found.items():
+                peaks[name] = max(peaks.get(name, 0.0), value)
+            await asyncio.sleep(every)
+
+
+async def _metrics_memory(http, url: str) -> dict[str, float]:
     try:
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http, http.get(url) as r:
+        async with http.get(url) as r:
             text = await r.text()
     except (aiohttp.ClientError, TimeoutError):
         return {}
     found = {}
-    for name in MEMORY_METRICS:
-        match = re.search(rf"^{re.escape(name)}(?:\{{[^}}]*\}})? ([0-9.e+]+)", text, re.M)
-        if match:
-            found[name] = float(match.group(1))
+    for name in KV_METRICS:
+        values = [
+            float(v) for v in re.findall(rf"^{re.escape(name)}(?:\{{[^}}]*\}})? ([0-9.e+-]+)", text, re.M)
+        ]
+        if values:
+            found[name] = max(values)
     return found
+
+
+def server_tree_rss(base_url: str) -> int:
+    """Resident bytes of the process listening on the server's port and all its children, when
+    the server runs on this machine (0 otherwise, or when it cannot be seen)."""
+    parts = urlsplit(base_url)
+    if parts.hostname not in ("127.0.0.1", "localhost", "::1") or not parts.port:
+        return 0
+    try:
+        listener = next(
+            c.pid
+            for c in psutil.net_connections(kind="tcp")
+            if c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == parts.port and c.pid
+        )
+        root = psutil.Process(listener)
+        return sum(p.memory_info().rss for p in [root, *root.children(recursive=True)])
+    except (StopIteration, psutil.Error):
+        return 0
 
 
 def run(base_url: str, api_key: str, model: str, concurrencies: list[int], requests: int) -> list[Row]:
@@ -117,14 +167,17 @@ def write_markdown(rows: list[Row], model: str, base_url: str) -> str:
         f"Server: `{base_url}`",
         "",
         "| scenario | concurrency | response time s (mean / median / min / max) | "
-        "output tokens/s per request (mean / median / min / max) | aggregate output tokens/s | server memory |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "output tokens/s per request (mean / median / min / max) | aggregate output tokens/s | "
+        "tokens per request: prompt / cached / completion | server memory (peak during the run) |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in rows:
-        memory = ", ".join(f"{k} {v:.4g}" for k, v in r.memory.items()) or "not exposed"
+        memory = ", ".join(f"{k} {v:.3g}" for k, v in r.memory.items()) or "not exposed"
+        n = max(len(r.latencies), 1)
         lines.append(
             f"| {r.scenario} | {r.concurrency} | {_stats(r.latencies)} | {_stats(r.tokens_per_second)} | "
-            f"{r.completion_tokens / r.wall:.0f} | {memory} |"
+            f"{r.completion_tokens / r.wall:.0f} | {r.prompt_tokens / n:.0f} / {r.cached_tokens / n:.0f} / "
+            f"{r.completion_tokens / n:.0f} | {memory} |"
         )
     return "\n".join(lines) + "\n"
 

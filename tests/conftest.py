@@ -269,6 +269,57 @@ def llm_server_process(tmp_path_factory):
     proc.wait(10)
 
 
+VLLM_PORT = 8190  # apart from the dev server's and a demo's
+VLLM_MODEL = "grader-tiny"
+
+
+class RealVLLM:
+    """The real vLLM engine, started by scripts/vllm.sh (installed into var/vllm on first use)."""
+
+    url = f"http://127.0.0.1:{VLLM_PORT}/v1"
+    model = VLLM_MODEL
+
+    def _run(self, *args, timeout):
+        subprocess.run(
+            ["bash", "scripts/vllm.sh", *args],
+            cwd=ROOT,
+            check=True,
+            stdin=subprocess.DEVNULL,
+            timeout=timeout,
+        )
+
+    def start(self):
+        self._run("start", "--port", str(VLLM_PORT), "--name", VLLM_MODEL, timeout=420)
+
+    def stop(self):
+        self._run("stop", "--port", str(VLLM_PORT), timeout=120)
+
+
+@pytest.fixture(scope="session")
+def real_vllm_process():
+    server = RealVLLM()
+    server._run("install", timeout=1800)
+    server._run("model", timeout=300)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def real_vllm(real_vllm_process, settings, redis_client):
+    """Settings pointing the platform at the real engine, with answers kept short (2 CPU cores)."""
+    settings.LLM_BASE_URL = real_vllm_process.url
+    settings.LLM_MODEL = VLLM_MODEL
+    settings.LLM_REDIS_URL = settings.CELERY_BROKER_URL
+    settings.LLM_ANSWER_TOKENS, settings.LLM_MAX_ANSWER_TOKENS = 48, 96
+    settings.LLM_BREAKER_THRESHOLD, settings.LLM_BREAKER_COOLDOWN_SECONDS = 2, 1.0
+    settings.LLM_MAX_IN_FLIGHT, settings.LLM_MIN_IN_FLIGHT = 4, 1
+    settings.LLM_TIMEOUT_SECONDS, settings.LLM_STALL_SECONDS = 120.0, 60.0
+    for key in redis_client.scan_iter(server_key() + "*"):
+        redis_client.delete(key)
+    return real_vllm_process
+
+
 @pytest.fixture
 def llm_server(llm_server_process):
     llm_server_process.faults()

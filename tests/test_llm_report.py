@@ -20,7 +20,8 @@ def test_it_reports_each_scenario_at_each_concurrency(llm_server, tmp_path):
     text = out.read_text()
     for scenario in ("hint", "grade", "code review"):
         assert f"| {scenario} | 1 |" in text and f"| {scenario} | 4 |" in text
-    assert "process_resident_memory_bytes" in text
+    assert "server processes RSS (GB)" in text  # sampled while the requests ran, whole process tree
+    assert "tokens per request: prompt / cached / completion" in text
     for png in ("llm-latency.png", "llm-throughput.png"):
         assert (tmp_path / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and f"]({png})" in text
 

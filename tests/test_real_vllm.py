@@ -1,0 +1,148 @@
+"""The feedback path against the real vLLM engine (CPU build, a tiny random-weight model made
+locally by scripts/vllm.sh). Its words are gibberish: these tests check the path (requests end,
+tokens and cached tokens are recorded, outages recover, prompts fit the real context window,
+configuration problems are seen), never the wording. Few and focused: 2 CPU cores."""
+
+import re
+from datetime import timedelta
+
+import pytest
+import requests
+from django.core.management import call_command
+from django.utils import timezone
+
+from feedback import dispatcher
+from feedback.models import Feedback, FeedbackRequest, RequestStatus
+from grading.models import Submission, TestResult
+
+pytestmark = [pytest.mark.django_db, pytest.mark.vllm, pytest.mark.slow]
+
+
+def _due():
+    FeedbackRequest.objects.update(not_before=timezone.now() - timedelta(seconds=1))
+
+
+def _drain(rounds=6):
+    for _ in range(rounds):
+        _due()
+        dispatcher.dispatch_once()
+        if not FeedbackRequest.objects.exclude(status=RequestStatus.DONE).exists():
+            return
+
+
+def test_hints_go_through_the_real_engine_with_usage_and_cached_tokens(real_vllm, failing):
+    first = failing("alice", 1)
+    dispatcher.dispatch_once(size=1)  # alone: its shared prefix is then in the engine's cache
+    rest = [failing("alice", 2), failing("bob", 1)]
+    _drain()
+    for request in [first, *rest]:
+        request.refresh_from_db()
+        feedback = Feedback.objects.get(submission=request.submission)
+        assert request.status == RequestStatus.DONE, request.last_error
+        # The engine answered (a model hint, or an answer the schema or guard refused): paid for.
+        assert feedback.model_calls >= 1 and feedback.prompt_tokens > 0 and feedback.completion_tokens > 0
+    cached = Feedback.objects.filter(submission__in=[r.submission for r in rest]).values_list(
+        "cached_tokens", flat=True
+    )
+    assert max(cached) > 0  # --enable-prompt-tokens-details and the prefix cache at work
+    status = dispatcher.server_status().read()
+    assert status["max_model_len"] == "4096" and "problem" not in status  # read from /v1/models
+
+
+def test_the_limit_reads_the_engines_own_queue(real_vllm):
+    text = requests.get(real_vllm.url.removesuffix("/v1") + "/metrics", timeout=10).text
+    assert re.search(r"^vllm:num_requests_waiting\{", text, re.M)  # labelled, as vLLM writes it
+    assert dispatcher.requests_waiting(text) == 0
+
+
+def test_a_long_submission_fits_the_real_context_window(real_vllm, people, assignment):
+    body = "\n".join(f"    total = total + {i}  # accumulate step number {i}" for i in range(900))
+    code = f"def add(a, b):\n    total = 0\n{body}\n    return a - b\n"
+    assert len(code) > 30_000  # far past 4,096 tokens
+    sub = Submission.objects.create(
+        assignment=assignment,
+        student=people["alice"],
+        attempt=1,
+        files={"solution.py": code},
+        status="graded",
+        score=0,
+        raw_score=0,
+        max_score=3,
+    )
+    test = assignment.tests.filter(visible=True).first()
+    TestResult.objects.create(
+        submission=sub,
+        test_case=test,
+        name=test.name,
+        visible=True,
+        outcome="failed",
+        points=1,
+        points_earned=0,
+        test_input="add(1, 2)",
+        expected="3",
+        actual="-1",
+    )
+    request = FeedbackRequest.objects.create(submission=sub)
+    _drain()
+    request.refresh_from_db()
+    feedback = Feedback.objects.get(submission=sub)
+    assert request.status == RequestStatus.DONE and "context length" not in request.last_error
+    # The engine took every call (a prompt past its window would have been a 400).
+    assert feedback.model_calls >= 1 and 0 < feedback.prompt_tokens / feedback.model_calls < 4096
+    assert "solution.py outside lines" in feedback.left_out
+
+
+def test_a_model_name_the_engine_does_not_serve_waits_for_the_operator(real_vllm, failing, settings):
+    settings.LLM_MODEL = "not-the-served-name"
+    request = failing("alice")
+    dispatcher.dispatch_once()
+    request.refresh_from_db()
+    assert request.status == RequestStatus.PENDING and request.tries == 0
+    assert "grader-tiny" in dispatcher.model_server_problem()  # what the engine does serve
+
+
+def test_after_an_outage_the_waiting_requests_reach_the_engine(real_vllm, failing, settings):
+    """The engine stops with requests outstanding and comes back: every request then reaches
+    it (no try wasted on the open breaker), and the automatic hint served meanwhile is
+    replaced or kept by what the engine answered."""
+    settings.LLM_MAX_TRIES = 3
+    settings.LLM_BREAKER_COOLDOWN_SECONDS = 5.0  # the outage's dispatches all meet the open breaker
+    requests_ = [failing("alice", n) for n in (1, 2, 3, 4)]
+    real_vllm.stop()
+    try:
+        for _ in range(3):
+            _due()
+            dispatcher.dispatch_once()
+        for request in requests_:
+            request.refresh_from_db()
+            assert request.status == RequestStatus.PENDING and request.tries <= 1, request.last_error
+            assert Feedback.objects.get(submission=request.submission).model_calls == 0
+    finally:
+        real_vllm.start()
+    _drain(rounds=10)
+    for request in requests_:
+        request.refresh_from_db()
+        assert request.status == RequestStatus.DONE, request.last_error
+        assert Feedback.objects.get(submission=request.submission).model_calls >= 1
+
+
+def test_llm_report_samples_the_engine_while_it_runs(real_vllm, tmp_path):
+    out = tmp_path / "report.md"
+    call_command(
+        "llm_report",
+        "--base-url",
+        real_vllm.url,
+        "--model",
+        real_vllm.model,
+        "--concurrency",
+        "2",
+        "--requests",
+        "2",
+        "--out",
+        str(out),
+    )
+    text = out.read_text()
+    assert "| hint | 2 |" in text and "| code review | 2 |" in text
+    rss = re.search(r"server processes RSS \(GB\) ([0-9.]+)", text)
+    assert rss and float(rss.group(1)) > 0.5  # the engine's processes, not only the API server's
+    assert re.search(r"vllm:kv_cache_usage_perc ([0-9.e-]+)", text)
