@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from pydantic import TypeAdapter
@@ -188,6 +188,15 @@ class Assignment(models.Model):
         default=False,
         help_text="Show a model hint only if the model, repairing the code with just that hint, passes more tests",
     )
+    hint_candidates = models.PositiveSmallIntegerField(
+        default=1,
+        validators=[MinValueValidator(1), MaxValueValidator(8)],
+        help_text="Best-of-n: the model proposes this many hints in one request and the best is shown "
+        "(with checked hints, the one whose repair passes the most tests). 1 to 8.",
+    )
+    hint_critic = models.BooleanField(
+        default=False, help_text="A critic model ranks the proposed hints (when there are several)"
+    )
     rubric_auto_approve = models.BooleanField(
         default=False, help_text="Count the model's rubric scores without an instructor's approval"
     )
@@ -329,9 +338,14 @@ class TestCase(models.Model):
         spec = self.spec if isinstance(self.spec, dict) else {}
         return {"expr": spec.get("expr", ""), "io": spec.get("stdin", "")}.get(self.kind, "")
 
+    @property
+    def sandbox_id(self) -> str:
+        """The test's id in sandbox jobs and their reports."""
+        return f"t{self.pk}"
+
     def to_sandbox(self) -> sandbox.Test:
         return sandbox.Test(
-            id=f"t{self.pk}",
+            id=self.sandbox_id,
             name=self.name,
             spec=self.validated_spec(),
             points=float(self.points),

@@ -28,7 +28,8 @@ import hashlib
 import logging
 import random
 import re
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from dataclasses import fields as dataclass_fields
 from datetime import timedelta
 from decimal import Decimal
@@ -41,6 +42,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from courses.models import Assignment
 from feedback import fallback
 from feedback.control import AdaptiveLimiter, CircuitBreaker, ServerStatus
 from feedback.llm import (
@@ -55,8 +57,10 @@ from feedback.llm import (
     RubricSpec,
     ServerInfo,
     StreamStalled,
+    critic_scores,
     generate_hint,
     propose_repair,
+    rank,
     rubric_scores,
     server_info,
     server_root,
@@ -86,7 +90,8 @@ class Outcome:
     kind: str  # "llm", "fallback" (final), "retry" (a try spent) or "deferred" (no call was made)
     result: HintResult | None = None
     error: str = ""
-    repair: str | None = None  # the model's repair guided by the hint (sandbox-validated hints)
+    # Sandbox-validated hints: the model's repair guided by each candidate (result.answers), or None.
+    repairs: list[str | None] = field(default_factory=list)
 
 
 def server_key() -> str:
@@ -121,9 +126,9 @@ def model_server_problem() -> str:
         return ""  # the dispatcher cannot run either; the broker's own checks say so
 
 
-def _client() -> openai.AsyncOpenAI:
+def _client(base_url: str = "") -> openai.AsyncOpenAI:
     return openai.AsyncOpenAI(
-        base_url=settings.LLM_BASE_URL,
+        base_url=base_url or settings.LLM_BASE_URL,
         api_key=settings.LLM_API_KEY,
         max_retries=0,
         timeout=settings.LLM_TIMEOUT_SECONDS,
@@ -203,12 +208,11 @@ def claim_batch(size: int) -> list[int]:
 
 # -- what the model sees --------------------------------------------------------------------
 def hint_request(submission: Submission) -> HintRequest:
-    assignment = submission.assignment
     results = submission.results.values(
         "name", "visible", "outcome", "test_input", "expected", "actual", "error"
     )
     earlier = Submission.objects.filter(
-        assignment=assignment, student=submission.student_id, attempt__lt=submission.attempt
+        assignment=submission.assignment, student=submission.student_id, attempt__lt=submission.attempt
     ).order_by("-attempt")
     previous = earlier.first()
     previous_hints = list(
@@ -216,12 +220,32 @@ def hint_request(submission: Submission) -> HintRequest:
         .order_by("created_at")
         .values_list("hint", flat=True)
     )
+    return request_for(
+        submission.assignment,
+        submission.files,
+        results,
+        attempt=submission.attempt,
+        previous_files=previous.files if previous else None,
+        previous_hints=previous_hints,
+    )
+
+
+def request_for(
+    assignment: Assignment,
+    files: dict[str, str],
+    results: Iterable[Mapping],
+    attempt: int = 1,
+    previous_files: dict[str, str] | None = None,
+    previous_hints: list[str] | None = None,
+) -> HintRequest:
+    """What the model sees of one graded program: only what the student may see of hidden tests
+    (grading.disclosure), the assignment's shared context, and the attempt's history."""
     return HintRequest(
         assignment_key=f"{assignment.course.code}/{assignment.slug}",
         statement=assignment.statement,
         visible_tests=[f"{t.name}: {t.input_text}".strip() for t in assignment.tests.filter(visible=True)],
         show_hidden_details=assignment.show_hidden_details,
-        files=submission.files,
+        files=files,
         failing=[
             FailingTest(
                 r["name"], r["visible"], r["outcome"], r["test_input"], r["expected"], r["actual"], r["error"]
@@ -229,12 +253,14 @@ def hint_request(submission: Submission) -> HintRequest:
             for r in students_view(results, assignment.show_hidden_details)
             if r["outcome"] != "passed"
         ],
-        attempt=submission.attempt,
-        previous_files=previous.files if previous else None,
-        previous_hints=previous_hints,
+        attempt=attempt,
+        previous_files=previous_files,
+        previous_hints=previous_hints or [],
         reference_files=assignment.reference_files,
         validate_with_sandbox=assignment.validate_hints,
         main_file=assignment.main_file,
+        candidates=assignment.hint_candidates,
+        critic=assignment.hint_critic,
         rubric=[
             RubricSpec(i.name, i.description, float(i.max_points)) for i in assignment.rubric_items.all()
         ],
@@ -279,14 +305,17 @@ async def run_all(requests: list[HintRequest]) -> list[Outcome]:
             problem = status.read().get("problem", "the server does not serve the model")
             return [Outcome("deferred", error=f"configuration: {problem}"[:500]) for _ in requests]
         context = context_window(client, info)
+        critic = _client(settings.LLM_CRITIC_BASE_URL) if settings.LLM_CRITIC_BASE_URL else None
         watcher = asyncio.create_task(watch_server_queue(client, limiter))
         try:
             results = await asyncio.gather(
-                *(run_one(client, limiter, breaker, r, context, status) for r in requests),
+                *(run_one(client, limiter, breaker, r, context, status, critic) for r in requests),
                 return_exceptions=True,
             )
         finally:
             watcher.cancel()
+            if critic is not None:
+                await critic.close()
         return [_outcome_of(result) for result in results]
     finally:
         await client.close()
@@ -310,6 +339,7 @@ async def run_one(
     request: HintRequest,
     context: ContextWindow | None = None,
     status: ServerStatus | None = None,
+    critic_client: openai.AsyncOpenAI | None = None,
 ) -> Outcome:
     if not breaker.allow():
         # No call was made: this costs the request no try (else an outage would use them all up
@@ -326,11 +356,14 @@ async def run_one(
             context=context,
             max_answer_tokens=max(settings.LLM_ANSWER_TOKENS, settings.LLM_MAX_ANSWER_TOKENS),
         )
-        repair = None
+        if request.critic and len(result.answers) > 1:
+            await _rank_by_critic(critic_client or client, request, result)
+        repairs = []
         if request.validate_with_sandbox:
-            repair = await propose_repair(
-                client, settings.LLM_MODEL, request, result.answer.text(), result, context
-            )
+            for answer in result.answers:
+                repairs.append(
+                    await propose_repair(client, settings.LLM_MODEL, request, answer.text(), result, context)
+                )
     except OVERLOAD as exc:
         limiter.on_overload()
         breaker.record_failure()
@@ -364,7 +397,21 @@ async def run_one(
     breaker.record_success()
     if status:
         status.answered()
-    return Outcome("llm", result, repair=repair)
+    return Outcome("llm", result, repairs=repairs)
+
+
+async def _rank_by_critic(client: openai.AsyncOpenAI, request: HintRequest, result: HintResult) -> None:
+    """Best first by the critic's scores. A critic that fails or answers out of shape changes
+    nothing: the hint never waits on it."""
+    try:
+        scores = await critic_scores(
+            client, settings.LLM_CRITIC_MODEL or settings.LLM_MODEL, request, result.answers, result
+        )
+    except openai.APIError as exc:
+        log.warning("the critic could not rank hint candidates: %s", exc)
+        return
+    result.answers = rank(result.answers, scores)
+    result.answer = result.answers[0]
 
 
 async def watch_server_queue(client, limiter: AdaptiveLimiter, every: float = 1.0) -> None:
@@ -406,54 +453,99 @@ def needs_check(submission: Submission, outcome: Outcome) -> bool:
 
 
 def hold_for_check(request: FeedbackRequest, outcome: Outcome) -> None:
+    """Queue one trial run per candidate that came with a repair; the automatic hint shows
+    meanwhile. ``check_finished`` decides once every trial has ended."""
     submission = request.submission
+    result = outcome.result
+    assert result is not None
     with transaction.atomic():
         if not still_ours(request):
             return
         if not Feedback.objects.filter(submission=submission).exists():
             _store_fallback(submission)
-        if not outcome.repair:
+        answers = result.answers or [result.answer]
+        checked = [(a, code) for a, code in zip(answers, outcome.repairs, strict=False) if code]
+        if not checked:
             _finish(request, "the model proposed no repair to check its hint with")
+            _record_spent(submission, result)
             return
-        trial = request_hint_check(
-            submission, {**submission.files, submission.assignment.main_file: outcome.repair}
-        )
+        main = submission.assignment.main_file
+        options = [
+            {
+                "answer": answer.model_dump(mode="json"),
+                "trial": request_hint_check(submission, {**submission.files, main: code}).pk,
+            }
+            for answer, code in checked
+        ]
         FeedbackRequest.objects.filter(pk=request.pk).update(
-            status=RequestStatus.CHECKING, lease_until=None, trial=trial, candidate=_candidate(outcome.result)
+            status=RequestStatus.CHECKING,
+            lease_until=None,
+            trial_id=options[0]["trial"],
+            candidate={**_candidate(result), "options": options},
         )
 
 
 def check_finished(trial: TrialRun) -> None:
-    """The hint check's trial run ended: show the model's hint if its repair passed more tests
-    than the student's code, else keep the automatic hint."""
+    """One of the hint checks' trial runs ended. Once all of the request's have: show the
+    candidate whose repair passed the most tests, if more than the student's code did (ties go
+    to the better-ranked candidate), else keep the automatic hint."""
     with transaction.atomic():
         request = (
             FeedbackRequest.objects.select_for_update()
             .select_related("submission__assignment")
-            .filter(trial=trial, status=RequestStatus.CHECKING)
+            .filter(submission_id=trial.submission_id, status=RequestStatus.CHECKING)
             .first()
         )
         if request is None:  # already decided (a duplicate announcement), or dropped by a regrade
             return
+        options = _options(request)
+        trials = TrialRun.objects.in_bulk([o["trial"] for o in options])
+        if trial.pk not in trials:
+            return  # a trial of an earlier, dropped check
+        if not all(trials[o["trial"]].is_finished for o in options if o["trial"] in trials):
+            return  # the last one to end decides
         before = request.submission.results.filter(outcome=TestOutcome.PASSED.value).count()
-        if trial.status == TrialStatus.DONE and trial.passed is not None and trial.passed > before:
-            _store_model_hint(request.submission, _from_candidate(request.candidate))
+        helpful = [
+            (run.passed, -rank_, option)
+            for rank_, option in enumerate(options)
+            if (run := trials.get(option["trial"])) is not None
+            and run.status == TrialStatus.DONE
+            and run.passed is not None
+            and run.passed > before
+        ]
+        result = _from_candidate(request.candidate)
+        if helpful:
+            best = max(helpful, key=lambda h: h[:2])[2]
+            result.answer = HintAnswer.model_validate(best["answer"])
+            _store_model_hint(request.submission, result)
             _finish(request, "")
         else:
+            _record_spent(request.submission, result)
             _finish(request, NOT_HELPFUL)
         FeedbackRequest.objects.filter(pk=request.pk).update(candidate=None)
+
+
+def _options(request: FeedbackRequest) -> list[dict]:
+    data = request.candidate or {}
+    if "options" in data:
+        return data["options"]
+    return [{"answer": data["answer"], "trial": request.trial_id}]  # a request held before best-of-n
+
+
+NOT_STORED = ("answer", "answers", "options")
 
 
 def _candidate(result: HintResult) -> dict:
     return {
         "answer": result.answer.model_dump(mode="json"),
-        **{f.name: getattr(result, f.name) for f in dataclass_fields(result) if f.name != "answer"},
+        **{f.name: getattr(result, f.name) for f in dataclass_fields(result) if f.name not in NOT_STORED},
     }
 
 
 def _from_candidate(data: dict) -> HintResult:
     return HintResult(
-        answer=HintAnswer.model_validate(data["answer"]), **{k: v for k, v in data.items() if k != "answer"}
+        answer=HintAnswer.model_validate(data["answer"]),
+        **{k: v for k, v in data.items() if k not in NOT_STORED},
     )
 
 
@@ -521,6 +613,7 @@ def _store_model_hint(submission: Submission, r: HintResult) -> None:
             ttft_seconds=r.ttft_seconds,
             model_calls=r.model_calls,
             left_out="; ".join(r.left_out),
+            candidates=r.candidates,
         ),
     )
     _store_rubric(submission, r.answer)
@@ -579,6 +672,7 @@ def _record_spent(submission: Submission, spent: HintResult) -> None:
         cached_tokens=F("cached_tokens") + spent.cached_tokens,
         model_calls=F("model_calls") + spent.model_calls,
         left_out="; ".join(spent.left_out),
+        candidates=spent.candidates,
     )
 
 

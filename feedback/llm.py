@@ -120,6 +120,8 @@ class HintRequest:
     rubric: list[RubricSpec] = field(default_factory=list)
     validate_with_sandbox: bool = False
     main_file: str = "solution.py"
+    candidates: int = 1  # best-of-n: answers asked for in one request (they share its prefill)
+    critic: bool = False  # a critic model ranks the candidates
 
 
 def escalation_level(request: HintRequest) -> int:
@@ -473,6 +475,10 @@ class HintResult:
     latency_seconds: float = 0.0
     model_calls: int = 0
     left_out: list[str] = field(default_factory=list)  # what the prompt left out to fit
+    # Best-of-n: every candidate that passed the schema and the guard, best first (``answer`` is
+    # the first), and how many the model was asked for.
+    answers: list[HintAnswer] = field(default_factory=list)
+    candidates: int = 1
 
 
 AnswerT = TypeVar("AnswerT", bound=BaseModel)
@@ -494,21 +500,23 @@ async def _complete(
     max_tokens: int,
     result: HintResult,
     stall_seconds: float = 30.0,
-) -> tuple[str, str | None]:
-    """One streamed call: (the text, its finish reason). Accumulates usage and timings into
-    ``result``."""
+    n: int = 1,
+) -> list[tuple[str, str | None]]:
+    """One streamed call for ``n`` answers (vLLM computes the prompt once for all of them):
+    per answer, (its text, its finish reason). Accumulates usage and timings into ``result``."""
     started = time.perf_counter()
     stream = await client.chat.completions.create(
         model=model,
         messages=messages,
         response_format=RESPONSE_FORMAT,
         max_tokens=max_tokens,
-        temperature=0.2,
+        temperature=0.2 if n == 1 else 0.8,  # several candidates are worth having only if they differ
+        n=n,
         stream=True,
         stream_options={"include_usage": True},
     )
-    pieces = []
-    finish: str | None = None
+    pieces: list[list[str]] = [[] for _ in range(n)]
+    finish: list[str | None] = [None] * n
     chunks = stream.__aiter__()
     while True:
         try:
@@ -518,12 +526,15 @@ async def _complete(
         except TimeoutError:
             await stream.close()
             raise StreamStalled(f"no token for {stall_seconds:g} s") from None
-        if chunk.choices and chunk.choices[0].finish_reason:
-            finish = chunk.choices[0].finish_reason
-        if chunk.choices and chunk.choices[0].delta.content:
-            if result.ttft_seconds is None:
-                result.ttft_seconds = time.perf_counter() - started
-            pieces.append(chunk.choices[0].delta.content)
+        for choice in chunk.choices:
+            if not 0 <= choice.index < n:
+                continue
+            if choice.finish_reason:
+                finish[choice.index] = choice.finish_reason
+            if choice.delta.content:
+                if result.ttft_seconds is None:
+                    result.ttft_seconds = time.perf_counter() - started
+                pieces[choice.index].append(choice.delta.content)
         if chunk.usage:
             result.prompt_tokens += chunk.usage.prompt_tokens
             result.completion_tokens += chunk.usage.completion_tokens
@@ -531,7 +542,7 @@ async def _complete(
             result.cached_tokens += (details.cached_tokens or 0) if details else 0
     result.latency_seconds += time.perf_counter() - started
     result.model_calls += 1
-    return "".join(pieces), finish
+    return [("".join(p), f) for p, f in zip(pieces, finish, strict=True)]
 
 
 async def generate_hint(
@@ -559,24 +570,34 @@ async def generate_hint(
         return max(1, min(wanted, context.max_model_len - prompt_tokens))
 
     max_tokens = room(max_tokens)
+    n = max(1, request.candidates)
+    result.candidates = n
     for _ in range(2):  # a guard rejection gets one more chance
-        answer = None
+        answers: list[tuple[HintAnswer, str]] = []
         for _ in range(2):  # an invalid answer gets one more chance
-            raw, finish = await _complete(client, model, messages, max_tokens, result, stall_seconds)
-            if finish == "length":  # cut short: asking again the same way would cut it again
-                max_tokens = room(max(max_tokens, max_answer_tokens))
-                continue
-            try:
-                answer = parse_answer(HintAnswer, raw)
+            choices = await _complete(client, model, messages, max_tokens, result, stall_seconds, n)
+            for raw, finish in choices:
+                if finish == "length":  # cut short: not an answer
+                    continue
+                try:
+                    answers.append((parse_answer(HintAnswer, raw), raw))
+                except ValueError:  # pydantic's ValidationError is a ValueError, as is bad JSON
+                    continue
+            if answers:
                 break
-            except ValueError:  # pydantic's ValidationError is a ValueError, as is bad JSON
-                continue
-        if answer is None:
+            if any(finish == "length" for _, finish in choices):
+                # Asking again the same way would cut it again: room for the longest answer.
+                max_tokens = room(max(max_tokens, max_answer_tokens))
+        if not answers:
             raise InvalidAnswer("the model's answer did not match the schema twice", result)
-        problems = guard_problems(answer, request.reference_files)
-        if not problems:
-            result.answer = answer
+        verdicts = [(answer, raw, guard_problems(answer, request.reference_files)) for answer, raw in answers]
+        passing = [answer for answer, _, problems in verdicts if not problems]
+        if passing:
+            # The model's own confidence orders the candidates until a critic or the sandbox does.
+            result.answers = sorted(passing, key=lambda a: -a.confidence)
+            result.answer = result.answers[0]
             return result
+        _, raw, problems = verdicts[0]
         rewrite: list[ChatCompletionMessageParam] = [
             {"role": "assistant", "content": raw},
             {
@@ -592,6 +613,69 @@ async def generate_hint(
             break  # no room left to ask again
         max_tokens = room(max_tokens)
     raise GuardRejected("; ".join(problems), result)
+
+
+# -- choosing among candidates -----------------------------------------------------------------
+class CriticAnswer(BaseModel):
+    scores: list[int] = Field(min_length=1, max_length=16)
+
+
+CRITIC_FORMAT: ResponseFormatJSONSchema = {
+    "type": "json_schema",
+    "json_schema": {"name": "critic", "schema": CriticAnswer.model_json_schema(), "strict": True},
+}
+
+
+def critic_messages(request: HintRequest, answers: list[HintAnswer]) -> list[ChatCompletionMessageParam]:
+    candidates = "\n\n".join(f"## Hint {i}\n{a.text()}" for i, a in enumerate(answers, 1))
+    failures = "\n".join(describe_failure(t, request.show_hidden_details) for t in request.failing[:5])
+    return [
+        {
+            "role": "system",
+            "content": "You review debugging hints written for a student. Score each hint from 0 to 10: "
+            "10 = points the student at the actual bug and what to examine, without giving the fix "
+            "or the solution away; 0 = wrong, vague or gives the solution. Answer with JSON: "
+            '{"scores": [one integer per hint, in order]}.\n\n' + shared_prefix(request),
+        },
+        {
+            "role": "user",
+            "content": f"# Student code\n{numbered(request.files)}\n\n# Failing tests\n{failures}\n\n"
+            f"# Hints to score\n{candidates}\n",
+        },
+    ]
+
+
+async def critic_scores(
+    client: AsyncOpenAI, model: str, request: HintRequest, answers: list[HintAnswer], result: HintResult
+) -> list[int] | None:
+    """A critic model's score (0-10) of each candidate; None when it cannot say (the order
+    stays the model's own). Its tokens are added to ``result``: choosing has a cost."""
+    started = time.perf_counter()
+    response = await client.chat.completions.create(
+        model=model,
+        messages=critic_messages(request, answers),
+        response_format=CRITIC_FORMAT,
+        max_tokens=16 + 8 * len(answers),
+        temperature=0,
+    )
+    result.latency_seconds += time.perf_counter() - started
+    result.model_calls += 1
+    if response.usage:
+        result.prompt_tokens += response.usage.prompt_tokens
+        result.completion_tokens += response.usage.completion_tokens
+    try:
+        scores = parse_answer(CriticAnswer, response.choices[0].message.content or "").scores
+    except ValueError:
+        return None
+    if len(scores) != len(answers):
+        return None
+    return [max(0, min(10, s)) for s in scores]
+
+
+def rank(answers: list[HintAnswer], scores: list[int] | None) -> list[HintAnswer]:
+    """Best first: the critic's score, then the model's confidence, then the model's order."""
+    keyed = [(-(scores[i] if scores else 0), -a.confidence, i, a) for i, a in enumerate(answers)]
+    return [a for *_, a in sorted(keyed, key=lambda k: k[:3])]
 
 
 def repair_messages(request: HintRequest, hint: str) -> list[ChatCompletionMessageParam]:

@@ -80,6 +80,9 @@ class Feedback(models.Model):
     latency_seconds = models.FloatField(null=True, blank=True)
     ttft_seconds = models.FloatField(null=True, blank=True, help_text="Time to the first token")
     model_calls = models.PositiveSmallIntegerField(default=0)
+    candidates = models.PositiveSmallIntegerField(
+        default=1, help_text="Best-of-n: how many hints the model proposed to choose from"
+    )
     left_out = models.TextField(
         blank=True, help_text="What the prompt left out to fit the model's context window"
     )

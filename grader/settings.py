@@ -232,6 +232,10 @@ LLM_MAX_TRIES = env_int("LLM_MAX_TRIES", 4, minimum=1, maximum=20)
 # Room for a hint's answer (tokens); an answer cut there is asked again with the larger room.
 LLM_ANSWER_TOKENS = env_int("LLM_ANSWER_TOKENS", 600, minimum=16, maximum=100_000)
 LLM_MAX_ANSWER_TOKENS = env_int("LLM_MAX_ANSWER_TOKENS", 4096, minimum=16, maximum=100_000)
+# The critic that ranks best-of-n candidates: another OpenAI-compatible server and model, or
+# (empty) the hint server and LLM_MODEL.
+LLM_CRITIC_BASE_URL = env_str("LLM_CRITIC_BASE_URL", "")
+LLM_CRITIC_MODEL = env_str("LLM_CRITIC_MODEL", "")
 # The model's context window in tokens; 0: as the server reports it (vLLM's max_model_len).
 LLM_MAX_MODEL_LEN = env_int("LLM_MAX_MODEL_LEN", 0, minimum=0, maximum=10_000_000)
 # A stream that sends no token for this long is abandoned (its slot freed, retried later).

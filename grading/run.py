@@ -157,7 +157,7 @@ def grade(submission_id: int, redelivered: bool = False) -> GradeOutcome:
     if token is None:
         return GradeOutcome.SKIPPED
     submission = Submission.objects.select_related("assignment").get(pk=submission_id)
-    tests = {f"t{t.pk}": t for t in submission.assignment.tests.all()}
+    tests = {t.sandbox_id: t for t in submission.assignment.tests.all()}
     mine = {"run_token": token}
     try:
         job = build_job(submission) if tests else None
@@ -303,7 +303,7 @@ def run_trial(trial_id: int) -> GradeOutcome:
     if not claimed:
         return GradeOutcome.SKIPPED
     trial = TrialRun.objects.select_related("assignment").get(pk=trial_id)
-    tests = {f"t{t.pk}": t for t in trial.assignment.tests.all()}
+    tests = {t.sandbox_id: t for t in trial.assignment.tests.all()}
     if not tests:
         _finish_trial(trial_id, TrialStatus.ERROR, error_message="The assignment has no tests yet.")
         return GradeOutcome.REJECTED

@@ -75,6 +75,8 @@ def violations() -> list[str]:
     for package in PACKAGES:
         for path in sorted((ROOT / package).rglob("*.py")):
             relative = path.relative_to(ROOT)
+            if relative.parts[:2] == ("feedback", "evalset") and len(relative.parts) > 3:
+                continue  # the hint evaluation's student programs: buggy on purpose, not our code
             text = path.read_text()
             found.extend(late_imports(relative, text))
             for rule in RULES:

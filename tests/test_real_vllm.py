@@ -146,3 +146,40 @@ def test_llm_report_samples_the_engine_while_it_runs(real_vllm, tmp_path):
     rss = re.search(r"server processes RSS \(GB\) ([0-9.]+)", text)
     assert rss and float(rss.group(1)) > 0.5  # the engine's processes, not only the API server's
     assert re.search(r"vllm:kv_cache_usage_perc ([0-9.e-]+)", text)
+
+
+@pytest.mark.docker
+def test_hint_eval_runs_against_the_real_engine(real_vllm, sandbox_image, tmp_path):
+    from courses import demo
+
+    demo.seed()
+    out = tmp_path / "eval.md"
+    call_command(
+        "hint_eval",
+        "--base-url",
+        real_vllm.url,
+        "--model",
+        real_vllm.model,
+        "--limit",
+        "3",
+        "--out",
+        str(out),
+    )
+    text = out.read_text()
+    assert (
+        "| programs | 3 |" in text and "| errors (no answer from the server) | 0 |" in text
+    )  # every program reached the engine
+    calls = re.search(r"\| model calls \| (\d+) \|", text)
+    assert calls and int(calls.group(1)) >= 3
+
+
+def test_best_of_n_and_the_critic_on_the_real_engine(real_vllm, failing, assignment):
+    assignment.hint_candidates, assignment.hint_critic = 2, True
+    assignment.save()
+    request = failing("alice")
+    _drain()
+    request.refresh_from_db()
+    feedback = Feedback.objects.get(submission=request.submission)
+    assert request.status == RequestStatus.DONE, request.last_error
+    # Two candidates per request (vLLM's n, streamed), recorded with what they cost.
+    assert feedback.candidates == 2 and feedback.model_calls >= 1 and feedback.completion_tokens > 0

@@ -46,7 +46,7 @@ def _held(request, repair):
     the automatic hint shows, a trial run of the repair is queued for the grading worker."""
     assert dispatcher.claim_batch(10) == [request.pk]
     dispatcher.hold_for_check(
-        request, dispatcher.Outcome("llm", HintResult(answer=ANSWER, prompt_tokens=7), repair=repair)
+        request, dispatcher.Outcome("llm", HintResult(answer=ANSWER, prompt_tokens=7), repairs=[repair])
     )
     request.refresh_from_db()
     assert request.status == RequestStatus.CHECKING and request.candidate is not None
@@ -90,7 +90,7 @@ def test_the_grading_worker_decides_whether_a_repair_helps(failing, assignment, 
 def test_no_repair_means_the_automatic_hint(failing, assignment):
     request = failing("alice")
     assert dispatcher.claim_batch(10) == [request.pk]
-    dispatcher.hold_for_check(request, dispatcher.Outcome("llm", HintResult(answer=ANSWER), repair=None))
+    dispatcher.hold_for_check(request, dispatcher.Outcome("llm", HintResult(answer=ANSWER), repairs=[None]))
     request.refresh_from_db()
     assert request.status == RequestStatus.DONE and request.submission.feedback.source == Source.FALLBACK
 
@@ -131,6 +131,8 @@ def test_an_answer_about_results_a_regrade_dropped_is_not_stored(failing, people
     assert dispatcher.claim_batch(10) == [request.pk]
     announce_requeued([request.submission_id])  # what a regrade does
     dispatcher.store(request, dispatcher.Outcome("llm", HintResult(answer=ANSWER)))
-    dispatcher.hold_for_check(request, dispatcher.Outcome("llm", HintResult(answer=ANSWER), repair=CORRECT))
+    dispatcher.hold_for_check(
+        request, dispatcher.Outcome("llm", HintResult(answer=ANSWER), repairs=[CORRECT])
+    )
     assert not Feedback.objects.filter(submission=request.submission).exists()
     assert not TrialRun.objects.exists()

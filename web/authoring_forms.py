@@ -98,6 +98,8 @@ class AssignmentForm(forms.ModelForm):
             "wall_seconds",
             "llm_hints",
             "validate_hints",
+            "hint_candidates",
+            "hint_critic",
             "rubric_auto_approve",
             "show_hidden_details",
         ]
@@ -119,6 +121,8 @@ class AssignmentForm(forms.ModelForm):
             "pids_limit": "Processes",
             "wall_seconds": "Time for the whole submission (s)",
             "llm_hints": "Model hints",
+            "hint_candidates": "Hints to choose from",
+            "hint_critic": "Critic ranks the hints",
             "show_hidden_details": "Show hidden tests' details to students",
             "min_seconds_between_attempts": "Seconds between attempts",
         }

@@ -1,0 +1,16 @@
+def search(x, xs):
+    lo, hi = 0, len(xs) - 1
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        if xs[mid] == x:
+            return mid
+        elif xs[mid] < x:
+            lo = mid + 1
+        else:
+            hi = mid - 1
+    return -1
+
+
+numbers = tuple(int(s) for s in input("Sorted numbers: ").split())
+target = int(input("Number to find: "))
+print(search(target, numbers))

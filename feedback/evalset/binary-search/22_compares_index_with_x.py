@@ -1,0 +1,12 @@
+def search(x, xs):
+    lo = 0
+    hi = len(xs) - 1
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        if mid == x:
+            return mid
+        elif mid < x:
+            lo = mid + 1
+        else:
+            hi = mid - 1
+    return -1
