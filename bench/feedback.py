@@ -1,23 +1,26 @@
-"""Feedback benchmark: hint requests of one assignment, against the dev server or any server.
+"""Feedback benchmark: hint requests, against the dev server or any server.
 
-    python -m bench.feedback [--n 300] [--max-num-seqs 16] [--step-ms 2]       # the dev server
+    python -m bench.feedback [--n 300] [--assignments 8] [--replicas 2] [--max-num-seqs 16]   # dev server
     python -m bench.feedback --base-url http://127.0.0.1:8100/v1 --model NAME \\
+        [--base-urls http://127.0.0.1:8100/v1,http://127.0.0.1:8101/v1] \\
         [--n 32] [--concurrency 1,4,8,16] [--answer-tokens 48 --max-answer-tokens 96]
 
-Scenarios, each on the same requests (same assignment, n different student programs), each
-with the same retry policy (feedback.llm.generate_hint: an invalid answer asked once more, an
-answer cut by max_tokens asked again with more room, the guard's one regeneration; a server
-error sent again after a short pause, as the dispatcher does): (a) one at a time, (b) all at
-once, (c) each fixed concurrency, and (d) the dispatcher's engine (feedback.dispatcher.run_all:
-the Redis-wide AIMD limit, the circuit breaker, the /metrics watcher, prompts fitted to the
-server's context window). Printed per scenario: time to drain, output tokens per second (every
-call's tokens, whether the answer became a model hint or the automatic one), mean time to first
-token, requests answered (a final hint: the model's or, for an unusable answer, the automatic
-one) and model hints among them; the prefix-cache hit rate from /metrics; the dispatcher's
-ratios to the best fixed concurrency. Against the dev server, a last run of (d) with 10%
-injected 503s must lose nothing.
+Scenarios, each on the same requests (n different student programs over ``--assignments``
+assignments), each with the same retry policy (feedback.llm.generate_hint: an invalid answer
+asked once more, an answer cut by max_tokens asked again with more room, the guard's one
+regeneration; a server error sent again after a short pause, as the dispatcher does):
+(a) one at a time, (b) all at once, (c) each fixed concurrency, (d) the dispatcher's engine
+(feedback.dispatcher.run_all: the Redis-wide AIMD limit, the circuit breaker, the /metrics
+watcher, prompts fitted to the server's context window) and (e) the dispatcher over several
+replicas (``--replicas`` fresh dev servers, or ``--base-urls``), routed by rendezvous hashing of
+the assignment. Printed per scenario: time to drain, output tokens per second (every call's
+tokens, whether the answer became a model hint or the automatic one), mean time to first token,
+requests answered (a final hint: the model's or, for an unusable answer, the automatic one) and
+model hints among them; the prefix-cache hit rate from /metrics, for (e) summed over the
+replicas; the dispatcher's ratios to the best fixed concurrency. Against the dev server, a run
+of (d) with 10% injected 503s must lose nothing.
 
-The benchmark's limiter and breaker are the dispatcher's keys for that server (in
+The benchmark's limiters and breakers are the dispatcher's keys for those servers (in
 LLM_REDIS_URL, default the broker); it resets those keys and nothing else.
 """
 
@@ -60,17 +63,19 @@ def start_dev_server(max_num_seqs: int, step_ms: float) -> tuple[subprocess.Pope
     return proc, base
 
 
-def hint_requests(n: int):
+def hint_requests(n: int, assignments: int = 1):
     from feedback.llm import FailingTest, HintRequest
 
-    statement = (
-        "Write `search(x, xs)` that returns the index of `x` in the sorted tuple `xs`, or -1.\n"
-        "Use binary search. " + "The tuple may be empty; values may repeat. " * 20
-    )
+    def statement(a: int) -> str:
+        return (
+            f"Assignment {a}. Write `search(x, xs)` that returns the index of `x` in the sorted tuple `xs`, "
+            "or -1.\nUse binary search. " + "The tuple may be empty; values may repeat. " * 20
+        )
+
     return [
         HintRequest(
-            assignment_key="cs101/search",
-            statement=statement,
+            assignment_key=f"cs101/search-{k % assignments}",
+            statement=statement(k % assignments),
             visible_tests=[f"t{i}: search({i}, (1, 3, 5, 7))" for i in range(6)],
             show_hidden_details=False,
             files={
@@ -230,6 +235,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-in-flight", type=int, default=64, help="the dispatcher's ceiling")
     parser.add_argument("--answer-tokens", type=int, default=600)
     parser.add_argument("--max-answer-tokens", type=int, default=4096)
+    parser.add_argument(
+        "--assignments", type=int, default=1, help="requests spread over this many assignments"
+    )
+    parser.add_argument(
+        "--replicas",
+        type=int,
+        default=1,
+        help="dev servers for the replicas run (rendezvous routing); 1: none",
+    )
+    parser.add_argument("--base-urls", help="replicas of that server for the replicas run (comma-separated)")
     parser.add_argument("--max-num-seqs", type=int, default=16, help="dev server only")
     parser.add_argument("--step-ms", type=float, default=2.0, help="dev server only")
     args = parser.parse_args(argv)
@@ -237,8 +252,8 @@ def main(argv: list[str] | None = None) -> int:
         levels = [int(c) for c in args.concurrency.split(",") if c.strip()]
     except ValueError:
         parser.error(f"--concurrency must be integers separated by commas, got {args.concurrency!r}")
-    if args.n < 1 or not levels or min(levels) < 1:
-        parser.error("--n and the --concurrency levels must be at least 1")
+    if args.n < 1 or not levels or min(levels) < 1 or args.assignments < 1 or args.replicas < 1:
+        parser.error("--n, --assignments, --replicas and the --concurrency levels must be at least 1")
 
     proc = None
     if args.base_url:
@@ -247,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
         proc, base_url = start_dev_server(args.max_num_seqs, args.step_ms)
     try:
         configure(base_url, args.model, args)
-        reqs = hint_requests(args.n)
+        reqs = hint_requests(args.n, args.assignments)
         rows = [
             ("(a) one at a time", asyncio.run(fixed(reqs, 1))),
             ("(b) all at once", asyncio.run(fixed(reqs, None))),
@@ -265,6 +280,41 @@ def main(argv: list[str] | None = None) -> int:
             requests.post(base_url.removesuffix("/v1") + "/admin/faults", json={"fail_503": 0.1}, timeout=5)
             faulty, lost_faulty = asyncio.run(through_dispatcher(reqs))
             rows.append(("(d) dispatcher, 10% 503s", faulty))
+        replica_hits = None
+        replica_urls = [u.strip() for u in (args.base_urls or "").split(",") if u.strip()]
+        if (proc is not None and args.replicas > 1) or len(replica_urls) > 1:
+            extra = (
+                []
+                if replica_urls
+                else [start_dev_server(args.max_num_seqs, args.step_ms) for _ in range(args.replicas)]
+            )
+            replica_procs = [p for p, _ in extra]
+            try:
+                urls = replica_urls or [url for _, url in extra]
+                from django.conf import settings
+
+                settings.LLM_BASE_URLS = urls
+                for url in urls:
+                    settings.LLM_BASE_URL = url
+                    reset_controls()
+                # Two passes over the same requests, as (d) ran on a server that had seen them in
+                # (a)-(c): the first on cold replicas (only the shared prefixes can hit), the second
+                # warm (a request's whole prompt hits only where its first pass went).
+                first_pass, _ = asyncio.run(through_dispatcher(reqs))
+                cold = [prefix_cache(url) for url in urls]
+                replicated, _ = asyncio.run(through_dispatcher(reqs))
+                rows.append((f"(e) dispatcher, {len(urls)} replicas", replicated))
+                warm = [prefix_cache(url) for url in urls]
+                per_server = [(wq - cq, wh - ch) for (wq, wh), (cq, ch) in zip(warm, cold, strict=True)]
+                replica_hits = (
+                    sum(q for q, _ in per_server),
+                    sum(h for _, h in per_server),
+                    per_server,
+                    sum(h for _, h in cold) / max(sum(q for q, _ in cold), 1),
+                )
+            finally:
+                for replica in replica_procs:
+                    replica.terminate()
     finally:
         if proc is not None:
             proc.terminate()
@@ -296,6 +346,15 @@ def main(argv: list[str] | None = None) -> int:
         f"prefix cache during the dispatcher run: {hits / max(queries, 1):.0%} of prompt tokens served from cache "
         f"(server metrics); the dispatcher's own count: {result['cached'] / max(result['prompt'], 1):.0%}"
     )
+    if replica_hits is not None:
+        queries, hits, per_server, cold_rate = replica_hits
+        shares = ", ".join(f"{q / max(queries, 1):.0%}" for q, _ in per_server)
+        print(
+            f"prefix cache with {len(per_server)} replicas (requests of one assignment to one replica), second pass: "
+            f"{hits / max(queries, 1):.0%} of prompt tokens served from cache (target >= 90%); first pass on "
+            f"cold replicas: {cold_rate:.0%} (only shared prefixes can hit); share of prompt tokens per replica: "
+            f"{shares}"
+        )
     faulty_note = f", {lost_faulty} (10% 503s)" if lost_faulty is not None else ""
     print(
         f"lost requests: {lost} (clean run){faulty_note}; every request answered: "

@@ -8,7 +8,7 @@ Endpoints: GET /v1/models (with ``max_model_len``); POST /v1/chat/completions (s
 not, ``n``, ``usage`` with cached prompt tokens, ``response_format`` json_schema answered with
 schema-valid JSON; 404 for another model's name and 400 past the context length, as vLLM);
 POST /tokenize; GET /metrics (vLLM's Prometheus names); GET/POST /admin/faults (change fault
-rates live); GET/POST /admin/config (``max_model_len``, ``model``).
+rates live); GET/POST /admin/config (``max_model_len``, ``model``, ``scheduling_policy``).
 
 Timing model (continuous batching): an engine loop runs decode steps; every running request
 gets one token per step; a step takes ``step_ms * (1 + step_growth * running / max_num_seqs)``,
@@ -71,6 +71,9 @@ class Config:
     prefill_ms_per_token: float = 0.05
     cache_blocks: int = 4096
     max_model_len: int = 32768
+    # vLLM's --scheduling-policy: "fcfs" refuses a non-zero priority; "priority" admits the
+    # waiting request with the lowest priority value first.
+    scheduling_policy: str = "fcfs"
     faults: Faults = field(default_factory=Faults)
 
 
@@ -108,6 +111,7 @@ class Sequence:
     cached_tokens: int
     completion: list[str]
     arrived: float
+    priority: int = 0
     produced: int = 0
     ready_at: float = 0.0  # after prefill
     done: asyncio.Event = field(default_factory=asyncio.Event)
@@ -126,11 +130,13 @@ class Engine:
         self.ttft: list[float] = []
         self.e2e: list[float] = []
         self.prompt_total = self.generation_total = 0
+        self.priorities: collections.Counter[int] = collections.Counter()  # requests seen, by priority
 
-    def submit(self, prompt: str, completion: list[str]) -> Sequence:
+    def submit(self, prompt: str, completion: list[str], priority: int = 0) -> Sequence:
         tokens = tokenize(prompt)
         cached = self.cache.lookup(tokens)
-        seq = Sequence(len(tokens), cached, completion, time.monotonic())
+        seq = Sequence(len(tokens), cached, completion, time.monotonic(), priority)
+        self.priorities[priority] += 1
         self.waiting.append(seq)
         self.prompt_total += len(tokens)
         self.wakeup.set()
@@ -144,7 +150,11 @@ class Engine:
                 await self.wakeup.wait()
             now = time.monotonic()
             while self.waiting and len(self.running) < cfg.max_num_seqs:
-                seq = self.waiting.popleft()
+                if cfg.scheduling_policy == "priority":
+                    seq = min(self.waiting, key=lambda s: (s.priority, s.arrived))
+                    self.waiting.remove(seq)
+                else:
+                    seq = self.waiting.popleft()
                 seq.ready_at = now + (seq.prompt_tokens - seq.cached_tokens) * cfg.prefill_ms_per_token / 1000
                 self.running.append(seq)
             step = cfg.step_ms / 1000 * (1 + cfg.step_growth * len(self.running) / cfg.max_num_seqs)
@@ -289,6 +299,9 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
             "Please reduce the length of the messages or completion.",
             "BadRequestError",
         )
+    priority = int(body.get("priority") or 0)
+    if priority and cfg.scheduling_policy != "priority":  # as vLLM answers
+        return error(400, "Priority scheduling is not enabled.", "BadRequestError")
     n = int(body.get("n") or 1)
     texts = [answer_text(body, prompt, faults) for _ in range(n)]
     pieces = [completion_tokens(t, body.get("max_tokens")) for t in texts]
@@ -297,7 +310,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
         "length" if len(p) < len(completion_tokens(t, None)) else "stop"
         for p, t in zip(pieces, texts, strict=True)
     ]
-    seqs = [engine.submit(prompt, p) for p in pieces]
+    seqs = [engine.submit(prompt, p, priority) for p in pieces]
     created, rid = int(time.time()), f"chatcmpl-{uuid.uuid4().hex}"
     usage = {
         "prompt_tokens": seqs[0].prompt_tokens,
@@ -488,10 +501,18 @@ async def config_view(request: web.Request) -> web.Response:
     if request.method == "POST":
         changes = await request.json()
         for name, value in changes.items():
-            if name not in ("max_model_len", "model"):
+            if name not in ("max_model_len", "model", "scheduling_policy"):
                 return error(400, f"unknown setting {name!r}", "BadRequestError")
             setattr(cfg, name, int(value) if name == "max_model_len" else str(value))
-    return web.json_response({"max_model_len": cfg.max_model_len, "model": cfg.model})
+    engine: Engine = request.app["engine"]
+    return web.json_response(
+        {
+            "max_model_len": cfg.max_model_len,
+            "model": cfg.model,
+            "scheduling_policy": cfg.scheduling_policy,
+            "priorities_seen": {str(k): v for k, v in sorted(engine.priorities.items())},
+        }
+    )
 
 
 def make_app(config: Config) -> web.Application:
@@ -523,6 +544,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-num-seqs", type=int, default=16)
     parser.add_argument("--step-ms", type=float, default=20.0)
     parser.add_argument("--max-model-len", type=int, default=Config.max_model_len)
+    parser.add_argument("--scheduling-policy", choices=("fcfs", "priority"), default="fcfs")
     for name in ("fail-429", "fail-503", "slow", "drop", "invalid-json"):
         parser.add_argument(f"--{name}", type=float, default=0.0, help="probability per request")
     args = parser.parse_args(argv)
@@ -538,6 +560,7 @@ def main(argv: list[str] | None = None) -> None:
         max_num_seqs=args.max_num_seqs,
         step_ms=args.step_ms,
         max_model_len=args.max_model_len,
+        scheduling_policy=args.scheduling_policy,
         faults=faults,
     )
     web.run_app(

@@ -94,17 +94,24 @@ class Outcome:
     repairs: list[str | None] = field(default_factory=list)
 
 
-def server_key() -> str:
-    return "llm:" + hashlib.sha256(settings.LLM_BASE_URL.encode()).hexdigest()[:16]
+def replica_urls() -> list[str]:
+    """The model servers: LLM_BASE_URLS (several vLLM replicas serving the same model), else
+    LLM_BASE_URL; empty when model hints are off."""
+    return list(settings.LLM_BASE_URLS) or ([settings.LLM_BASE_URL] if settings.LLM_BASE_URL else [])
+
+
+def server_key(url: str | None = None) -> str:
+    """Each server's own keys in Redis: its limit, its breaker, its status."""
+    return "llm:" + hashlib.sha256((url or settings.LLM_BASE_URL).encode()).hexdigest()[:16]
 
 
 def _redis() -> redis.Redis:
     return redis.Redis.from_url(settings.LLM_REDIS_URL or settings.CELERY_BROKER_URL)
 
 
-def controls() -> tuple[AdaptiveLimiter, CircuitBreaker]:
+def controls(url: str | None = None) -> tuple[AdaptiveLimiter, CircuitBreaker]:
     client = _redis()
-    key = server_key()
+    key = server_key(url)
     limiter = AdaptiveLimiter(client, key, settings.LLM_MIN_IN_FLIGHT, settings.LLM_MAX_IN_FLIGHT)
     breaker = CircuitBreaker(
         client, key + ":breaker", settings.LLM_BREAKER_THRESHOLD, settings.LLM_BREAKER_COOLDOWN_SECONDS
@@ -112,18 +119,18 @@ def controls() -> tuple[AdaptiveLimiter, CircuitBreaker]:
     return limiter, breaker
 
 
-def server_status() -> ServerStatus:
-    return ServerStatus(_redis(), server_key())
+def server_status(url: str | None = None) -> ServerStatus:
+    return ServerStatus(_redis(), server_key(url))
 
 
 def model_server_problem() -> str:
-    """The configuration problem that stops model hints now, or "" (for pages and checks)."""
-    if not settings.LLM_BASE_URL:
-        return ""
+    """Why no model hint can be served now (every server has a configuration problem), or ""."""
+    urls = replica_urls()
     try:
-        return server_status().read().get("problem", "")
+        problems = [server_status(url).read().get("problem", "") for url in urls]
     except redis.RedisError:
         return ""  # the dispatcher cannot run either; the broker's own checks say so
+    return "; ".join(problems) if urls and all(problems) else ""
 
 
 def _client(base_url: str = "") -> openai.AsyncOpenAI:
@@ -135,13 +142,16 @@ def _client(base_url: str = "") -> openai.AsyncOpenAI:
     )
 
 
-async def check_server(client: openai.AsyncOpenAI, status: ServerStatus) -> ServerInfo | None:
+async def check_server(
+    client: openai.AsyncOpenAI, status: ServerStatus, url: str | None = None
+) -> ServerInfo | None:
     """Ask the server what it serves; record (and log) a model it does not serve. None when the
     server cannot be asked (down: the calls themselves will find out and the breaker acts)."""
+    url = url or settings.LLM_BASE_URL
     try:
         info = await server_info(client, settings.LLM_MODEL)
     except MISCONFIGURED as exc:
-        problem = f"{settings.LLM_BASE_URL}/models answered {exc.status_code}: {exc.message}"[:500]
+        problem = f"{url}/models answered {exc.status_code}: {exc.message}"[:500]
         log.error("model server misconfigured: %s", problem)
         status.config_problem(problem)
         return ServerInfo([], None)
@@ -150,7 +160,7 @@ async def check_server(client: openai.AsyncOpenAI, status: ServerStatus) -> Serv
     problem = ""
     if not info.serves(settings.LLM_MODEL):
         problem = (
-            f"the server at {settings.LLM_BASE_URL} does not serve LLM_MODEL={settings.LLM_MODEL!r}"
+            f"the server at {url} does not serve LLM_MODEL={settings.LLM_MODEL!r}"
             f" (it serves: {', '.join(info.models) or 'nothing'})"
         )
         log.error("model server misconfigured: %s", problem)
@@ -158,20 +168,18 @@ async def check_server(client: openai.AsyncOpenAI, status: ServerStatus) -> Serv
     return info
 
 
-def check_server_now() -> dict[str, str]:
-    """One check, for start-up and ``manage.py llm_check``: the recorded status after it."""
-    status = server_status()
+def check_servers_now() -> dict[str, dict[str, str]]:
+    """One check of every server, for start-up and ``manage.py llm_check``: each one's status."""
 
     async def run() -> None:
-        client = _client()
-        try:
-            if await check_server(client, status) is None:
-                status.config_problem(f"the server at {settings.LLM_BASE_URL} does not answer")
-        finally:
-            await client.close()
+        for url in replica_urls():
+            status = server_status(url)
+            async with _client(url) as client:
+                if await check_server(client, status, url) is None:
+                    status.config_problem(f"the server at {url} does not answer")
 
     asyncio.run(run())
-    return status.read()
+    return {url: server_status(url).read() for url in replica_urls()}
 
 
 def context_window(client: openai.AsyncOpenAI, info: ServerInfo | None) -> ContextWindow | None:
@@ -179,6 +187,39 @@ def context_window(client: openai.AsyncOpenAI, info: ServerInfo | None) -> Conte
     if not length:
         return None  # unknown: prompts go as they are (a refusal is reported to operators)
     return ContextWindow(length, vllm_token_counter(client, settings.LLM_MODEL))
+
+
+@dataclass
+class Replica:
+    """One model server as a batch sees it: its client, its own limit, breaker and status, and
+    what it said it serves."""
+
+    url: str
+    client: openai.AsyncOpenAI
+    limiter: AdaptiveLimiter
+    breaker: CircuitBreaker
+    status: ServerStatus
+    info: ServerInfo | None = None
+    context: ContextWindow | None = None
+
+    @classmethod
+    def open(cls, url: str) -> Replica:
+        limiter, breaker = controls(url)
+        return cls(url, _client(url), limiter, breaker, server_status(url))
+
+    @property
+    def usable(self) -> bool:
+        """False when it answered that it does not serve the model (unknown counts as usable:
+        the call will tell)."""
+        return self.info is None or self.info.serves(settings.LLM_MODEL)
+
+
+def rendezvous_order(key: str, urls: list[str]) -> list[int]:
+    """Rendezvous (highest random weight) hashing: every request of one assignment prefers the
+    same server, so its shared prompt prefix stays in that server's cache; when a server leaves
+    or is down, only its assignments move, each to its own next choice."""
+    weight = [hashlib.sha256(f"{key}|{url}".encode()).digest() for url in urls]
+    return sorted(range(len(urls)), key=lambda i: weight[i], reverse=True)
 
 
 # -- claiming -------------------------------------------------------------------------------
@@ -279,8 +320,10 @@ def dispatch_once(size: int | None = None) -> int:
     )
     inputs, outcomes = [], []
     for request in requests:
-        if request.submission.assignment.llm_hints and settings.LLM_BASE_URL:
-            inputs.append((request, hint_request(request.submission)))
+        if request.submission.assignment.llm_hints and replica_urls():
+            hint = hint_request(request.submission)
+            hint.priority = request.priority if settings.LLM_PRIORITY else None
+            inputs.append((request, hint))
         else:
             outcomes.append((request, Outcome("fallback", error="model hints are off")))
     if inputs:
@@ -295,30 +338,57 @@ def dispatch_once(size: int | None = None) -> int:
 
 
 async def run_all(requests: list[HintRequest]) -> list[Outcome]:
-    limiter, breaker = controls()
-    status = server_status()
-    client = _client()
+    replicas = [Replica.open(url) for url in replica_urls()]
+    critic = _client(settings.LLM_CRITIC_BASE_URL) if settings.LLM_CRITIC_BASE_URL else None
     try:
-        info = await check_server(client, status)
-        if info is not None and not info.serves(settings.LLM_MODEL):
+        infos = await asyncio.gather(*(check_server(r.client, r.status, r.url) for r in replicas))
+        for replica, info in zip(replicas, infos, strict=True):
+            replica.info, replica.context = info, context_window(replica.client, info)
+        if not any(r.usable for r in replicas):
             # Every call would be refused: wait for an operator, spending no try.
-            problem = status.read().get("problem", "the server does not serve the model")
+            problem = model_server_problem() or "no server serves the model"
             return [Outcome("deferred", error=f"configuration: {problem}"[:500]) for _ in requests]
-        context = context_window(client, info)
-        critic = _client(settings.LLM_CRITIC_BASE_URL) if settings.LLM_CRITIC_BASE_URL else None
-        watcher = asyncio.create_task(watch_server_queue(client, limiter))
+        watchers = [asyncio.create_task(watch_server_queue(r.client, r.limiter)) for r in replicas]
         try:
             results = await asyncio.gather(
-                *(run_one(client, limiter, breaker, r, context, status, critic) for r in requests),
-                return_exceptions=True,
+                *(route(replicas, r, critic) for r in requests), return_exceptions=True
             )
         finally:
-            watcher.cancel()
-            if critic is not None:
-                await critic.close()
+            for watcher in watchers:
+                watcher.cancel()
         return [_outcome_of(result) for result in results]
     finally:
-        await client.close()
+        for replica in replicas:
+            await replica.client.close()
+        if critic is not None:
+            await critic.close()
+
+
+async def route(replicas: list[Replica], request: HintRequest, critic=None) -> Outcome:
+    """The request's preferred server (rendezvous order of its assignment), and the next ones
+    when it is down, overloaded or refusing: failover within the batch. The first answer wins;
+    if none answered, a failed call spends a try ("retry"), and only refusals without any call
+    spend none ("deferred")."""
+    urls = [r.url for r in replicas]
+    order = [replicas[i] for i in rendezvous_order(request.assignment_key, urls) if replicas[i].usable]
+    outcomes = []
+    for replica in order:
+        outcome = await run_one(
+            replica.client,
+            replica.limiter,
+            replica.breaker,
+            request,
+            replica.context,
+            replica.status,
+            critic,
+        )
+        if outcome.kind not in ("retry", "deferred"):
+            return outcome
+        outcomes.append(outcome)
+    retried = [o for o in outcomes if o.kind == "retry"]
+    if retried:
+        return retried[0]
+    return outcomes[0] if outcomes else Outcome("deferred", error="no server serves the model")
 
 
 def _outcome_of(result: Outcome | BaseException) -> Outcome:

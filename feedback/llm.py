@@ -122,6 +122,8 @@ class HintRequest:
     main_file: str = "solution.py"
     candidates: int = 1  # best-of-n: answers asked for in one request (they share its prefill)
     critic: bool = False  # a critic model ranks the candidates
+    # vLLM's request priority (lower first, with --scheduling-policy priority); None: not sent.
+    priority: int | None = None
 
 
 def escalation_level(request: HintRequest) -> int:
@@ -501,6 +503,7 @@ async def _complete(
     result: HintResult,
     stall_seconds: float = 30.0,
     n: int = 1,
+    priority: int | None = None,
 ) -> list[tuple[str, str | None]]:
     """One streamed call for ``n`` answers (vLLM computes the prompt once for all of them):
     per answer, (its text, its finish reason). Accumulates usage and timings into ``result``."""
@@ -514,6 +517,7 @@ async def _complete(
         n=n,
         stream=True,
         stream_options={"include_usage": True},
+        extra_body={"priority": priority} if priority is not None else None,
     )
     pieces: list[list[str]] = [[] for _ in range(n)]
     finish: list[str | None] = [None] * n
@@ -575,7 +579,9 @@ async def generate_hint(
     for _ in range(2):  # a guard rejection gets one more chance
         answers: list[tuple[HintAnswer, str]] = []
         for _ in range(2):  # an invalid answer gets one more chance
-            choices = await _complete(client, model, messages, max_tokens, result, stall_seconds, n)
+            choices = await _complete(
+                client, model, messages, max_tokens, result, stall_seconds, n, request.priority
+            )
             for raw, finish in choices:
                 if finish == "length":  # cut short: not an answer
                     continue

@@ -7,7 +7,7 @@ import logging
 from celery.signals import worker_ready
 from django.conf import settings
 
-from feedback.dispatcher import check_server_now
+from feedback.dispatcher import check_servers_now, replica_urls
 
 log = logging.getLogger(__name__)
 
@@ -22,19 +22,20 @@ def _serves_feedback(consumer) -> bool:
 def check_model_server(sender=None, **_):
     """Say at once, in the worker's log, whether the model server serves LLM_MODEL and what
     context length it has; the same is checked again before every batch."""
-    if not settings.LLM_BASE_URL or not _serves_feedback(sender):
+    if not replica_urls() or not _serves_feedback(sender):
         return
     try:
-        status = check_server_now()
+        statuses = check_servers_now()
     except Exception:  # noqa: BLE001 - start-up must not die on an advisory check
-        log.exception("could not check the model server")
+        log.exception("could not check the model servers")
         return
-    if status.get("problem"):
-        log.error("model hints will not be served: %s", status["problem"])
-    else:
-        log.info(
-            "model server ok: %s serves %s (context %s tokens)",
-            settings.LLM_BASE_URL,
-            settings.LLM_MODEL,
-            status.get("max_model_len") or "unknown",
-        )
+    for url, status in statuses.items():
+        if status.get("problem"):
+            log.error("model hints will not be served by %s: %s", url, status["problem"])
+        else:
+            log.info(
+                "model server ok: %s serves %s (context %s tokens)",
+                url,
+                settings.LLM_MODEL,
+                status.get("max_model_len") or "unknown",
+            )

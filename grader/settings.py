@@ -222,6 +222,12 @@ WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 10.0, minimum=0.5
 
 # --- LLM feedback (vLLM's OpenAI-compatible API) -------------------------------------------
 LLM_BASE_URL = env_str("LLM_BASE_URL", "")
+# Several vLLM replicas serving the same model (comma-separated /v1 URLs); empty: LLM_BASE_URL.
+# Requests of one assignment go to the same replica (its prompt prefix stays cached there).
+LLM_BASE_URLS = env_list("LLM_BASE_URLS", [])
+# Send each request's priority (interactive 0 before regrades 10): needs vLLM's
+# --scheduling-policy priority (without it vLLM refuses any non-zero priority).
+LLM_PRIORITY = env_bool("LLM_PRIORITY", False)
 LLM_MODEL = env_str("LLM_MODEL", "Qwen/Qwen2.5-Coder-32B-Instruct-AWQ")
 LLM_API_KEY = env_str("LLM_API_KEY", "EMPTY")
 # The in-flight limit adapts between a floor and this ceiling (see feedback/control.py).

@@ -17,7 +17,6 @@ import redis
 from django.conf import settings
 
 from courses.models import Assignment, Course, Membership, Role, TestCase
-from feedback.dispatcher import server_key
 from feedback.models import FeedbackRequest, Priority
 from grading.models import Status, Submission, TestResult
 
@@ -228,9 +227,7 @@ class LLMServer:
         }
 
 
-@pytest.fixture(scope="session")
-def llm_server_process(tmp_path_factory):
-    """The project's vLLM-like server (feedback/devserver.py) as its own process."""
+def _start_devserver(tmp_path_factory, name: str):
     import socket
 
     import requests
@@ -238,7 +235,7 @@ def llm_server_process(tmp_path_factory):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    log = open(tmp_path_factory.mktemp("llm") / "devserver.log", "wb")
+    log = open(tmp_path_factory.mktemp(name) / "devserver.log", "wb")
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -264,9 +261,33 @@ def llm_server_process(tmp_path_factory):
             return proc.poll() is not None
 
     _wait_for(up, 30)
+    return proc, server
+
+
+@pytest.fixture(scope="session")
+def llm_server_process(tmp_path_factory):
+    """The project's vLLM-like server (feedback/devserver.py) as its own process."""
+    proc, server = _start_devserver(tmp_path_factory, "llm")
     yield server
     proc.terminate()
     proc.wait(10)
+
+
+@pytest.fixture(scope="session")
+def second_llm_server_process(tmp_path_factory):
+    """A second replica of the dev server, for tests of several model servers."""
+    proc, server = _start_devserver(tmp_path_factory, "llm2")
+    yield server
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture
+def second_llm_server(second_llm_server_process):
+    second_llm_server_process.faults()
+    yield second_llm_server_process
+    second_llm_server_process.faults()
+    second_llm_server_process.configure(scheduling_policy="fcfs")
 
 
 VLLM_PORT = 8190  # apart from the dev server's and a demo's
@@ -315,7 +336,7 @@ def real_vllm(real_vllm_process, settings, redis_client):
     settings.LLM_BREAKER_THRESHOLD, settings.LLM_BREAKER_COOLDOWN_SECONDS = 2, 1.0
     settings.LLM_MAX_IN_FLIGHT, settings.LLM_MIN_IN_FLIGHT = 4, 1
     settings.LLM_TIMEOUT_SECONDS, settings.LLM_STALL_SECONDS = 120.0, 60.0
-    for key in redis_client.scan_iter(server_key() + "*"):
+    for key in redis_client.scan_iter("llm:*"):  # every server's limit, breaker and status
         redis_client.delete(key)
     return real_vllm_process
 
@@ -325,7 +346,9 @@ def llm_server(llm_server_process):
     llm_server_process.faults()
     yield llm_server_process
     llm_server_process.faults()
-    llm_server_process.configure(max_model_len=32768, model="Qwen/Qwen2.5-Coder-32B-Instruct-AWQ")
+    llm_server_process.configure(
+        max_model_len=32768, model="Qwen/Qwen2.5-Coder-32B-Instruct-AWQ", scheduling_policy="fcfs"
+    )
 
 
 @pytest.fixture
@@ -339,7 +362,7 @@ def llm(settings, llm_server, redis_client):
     settings.LLM_REDIS_URL = settings.CELERY_BROKER_URL
     settings.LLM_BREAKER_THRESHOLD, settings.LLM_BREAKER_COOLDOWN_SECONDS = 3, 0.5
     settings.LLM_MAX_IN_FLIGHT, settings.LLM_MIN_IN_FLIGHT = 8, 1
-    for key in redis_client.scan_iter(server_key() + "*"):
+    for key in redis_client.scan_iter("llm:*"):  # every server's limit, breaker and status
         redis_client.delete(key)
     return llm_server
 
