@@ -183,3 +183,15 @@ def test_best_of_n_and_the_critic_on_the_real_engine(real_vllm, failing, assignm
     assert request.status == RequestStatus.DONE, request.last_error
     # Two candidates per request (vLLM's n, streamed), recorded with what they cost.
     assert feedback.candidates == 2 and feedback.model_calls >= 1 and feedback.completion_tokens > 0
+
+
+def test_the_engine_takes_the_requests_priority(real_vllm, failing, settings):
+    """scripts/vllm.sh serves with --scheduling-policy priority, as the README's line does."""
+    from feedback.models import Priority
+
+    settings.LLM_PRIORITY = True
+    request = failing("bob", 1, Priority.BULK)  # priority 10, behind students waiting
+    _drain()
+    request.refresh_from_db()
+    assert request.status == RequestStatus.DONE and "Priority" not in request.last_error
+    assert Feedback.objects.get(submission=request.submission).model_calls >= 1
