@@ -316,7 +316,7 @@ class RealVLLM:
         self._run("stop", "--port", str(VLLM_PORT), timeout=120)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # stopped after its module: 2.6 GB the rest of the suite can use
 def real_vllm_process():
     server = RealVLLM()
     server._run("install", timeout=1800)
