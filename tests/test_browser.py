@@ -44,6 +44,30 @@ def code_editor(page, name):
     return page.get_by_role("textbox", name=name)
 
 
+LINES_LINE_UP = """() => {
+    // Every code line must sit on the row of its own line number, in every listing: a marked
+    // line (the hint's) must not swallow the next line or shift the ones after it.
+    const wrong = [];
+    for (const table of document.querySelectorAll('.highlighttable')) {
+        const numbers = table.querySelectorAll('.linenos .normal, .linenos span');
+        const lines = table.querySelectorAll('td.code span[id]');
+        lines.forEach((line, i) => {
+            const number = numbers[i];
+            if (!number) return;
+            const row = line.getClientRects();
+            const top = Array.from(row).find(r => r.height > 0);
+            if (!top || Math.abs(top.top - number.getBoundingClientRect().top) > 2)
+                wrong.push(line.id);
+        });
+    }
+    return wrong;
+}"""
+
+
+def assert_code_lines_line_up(page):
+    assert page.evaluate(LINES_LINE_UP) == []
+
+
 def log_in(page, base, username):
     page.goto(base + "/accounts/login/")
     page.get_by_label("Username").fill(username)
@@ -97,14 +121,17 @@ def test_a_student_submits_and_watches_the_result_arrive(
     # The line the hint points to is highlighted in the code, also when the hint arrived live.
     target = hint.get_by_role("link", name="line").get_attribute("href")
     expect(page.locator(target)).to_have_class("hint-line")
+    assert_code_lines_line_up(page)
     page.screenshot(path=SHOTS / "student-submission.png", full_page=True)
     page.get_by_role("button", name="Yes").click()
     expect(page.get_by_text("your rating helps")).to_be_visible()
     # After a reload the server marks the same line itself.
     expect(page.locator(f"{target} .hll")).to_have_count(1)
+    assert_code_lines_line_up(page)
     # On a phone the page fits the screen: wide tables and code scroll inside their own boxes.
     page.set_viewport_size({"width": 390, "height": 844})
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert_code_lines_line_up(page)
     page.screenshot(path=SHOTS / "student-submission-phone.png", full_page=True)
 
 
