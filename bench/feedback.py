@@ -322,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
         f"dev server max_num_seqs={args.max_num_seqs}, decode step {args.step_ms} ms" if proc else base_url
     )
     print(
-        f"feedback benchmark: {args.n} hint requests of one assignment; {server}; model {args.model}; "
+        f"feedback benchmark: {args.n} hint requests over {args.assignments} assignment(s); {server}; model {args.model}; "
         f"answer tokens {args.answer_tokens} (then {args.max_answer_tokens})"
     )
     print(
