@@ -214,8 +214,9 @@ def reset_controls() -> None:
 
 
 def prefix_cache(base_url: str) -> tuple[float, float]:
-    root = base_url.rstrip("/").removesuffix("/v1")
-    text = requests.get(root + "/metrics", timeout=5).text
+    from feedback.llm import root_of
+
+    text = requests.get(root_of(base_url) + "/metrics", timeout=5).text
     values: dict[str, float] = {}
     for line in text.splitlines():
         name = line.split("{")[0].split(" ")[0]
@@ -277,7 +278,9 @@ def main(argv: list[str] | None = None) -> int:
         lost_faulty = None
         if proc is not None:  # faults can be injected into the dev server only
             reset_controls()
-            requests.post(base_url.removesuffix("/v1") + "/admin/faults", json={"fail_503": 0.1}, timeout=5)
+            from feedback.llm import root_of
+
+            requests.post(root_of(base_url) + "/admin/faults", json={"fail_503": 0.1}, timeout=5)
             faulty, lost_faulty = asyncio.run(through_dispatcher(reqs))
             rows.append(("(d) dispatcher, 10% 503s", faulty))
         replica_hits = None

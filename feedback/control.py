@@ -69,6 +69,7 @@ class AdaptiveLimiter:
         # Made on first use, inside the event loop that runs the requests.
         self._turn: asyncio.Lock | None = None
         self._freed: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def limit(self) -> float:
         """The shared limit, within this process's floor and ceiling (settings may have changed
@@ -90,14 +91,15 @@ class AdaptiveLimiter:
         return lease if got else None
 
     async def acquire(self, timeout: float = 600.0) -> str:
-        """A slot, in arrival order. Only the first waiter of this process polls Redis; the others
+        """A slot, in arrival order. Only the first waiter of this limiter polls Redis; the others
         wait their turn on a local lock (hundreds of polling coroutines would keep the event loop
         busy with Redis round trips instead of the streams). A slot this process frees wakes the
         poller at once; slots other processes free are seen at the next poll (10-50 ms)."""
         end = time.monotonic() + timeout
-        if self._turn is None:
-            self._turn, self._freed = asyncio.Lock(), asyncio.Event()
-        assert self._freed is not None
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:  # asyncio primitives belong to one event loop
+            self._turn, self._freed, self._loop = asyncio.Lock(), asyncio.Event(), loop
+        assert self._freed is not None and self._turn is not None
         async with self._turn:
             while (lease := self.try_acquire()) is None:
                 if time.monotonic() > end:
@@ -206,10 +208,15 @@ class ServerStatus:
                 "max_model_len": max_model_len or "",
             },
         )
+        self.redis.hdel(self.key, "unreachable", "unreachable_at")
         if problem:
             self.config_problem(problem)
         else:
             self.redis.hdel(self.key, "problem", "problem_at")
+
+    def unreachable(self, message: str) -> None:
+        """The server did not answer the last check: down or starting, not misconfigured."""
+        self.redis.hset(self.key, mapping={"unreachable": message[:1000], "unreachable_at": time.time()})
 
     def config_problem(self, message: str) -> None:
         self.redis.hset(self.key, mapping={"problem": message[:1000], "problem_at": time.time()})
@@ -220,7 +227,7 @@ class ServerStatus:
 
     def answered(self) -> None:
         """A model answer arrived: whatever configuration problem there was is gone."""
-        self.redis.hdel(self.key, "problem", "problem_at")
+        self.redis.hdel(self.key, "problem", "problem_at", "unreachable", "unreachable_at")
 
     def read(self) -> dict[str, str]:
         raw = self.redis.hgetall(self.key)

@@ -208,12 +208,17 @@ def _field(name: str, schema: dict, prompt: str, defs: dict):
     if name == "line" and kind in ("integer", None):
         lines = re.findall(r"line (\d+)", prompt)
         return int(lines[-1]) if lines else 1
+    variant = re.search(r"<candidate (\d+)>$", prompt)
+    take = int(variant.group(1)) if variant else 0
     if name in ("text", "hint", "summary") and kind == "string":
         return (
             f"Look at what your code does for {test}: compare the value it returns with what the test "
             f"expects, and trace the variables by hand on that input. Check the boundary cases, such as "
-            f"an empty input or the first and last positions."
+            f"an empty input or the first and last positions." + (f" (Take {take + 1}.)" if take else "")
         )
+    if name == "scores" and kind == "array":  # a critic: it prefers later hints (deterministic)
+        count = len(re.findall(r"^## Hint \d+$", prompt, re.M)) or 1
+        return [min(10, i) for i in range(1, count + 1)]
     if name == "rubric" and kind == "array":
         items = re.findall(r"^- (.+?) \(max ([0-9.]+)\):", prompt, re.M)
         return [
@@ -226,7 +231,7 @@ def _field(name: str, schema: dict, prompt: str, defs: dict):
     if name == "concept" and kind == "string":
         return "boundary conditions"
     if name == "confidence" and kind == "number":
-        return 0.6
+        return round(0.6 - 0.1 * take, 2)
     return fill_schema(schema, prompt, defs)
 
 
@@ -303,7 +308,8 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     if priority and cfg.scheduling_policy != "priority":  # as vLLM answers
         return error(400, "Priority scheduling is not enabled.", "BadRequestError")
     n = int(body.get("n") or 1)
-    texts = [answer_text(body, prompt, faults) for _ in range(n)]
+    # Several candidates (``n``) differ, as sampled answers do.
+    texts = [answer_text(body, prompt + (f"\n<candidate {i}>" if i else ""), faults) for i in range(n)]
     pieces = [completion_tokens(t, body.get("max_tokens")) for t in texts]
     # Like vLLM: "length" when max_tokens cut the answer short.
     finish = [

@@ -81,6 +81,7 @@ OVERLOAD = (
     openai.APITimeoutError,
     openai.APIConnectionError,
 )
+CHECK_TIMEOUT_SECONDS = 5.0
 # Server-wide misconfiguration: no request can succeed until an operator fixes a setting.
 MISCONFIGURED = (openai.AuthenticationError, openai.PermissionDeniedError, openai.NotFoundError)
 
@@ -102,7 +103,9 @@ def replica_urls() -> list[str]:
 
 def server_key(url: str | None = None) -> str:
     """Each server's own keys in Redis: its limit, its breaker, its status."""
-    return "llm:" + hashlib.sha256((url or settings.LLM_BASE_URL).encode()).hexdigest()[:16]
+    # One server, one set of keys, however its URL is written ("…/v1" or "…/v1/").
+    normal = (url or settings.LLM_BASE_URL).strip().rstrip("/")
+    return "llm:" + hashlib.sha256(normal.encode()).hexdigest()[:16]
 
 
 def _redis() -> redis.Redis:
@@ -149,13 +152,16 @@ async def check_server(
     server cannot be asked (down: the calls themselves will find out and the breaker acts)."""
     url = url or settings.LLM_BASE_URL
     try:
-        info = await server_info(client, settings.LLM_MODEL)
+        # A short timeout: a server that does not answer this is skipped for the batch, instead
+        # of every request waiting out the full read timeout on it.
+        info = await server_info(client.with_options(timeout=CHECK_TIMEOUT_SECONDS), settings.LLM_MODEL)
     except MISCONFIGURED as exc:
-        problem = f"{url}/models answered {exc.status_code}: {exc.message}"[:500]
+        problem = misconfigured(url, exc)
         log.error("model server misconfigured: %s", problem)
         status.config_problem(problem)
         return ServerInfo([], None)
-    except openai.APIError:
+    except openai.APIError as exc:
+        status.unreachable(f"{url} does not answer: {type(exc).__name__}")
         return None
     problem = ""
     if not info.serves(settings.LLM_MODEL):
@@ -175,8 +181,7 @@ def check_servers_now() -> dict[str, dict[str, str]]:
         for url in replica_urls():
             status = server_status(url)
             async with _client(url) as client:
-                if await check_server(client, status, url) is None:
-                    status.config_problem(f"the server at {url} does not answer")
+                await check_server(client, status, url)
 
     asyncio.run(run())
     return {url: server_status(url).read() for url in replica_urls()}
@@ -209,9 +214,8 @@ class Replica:
 
     @property
     def usable(self) -> bool:
-        """False when it answered that it does not serve the model (unknown counts as usable:
-        the call will tell)."""
-        return self.info is None or self.info.serves(settings.LLM_MODEL)
+        """It answered the check, and serves the model: worth sending requests to this batch."""
+        return self.info is not None and self.info.serves(settings.LLM_MODEL)
 
 
 def rendezvous_order(key: str, urls: list[str]) -> list[int]:
@@ -345,9 +349,11 @@ async def run_all(requests: list[HintRequest]) -> list[Outcome]:
         for replica, info in zip(replicas, infos, strict=True):
             replica.info, replica.context = info, context_window(replica.client, info)
         if not any(r.usable for r in replicas):
-            # Every call would be refused: wait for an operator, spending no try.
-            problem = model_server_problem() or "no server serves the model"
-            return [Outcome("deferred", error=f"configuration: {problem}"[:500]) for _ in requests]
+            # Down, starting or misconfigured everywhere: no call is made, so no try is spent;
+            # the requests wait (about one breaker cooldown) and are asked again.
+            problem = model_server_problem()
+            error = f"configuration: {problem}" if problem else "no model server answers"
+            return [Outcome("deferred", error=error[:500]) for _ in requests]
         watchers = [asyncio.create_task(watch_server_queue(r.client, r.limiter)) for r in replicas]
         try:
             results = await asyncio.gather(
@@ -381,6 +387,7 @@ async def route(replicas: list[Replica], request: HintRequest, critic=None) -> O
             replica.context,
             replica.status,
             critic,
+            replica.url,
         )
         if outcome.kind not in ("retry", "deferred"):
             return outcome
@@ -410,12 +417,18 @@ async def run_one(
     context: ContextWindow | None = None,
     status: ServerStatus | None = None,
     critic_client: openai.AsyncOpenAI | None = None,
+    url: str = "",
 ) -> Outcome:
+    url = url or str(client.base_url)
     if not breaker.allow():
         # No call was made: this costs the request no try (else an outage would use them all up
         # and leave the automatic hint for good once the server is back).
-        return Outcome("deferred", error="the model server is unavailable (circuit open)")
-    lease = await limiter.acquire()
+        return Outcome("deferred", error=f"{url} is unavailable (circuit open)")
+    try:
+        lease = await limiter.acquire()
+    except TimeoutError:
+        return Outcome("deferred", error=f"no free slot for {url}")
+    result: HintResult | None = None
     try:
         result = await generate_hint(
             client,
@@ -428,16 +441,11 @@ async def run_one(
         )
         if request.critic and len(result.answers) > 1:
             await _rank_by_critic(critic_client or client, request, result)
-        repairs = []
-        if request.validate_with_sandbox:
-            for answer in result.answers:
-                repairs.append(
-                    await propose_repair(client, settings.LLM_MODEL, request, answer.text(), result, context)
-                )
+        repairs = await _repairs(client, request, result, context) if request.validate_with_sandbox else []
     except OVERLOAD as exc:
         limiter.on_overload()
         breaker.record_failure()
-        return Outcome("retry", error=f"{type(exc).__name__}: {exc}"[:500])
+        return Outcome("retry", result=result, error=f"{type(exc).__name__}: {exc}"[:500])
     except (InvalidAnswer, GuardRejected) as exc:
         limiter.on_success()  # the server answered in time: the limit may grow
         breaker.record_success()  # the server works; this answer is unusable
@@ -446,21 +454,21 @@ async def run_one(
         return Outcome("fallback", error=f"PromptTooLong: {exc}"[:500])
     except MISCONFIGURED as exc:
         # Not the server's health (the breaker stays out of it): a setting to fix.
-        problem = f"{settings.LLM_BASE_URL} answered {exc.status_code}: {exc.message}"[:500]
+        problem = misconfigured(url, exc)
         log.error("model server misconfigured: %s", problem)
         if status:
             status.config_problem(problem)
         return Outcome("deferred", error=f"configuration: {problem}"[:500])
     except openai.APIStatusError as exc:
         breaker.record_success()  # the server works; it refused this request
-        log.error("model server refused a hint request: %s %s", exc.status_code, exc.message)
+        log.error("%s refused a hint request: %s %s", url, exc.status_code, exc.message)
         if status:
             status.refused(f"{exc.status_code}: {exc.message}")
         return Outcome("fallback", error=f"{type(exc).__name__}: {exc}"[:500])
     except openai.APIError as exc:
         # An error event inside a 200 stream: the engine failed mid-answer. A server failure.
         breaker.record_failure()
-        return Outcome("retry", error=f"{type(exc).__name__}: {exc}"[:500])
+        return Outcome("retry", result=result, error=f"{type(exc).__name__}: {exc}"[:500])
     finally:
         limiter.release(lease)
     limiter.on_success()
@@ -468,6 +476,35 @@ async def run_one(
     if status:
         status.answered()
     return Outcome("llm", result, repairs=repairs)
+
+
+def misconfigured(url: str, exc: openai.APIStatusError) -> str:
+    """What an operator must fix, naming the server that answered."""
+    return f"{url} answered {exc.status_code}: {exc.message}"[:500]
+
+
+async def _repairs(
+    client: openai.AsyncOpenAI, request: HintRequest, result: HintResult, context: ContextWindow | None
+) -> list[str | None]:
+    """The model's repair guided by each candidate, side by side. A repair that fails is no
+    check for that candidate, never the loss of the hints (they are paid for)."""
+    done = await asyncio.gather(
+        *(
+            propose_repair(client, settings.LLM_MODEL, request, answer.text(), result, context)
+            for answer in result.answers
+        ),
+        return_exceptions=True,
+    )
+    repairs: list[str | None] = []
+    for item in done:
+        if isinstance(item, BaseException):
+            if not isinstance(item, Exception):
+                raise item
+            log.warning("a repair for a hint check failed: %s", item)
+            repairs.append(None)
+        else:
+            repairs.append(item)
+    return repairs
 
 
 async def _rank_by_critic(client: openai.AsyncOpenAI, request: HintRequest, result: HintResult) -> None:
@@ -556,9 +593,7 @@ def hold_for_check(request: FeedbackRequest, outcome: Outcome) -> None:
 
 
 def check_finished(trial: TrialRun) -> None:
-    """One of the hint checks' trial runs ended. Once all of the request's have: show the
-    candidate whose repair passed the most tests, if more than the student's code did (ties go
-    to the better-ranked candidate), else keep the automatic hint."""
+    """One of the hint checks' trial runs ended. Once all of the request's have, decide."""
     with transaction.atomic():
         request = (
             FeedbackRequest.objects.select_for_update()
@@ -568,31 +603,62 @@ def check_finished(trial: TrialRun) -> None:
         )
         if request is None:  # already decided (a duplicate announcement), or dropped by a regrade
             return
-        options = _options(request)
-        trials = TrialRun.objects.in_bulk([o["trial"] for o in options])
-        if trial.pk not in trials:
-            return  # a trial of an earlier, dropped check
-        if not all(trials[o["trial"]].is_finished for o in options if o["trial"] in trials):
-            return  # the last one to end decides
-        before = request.submission.results.filter(outcome=TestOutcome.PASSED.value).count()
-        helpful = [
-            (run.passed, -rank_, option)
-            for rank_, option in enumerate(options)
-            if (run := trials.get(option["trial"])) is not None
-            and run.status == TrialStatus.DONE
-            and run.passed is not None
-            and run.passed > before
-        ]
-        result = _from_candidate(request.candidate)
-        if helpful:
-            best = max(helpful, key=lambda h: h[:2])[2]
-            result.answer = HintAnswer.model_validate(best["answer"])
-            _store_model_hint(request.submission, result)
-            _finish(request, "")
-        else:
-            _record_spent(request.submission, result)
-            _finish(request, NOT_HELPFUL)
-        FeedbackRequest.objects.filter(pk=request.pk).update(candidate=None)
+        if trial.pk in {o["trial"] for o in _options(request)}:
+            _decide(request, wait_for_all=True)
+
+
+def decide_stale_checks() -> int:
+    """Hint checks still waiting after FEEDBACK_CHECK_SECONDS (a trial lost, or stuck behind a
+    long queue) are decided with the trials that did end: the student is not left waiting on a
+    "checking" status for good. Returns how many were decided."""
+    cutoff = timezone.now() - timedelta(seconds=settings.FEEDBACK_CHECK_SECONDS)
+    decided = 0
+    for pk in FeedbackRequest.objects.filter(
+        status=RequestStatus.CHECKING, updated_at__lt=cutoff
+    ).values_list("pk", flat=True):
+        with transaction.atomic():
+            request = (
+                FeedbackRequest.objects.select_for_update(skip_locked=True)
+                .select_related("submission__assignment")
+                .filter(pk=pk, status=RequestStatus.CHECKING)
+                .first()
+            )
+            if request is not None:
+                _decide(request, wait_for_all=False)
+                decided += 1
+    return decided
+
+
+def _decide(request: FeedbackRequest, wait_for_all: bool) -> None:
+    """Inside the caller's transaction, the request locked: show the candidate whose repair
+    passed the most tests, if more than the student's code did (ties go to the better-ranked
+    candidate), else keep the automatic hint. With ``wait_for_all``, nothing happens until
+    every trial has ended (the last one to end decides)."""
+    options = _options(request)
+    trials = TrialRun.objects.in_bulk([o["trial"] for o in options])
+    if wait_for_all and not all(trials[o["trial"]].is_finished for o in options if o["trial"] in trials):
+        return
+    before = request.submission.results.filter(outcome=TestOutcome.PASSED.value).count()
+    helpful = [
+        (run.passed, -rank_, option)
+        for rank_, option in enumerate(options)
+        if (run := trials.get(option["trial"])) is not None
+        and run.status == TrialStatus.DONE
+        and run.passed is not None
+        and run.passed > before
+    ]
+    result = _from_candidate(request.candidate)
+    if helpful:
+        best = max(helpful, key=lambda h: h[:2])[2]
+        result.answer = HintAnswer.model_validate(best["answer"])
+        _store_model_hint(request.submission, result)
+        _finish(request, "")
+    else:
+        _record_spent(request.submission, result)
+        _finish(request, NOT_HELPFUL)
+    FeedbackRequest.objects.filter(pk=request.pk).update(candidate=None)
+    # Checks still queued are of no use now.
+    TrialRun.objects.filter(pk__in=[o["trial"] for o in options], status=TrialStatus.QUEUED).delete()
 
 
 def _options(request: FeedbackRequest) -> list[dict]:
@@ -602,7 +668,7 @@ def _options(request: FeedbackRequest) -> list[dict]:
     return [{"answer": data["answer"], "trial": request.trial_id}]  # a request held before best-of-n
 
 
-NOT_STORED = ("answer", "answers", "options")
+NOT_STORED = ("answer", "answers", "options", "cut")
 
 
 def _candidate(result: HintResult) -> dict:

@@ -130,11 +130,12 @@ def leaks(hint: str, assignment: Assignment, rows: list[dict], code: str) -> lis
                 if len(value) >= 4 and value in text and value not in code.lower():
                     found.append(f"hidden test “{row['name']}” {label}")
     student_lines = {line.strip() for line in code.splitlines()}
-    for source in assignment.reference_files.values():
-        for line in source.splitlines():
+    for name, source in assignment.reference_files.items():
+        for number, line in enumerate(source.splitlines(), 1):
             line = line.strip()
             if len(line) >= 16 and line not in student_lines and line.lower() in text:
-                found.append(f"reference line “{line}”")
+                # Named by its place, never quoted: the report must not carry the solution.
+                found.append(f"line {number} of the reference {name}")
     return found
 
 

@@ -153,15 +153,17 @@ def rubric_scores(answer: HintAnswer, rubric: list[RubricSpec]) -> dict[str, tup
     }
 
 
-def numbered(files: dict[str, str], window: tuple[str, int, int] | None = None, line_chars: int = 0) -> str:
-    """The files with their line numbers. ``window`` = (file, first, last) keeps only those lines
-    of that file (numbers stay the file's own); ``line_chars`` cuts longer lines."""
+def numbered(
+    files: dict[str, str], windows: dict[str, tuple[int, int]] | None = None, line_chars: int = 0
+) -> str:
+    """The files with their line numbers. ``windows`` maps a file to the (first, last) lines kept
+    of it (numbers stay the file's own); ``line_chars`` cuts longer lines."""
     parts = []
     for name in sorted(files):
         lines = files[name].splitlines()
         first, last = 1, len(lines)
-        if window and window[0] == name:
-            first, last = max(1, window[1]), min(len(lines), window[2])
+        if windows and name in windows:
+            first, last = max(1, windows[name][0]), min(len(lines), windows[name][1])
         shown = []
         if first > 1:
             shown.append(f"     | … lines 1–{first - 1} left out …")
@@ -219,8 +221,9 @@ class Cut:
     history: bool = False  # the changes since the previous attempt
     failing: int | None = None  # at most this many failing tests
     other_files: bool = False  # every file but the main one
-    window: int | None = None  # lines of the main file kept, around the failing region
+    window: int | None = None  # lines of the failing file kept, around the failing line
     statement: int | None = None  # characters of the statement kept
+    extras: bool = False  # earlier hints left out, each visible test shortened
 
 
 # Tried in order until the prompt fits: history first (least useful for this attempt's bug),
@@ -232,26 +235,44 @@ CUTS = (
     Cut(history=True, failing=5),
     Cut(history=True, failing=5, other_files=True),
     *(Cut(history=True, failing=3, other_files=True, window=w) for w in (400, 200, 100, 50, 24)),
-    Cut(history=True, failing=2, other_files=True, window=24, statement=2000),
-    Cut(history=True, failing=1, other_files=True, window=12, statement=400),
+    Cut(history=True, failing=2, other_files=True, window=24, statement=2000, extras=True),
+    Cut(history=True, failing=1, other_files=True, window=12, statement=400, extras=True),
 )
+VISIBLE_TEST_CHARS_WHEN_CUT = 120
 LINE_CHARS_WHEN_CUT = 240
 
 
-def focus_line(request: HintRequest) -> int:
-    """The line of the main file the failing tests point at (only what the student may see:
-    hidden tests' lines were removed before), else the first line."""
+def focus(request: HintRequest) -> tuple[str, int]:
+    """The file and line the failing tests point at (only what the student may see: hidden
+    tests' lines were removed before), else the main file's first line."""
     for test in request.failing:
-        line = (test.error or {}).get("line")
-        if isinstance(line, int) and line >= 1:
-            return line
-    return 1
+        error = test.error or {}
+        line, name = error.get("line"), error.get("file") or request.main_file
+        if isinstance(line, int) and line >= 1 and name in request.files:
+            return name, min(line, max(1, len(request.files[name].splitlines())))
+    return request.main_file, 1
 
 
 def _window(request: HintRequest, size: int) -> tuple[str, int, int]:
-    focus = focus_line(request)
-    first = max(1, focus - size // 2)
-    return request.main_file, first, first + size - 1
+    """``size`` lines of the failing file around the failing line, within the file."""
+    name, line = focus(request)
+    count = max(1, len(request.files[name].splitlines()))
+    first = max(1, min(line - size // 2, count - size + 1))
+    return name, first, min(count, first + size - 1)
+
+
+def _windows(request: HintRequest, size: int) -> dict[str, tuple[int, int]]:
+    """The failing file around its failing line; the main file, when it is another, its head."""
+    name, first, last = _window(request, size)
+    windows = {name: (first, last)}
+    if request.main_file != name:
+        windows[request.main_file] = (1, size)
+    return windows
+
+
+def kept_files(request: HintRequest) -> set[str]:
+    """Files a prompt keeps whatever it cuts: the main file and the one the failure is in."""
+    return {request.main_file, focus(request)[0]}
 
 
 def cut_notes(request: HintRequest, cut: Cut) -> list[str]:
@@ -261,35 +282,64 @@ def cut_notes(request: HintRequest, cut: Cut) -> list[str]:
         notes.append("the changes since the previous attempt")
     if cut.failing is not None and len(request.failing) > cut.failing:
         notes.append(f"{len(request.failing) - cut.failing} of {len(request.failing)} failing tests")
-    others = sorted(n for n in request.files if n != request.main_file)
+    others = sorted(n for n in request.files if n not in kept_files(request))
     if cut.other_files and others:
         notes.append("the files " + ", ".join(others))
-    main_lines = len(request.files.get(request.main_file, "").splitlines())
     if cut.window is not None:
-        _, first, last = _window(request, cut.window)
-        if first > 1 or last < main_lines:
-            notes.append(f"{request.main_file} outside lines {first}–{min(last, main_lines)}")
-        if any(
-            len(line) > LINE_CHARS_WHEN_CUT for line in request.files.get(request.main_file, "").splitlines()
-        ):
+        for name, (first, last) in _windows(request, cut.window).items():
+            lines = request.files.get(name, "").splitlines()
+            last = min(last, len(lines))
+            if first > 1 or last < len(lines):
+                notes.append(f"{name} outside lines {first}–{last}")
+        kept = [line for name in kept_files(request) for line in request.files.get(name, "").splitlines()]
+        if any(len(line) > LINE_CHARS_WHEN_CUT for line in kept):
             notes.append(f"the ends of lines longer than {LINE_CHARS_WHEN_CUT} characters")
     if cut.statement is not None and len(request.statement.strip()) > cut.statement:
         notes.append(f"the statement after {cut.statement} characters")
+    if cut.extras and request.previous_hints:
+        notes.append("the hints given before")
+    if cut.extras and any(len(t) > VISIBLE_TEST_CHARS_WHEN_CUT for t in request.visible_tests):
+        notes.append(f"visible tests after {VISIBLE_TEST_CHARS_WHEN_CUT} characters")
     return notes
 
 
-def build_messages(request: HintRequest, cut: Cut = Cut()) -> list[ChatCompletionMessageParam]:
-    failing = request.failing if cut.failing is None else request.failing[: cut.failing]
-    failures = "\n".join(describe_failure(t, request.show_hidden_details) for t in failing)
-    given = "\n".join(f"- {h}" for h in request.previous_hints[-3:]) or "(none)"
+def code_block(request: HintRequest, cut: Cut) -> str:
+    """The student's numbered files, as much of them as ``cut`` keeps."""
     files = request.files
     if cut.other_files:
-        files = {n: c for n, c in files.items() if n == request.main_file} or files
-    code = (
-        numbered(files)
-        if cut.window is None
-        else numbered(files, _window(request, cut.window), LINE_CHARS_WHEN_CUT)
-    )
+        files = {n: c for n, c in files.items() if n in kept_files(request)} or files
+    if cut.window is None:
+        return numbered(files)
+    return numbered(files, _windows(request, cut.window), LINE_CHARS_WHEN_CUT)
+
+
+def failures_block(request: HintRequest, cut: Cut) -> str:
+    failing = request.failing if cut.failing is None else request.failing[: cut.failing]
+    return "\n".join(describe_failure(t, request.show_hidden_details) for t in failing)
+
+
+def shared_block(request: HintRequest, cut: Cut) -> str:
+    """The assignment's shared context (the cacheable prefix), as much of it as ``cut`` keeps."""
+    shared = request
+    if cut.statement is not None and len(request.statement.strip()) > cut.statement:
+        shared = dataclasses.replace(request, statement=request.statement.strip()[: cut.statement] + " …")
+    if cut.extras:
+        shared = dataclasses.replace(
+            shared,
+            visible_tests=[
+                t if len(t) <= VISIBLE_TEST_CHARS_WHEN_CUT else t[:VISIBLE_TEST_CHARS_WHEN_CUT] + " …"
+                for t in request.visible_tests
+            ],
+        )
+    return shared_prefix(shared)
+
+
+def build_messages(request: HintRequest, cut: Cut = Cut()) -> list[ChatCompletionMessageParam]:
+    failures = failures_block(request, cut)
+    given = "\n".join(f"- {h}" for h in request.previous_hints[-3:]) or "(none)"
+    if cut.extras:
+        given = "(left out)" if request.previous_hints else "(none)"
+    code = code_block(request, cut)
     history = (
         "Changes since the previous attempt: left out."
         if cut.history and request.previous_files
@@ -309,11 +359,8 @@ def build_messages(request: HintRequest, cut: Cut = Cut()) -> list[ChatCompletio
         f"# {history}\n\n"
         f"# Hints already given (do not repeat them; go one step further)\n{given}\n"
     )
-    shared = request
-    if cut.statement is not None and len(request.statement.strip()) > cut.statement:
-        shared = dataclasses.replace(request, statement=request.statement.strip()[: cut.statement] + " …")
     return [
-        {"role": "system", "content": SYSTEM_PROMPT + "\n\n" + shared_prefix(shared)},
+        {"role": "system", "content": SYSTEM_PROMPT + "\n\n" + shared_block(request, cut)},
         {"role": "user", "content": student},
     ]
 
@@ -341,9 +388,13 @@ async def server_info(client: AsyncOpenAI, model: str) -> ServerInfo:
     return info
 
 
+def root_of(base_url: str) -> str:
+    """A server's own root from its /v1 URL (vLLM serves /tokenize, /metrics and /health there)."""
+    return re.sub(r"/v1$", "", base_url.strip().rstrip("/"))
+
+
 def server_root(client: AsyncOpenAI) -> str:
-    """The server's own root (vLLM serves /tokenize, /metrics and /health beside /v1)."""
-    return re.sub(r"/v1/?$", "", str(client.base_url).rstrip("/"))
+    return root_of(str(client.base_url))
 
 
 TokenCounter = Callable[[list["ChatCompletionMessageParam"]], Awaitable[int | None]]
@@ -393,6 +444,7 @@ class Fitted:
     messages: list[ChatCompletionMessageParam]
     prompt_tokens: int  # exact when the server counted, else an upper bound or an estimate
     left_out: list[str]
+    cut: Cut = Cut()
 
 
 async def fit_prompt(request: HintRequest, answer_tokens: int, context: ContextWindow | None) -> Fitted:
@@ -408,11 +460,14 @@ async def fit_prompt(request: HintRequest, answer_tokens: int, context: ContextW
         messages = build_messages(request, cut)
         tokens = upper_bound_tokens(messages)
         if tokens > limit:
-            counted = await context.count(messages) if context.count else None
-            # No counter (not vLLM): assume a dense tokenizer, about two bytes a token.
-            tokens = counted if counted is not None else math.ceil(tokens / 2)
+            if context.count is None:
+                # No counter (not vLLM): assume a dense tokenizer, about two bytes a token.
+                tokens = math.ceil(tokens / 2)
+            else:
+                # The server's count; if it cannot count now, the byte bound stands (safe).
+                tokens = await context.count(messages) or tokens
         if tokens <= limit:
-            return Fitted(messages, tokens, cut_notes(request, cut))
+            return Fitted(messages, tokens, cut_notes(request, cut), cut)
     raise PromptTooLong(
         f"the prompt does not fit {context.max_model_len} tokens even with everything optional left out"
     )
@@ -477,6 +532,7 @@ class HintResult:
     latency_seconds: float = 0.0
     model_calls: int = 0
     left_out: list[str] = field(default_factory=list)  # what the prompt left out to fit
+    cut: Cut = Cut()  # how the prompt was cut (the critic's prompt is cut the same way)
     # Best-of-n: every candidate that passed the schema and the guard, best first (``answer`` is
     # the first), and how many the model was asked for.
     answers: list[HintAnswer] = field(default_factory=list)
@@ -484,6 +540,7 @@ class HintResult:
 
 
 AnswerT = TypeVar("AnswerT", bound=BaseModel)
+MAX_CANDIDATES = 8  # best-of-n: at most this many hints in one request
 # An answer cut by max_tokens is asked again with room for the schema's longest answer.
 MAX_ANSWER_TOKENS = 4096
 
@@ -565,7 +622,7 @@ async def generate_hint(
     fitted = await fit_prompt(request, max_tokens, context)
     messages, prompt_tokens = fitted.messages, fitted.prompt_tokens
     # Only usage and timings are collected until an answer passes; it is set before the return.
-    result = HintResult(answer=None, left_out=fitted.left_out)  # type: ignore[arg-type]  # no answer yet, see above
+    result = HintResult(answer=None, left_out=fitted.left_out, cut=fitted.cut)  # type: ignore[arg-type]  # no answer yet, see above
 
     def room(wanted: int) -> int:
         # vLLM refuses (400) a request whose prompt and max_tokens exceed its context length.
@@ -574,7 +631,7 @@ async def generate_hint(
         return max(1, min(wanted, context.max_model_len - prompt_tokens))
 
     max_tokens = room(max_tokens)
-    n = max(1, request.candidates)
+    n = max(1, min(MAX_CANDIDATES, request.candidates))
     result.candidates = n
     for _ in range(2):  # a guard rejection gets one more chance
         answers: list[tuple[HintAnswer, str]] = []
@@ -603,7 +660,8 @@ async def generate_hint(
             result.answers = sorted(passing, key=lambda a: -a.confidence)
             result.answer = result.answers[0]
             return result
-        _, raw, problems = verdicts[0]
+        _, raw, _ = verdicts[0]
+        problems = list(dict.fromkeys(problem for _, _, found in verdicts for problem in found))
         rewrite: list[ChatCompletionMessageParam] = [
             {"role": "assistant", "content": raw},
             {
@@ -626,26 +684,31 @@ class CriticAnswer(BaseModel):
     scores: list[int] = Field(min_length=1, max_length=16)
 
 
+# The critic only orders candidates: a slow or dead critic must not hold the hint for long.
+CRITIC_TIMEOUT_SECONDS = 30.0
 CRITIC_FORMAT: ResponseFormatJSONSchema = {
     "type": "json_schema",
     "json_schema": {"name": "critic", "schema": CriticAnswer.model_json_schema(), "strict": True},
 }
 
 
-def critic_messages(request: HintRequest, answers: list[HintAnswer]) -> list[ChatCompletionMessageParam]:
+def critic_messages(
+    request: HintRequest, answers: list[HintAnswer], cut: Cut = Cut()
+) -> list[ChatCompletionMessageParam]:
+    """The hints to score, with the code and failures cut as the hints' own prompt was (it fit)."""
     candidates = "\n\n".join(f"## Hint {i}\n{a.text()}" for i, a in enumerate(answers, 1))
-    failures = "\n".join(describe_failure(t, request.show_hidden_details) for t in request.failing[:5])
+    failures = failures_block(request, Cut(failing=5) if cut.failing is None else cut)
     return [
         {
             "role": "system",
             "content": "You review debugging hints written for a student. Score each hint from 0 to 10: "
             "10 = points the student at the actual bug and what to examine, without giving the fix "
             "or the solution away; 0 = wrong, vague or gives the solution. Answer with JSON: "
-            '{"scores": [one integer per hint, in order]}.\n\n' + shared_prefix(request),
+            '{"scores": [one integer per hint, in order]}.\n\n' + shared_block(request, cut),
         },
         {
             "role": "user",
-            "content": f"# Student code\n{numbered(request.files)}\n\n# Failing tests\n{failures}\n\n"
+            "content": f"# Student code\n{code_block(request, cut)}\n\n# Failing tests\n{failures}\n\n"
             f"# Hints to score\n{candidates}\n",
         },
     ]
@@ -657,12 +720,13 @@ async def critic_scores(
     """A critic model's score (0-10) of each candidate; None when it cannot say (the order
     stays the model's own). Its tokens are added to ``result``: choosing has a cost."""
     started = time.perf_counter()
-    response = await client.chat.completions.create(
+    response = await client.with_options(timeout=CRITIC_TIMEOUT_SECONDS).chat.completions.create(
         model=model,
-        messages=critic_messages(request, answers),
+        messages=critic_messages(request, answers, result.cut),
         response_format=CRITIC_FORMAT,
         max_tokens=16 + 8 * len(answers),
         temperature=0,
+        extra_body={"priority": request.priority} if request.priority is not None else None,
     )
     result.latency_seconds += time.perf_counter() - started
     result.model_calls += 1
@@ -729,6 +793,7 @@ async def propose_repair(
         response_format=REPAIR_FORMAT,
         max_tokens=max_tokens,
         temperature=0,
+        extra_body={"priority": request.priority} if request.priority is not None else None,
     )
     result.latency_seconds += time.perf_counter() - started
     result.model_calls += 1

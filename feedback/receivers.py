@@ -8,7 +8,7 @@ from django.dispatch import receiver
 from feedback.dispatcher import check_finished
 from feedback.models import Feedback, FeedbackRequest, Priority
 from feedback.services import request_feedback
-from grading.models import TrialPurpose, TrialRun
+from grading.models import TrialPurpose, TrialRun, TrialStatus
 from grading.signals import ScoreEvent, submission_requeued, submission_scored, trial_finished
 
 
@@ -25,6 +25,10 @@ def on_submission_scored(sender, submission, event: ScoreEvent, any_failed: bool
 def on_submission_requeued(sender, submission_ids: list[int], **kwargs) -> None:
     Feedback.objects.filter(submission_id__in=submission_ids).delete()
     FeedbackRequest.objects.filter(submission_id__in=submission_ids).delete()
+    # Hint checks not started yet would check a hint that no longer exists.
+    TrialRun.objects.filter(
+        submission_id__in=submission_ids, purpose=TrialPurpose.HINT_CHECK, status=TrialStatus.QUEUED
+    ).delete()
 
 
 @receiver(trial_finished, dispatch_uid="feedback.hint_check_finished")

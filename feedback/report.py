@@ -22,7 +22,7 @@ import aiohttp
 import openai
 import psutil
 
-from feedback.llm import RESPONSE_FORMAT, FailingTest, HintRequest, RubricSpec, build_messages
+from feedback.llm import RESPONSE_FORMAT, FailingTest, HintRequest, RubricSpec, build_messages, root_of
 
 SAMPLE = HintRequest(
     assignment_key="report/search",
@@ -99,7 +99,7 @@ async def measure(
 
 async def sample_memory(base_url: str, peaks: dict[str, float], every: float = 0.5) -> None:
     """Keep the peak of each memory figure in ``peaks`` until cancelled."""
-    url = re.sub(r"/v1/?$", "", base_url.rstrip("/")) + "/metrics"
+    url = root_of(base_url) + "/metrics"
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http:
         while True:
             found = await _metrics_memory(http, url)

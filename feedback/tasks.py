@@ -17,6 +17,7 @@ def dispatch(budget_seconds: float = 50.0) -> int:
     worker that dies mid-batch leaves leases that expire (release_expired_leases).
     """
     dispatcher.release_expired_leases()
+    dispatcher.decide_stale_checks()
     handled, end = 0, time.monotonic() + budget_seconds
     while time.monotonic() < end and (batch := dispatcher.dispatch_once()):
         handled += batch

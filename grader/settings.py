@@ -252,6 +252,8 @@ LLM_BREAKER_COOLDOWN_SECONDS = env_float("LLM_BREAKER_COOLDOWN_SECONDS", 30.0, m
 LLM_REDIS_URL = env_str("LLM_REDIS_URL", "")  # the shared limit's Redis; empty: the broker's
 FEEDBACK_BATCH_SIZE = env_int("FEEDBACK_BATCH_SIZE", 32, minimum=1, maximum=1000)
 FEEDBACK_LEASE_SECONDS = env_int("FEEDBACK_LEASE_SECONDS", 600, minimum=10)
+# A sandbox check of a hint still unfinished after this is decided with the trials that ended.
+FEEDBACK_CHECK_SECONDS = env_int("FEEDBACK_CHECK_SECONDS", 900, minimum=10)
 
 LOGGING = {
     "version": 1,

@@ -2,14 +2,16 @@
 (the candidate whose repair passes the most tests is the one shown)."""
 
 import asyncio
+from datetime import timedelta
 
 import openai
 import pytest
+from django.utils import timezone
 
 from courses.models import Assignment
 from feedback import dispatcher
 from feedback.llm import HintAnswer, HintResult, generate_hint, rank
-from feedback.models import Feedback, RequestStatus, Source
+from feedback.models import Feedback, FeedbackRequest, RequestStatus, Source
 from grading import run
 from grading.models import TrialRun
 from tests.conftest import CORRECT, WRONG
@@ -64,6 +66,18 @@ def test_the_dispatcher_asks_for_n_and_the_critic_and_records_the_cost(llm, fail
     feedback = Feedback.objects.get(submission=request.submission)
     assert feedback.source == Source.LLM and feedback.candidates == 3
     assert feedback.model_calls == 2  # the three candidates in one call, then the critic
+    # The model ranked its first candidate best (highest confidence); this critic prefers the
+    # last one, and the critic's order wins.
+    assert feedback.hint.endswith("(Take 3.)")
+
+
+def test_without_the_critic_the_models_confidence_orders(llm, failing, assignment):
+    assignment.hint_candidates = 3
+    assignment.save()
+    request = failing("alice")
+    dispatcher.dispatch_once()
+    feedback = Feedback.objects.get(submission=request.submission)
+    assert feedback.model_calls == 1 and "(Take" not in feedback.hint
 
 
 @pytest.mark.docker
@@ -105,3 +119,38 @@ def test_the_authoring_form_bounds_n(client, people, assignment):
     response = client.post(url, data)
     assert response.status_code == 400 and "hint_candidates" in response.context["form"].errors
     assert Assignment.objects.get(pk=assignment.pk).hint_candidates == 1  # nothing saved
+
+
+@pytest.mark.docker
+def test_a_check_that_never_ends_is_decided_with_the_trials_that_did(
+    failing, assignment, sandbox_image, settings
+):
+    assignment.validate_hints, assignment.hint_candidates = True, 2
+    assignment.save()
+    request = failing("alice")
+    first, second = _answer("first", 0.9), _answer("second", 0.5)
+    result = HintResult(answer=first, answers=[first, second], candidates=2)
+    assert dispatcher.claim_batch(10) == [request.pk]
+    dispatcher.hold_for_check(request, dispatcher.Outcome("llm", result, repairs=[WRONG, CORRECT]))
+    first_trial, lost_trial = TrialRun.objects.filter(submission=request.submission).order_by("pk")
+    run.run_trial(first_trial.pk)  # the other one never runs (a lost message, a long queue)
+    assert dispatcher.decide_stale_checks() == 0  # not stale yet
+    FeedbackRequest.objects.filter(pk=request.pk).update(
+        updated_at=timezone.now() - timedelta(seconds=settings.FEEDBACK_CHECK_SECONDS + 1)
+    )
+    assert dispatcher.decide_stale_checks() == 1
+    request.refresh_from_db()
+    feedback = Feedback.objects.get(submission=request.submission)
+    assert request.status == RequestStatus.DONE and feedback.hint.startswith("first")  # its repair helped
+    assert not TrialRun.objects.filter(pk=lost_trial.pk).exists()  # no use running it now
+
+
+def test_a_limiter_serves_one_event_loop_after_another(llm, redis_client):
+    limiter, _ = dispatcher.controls()
+
+    async def twice():
+        lease = await limiter.acquire()
+        limiter.release(lease)
+
+    asyncio.run(twice())
+    asyncio.run(twice())  # a new loop: the limiter's own waiting primitives follow it

@@ -37,7 +37,8 @@ def test_the_leak_check_finds_hidden_inputs_and_reference_lines():
         "hidden test “last element” input"
     ]
     found = evaluation.leaks("Write `while lo <= hi:` and `mid = (lo + hi) // 2`", search, rows, code)
-    assert any("reference line" in f for f in found)
+    assert any(f.startswith("line ") and "of the reference solution.py" in f for f in found)
+    assert not any("lo <= hi" in f for f in found)  # named by its place, never quoted
 
 
 def test_hint_eval_reports_on_every_program(llm, sandbox_image, tmp_path):

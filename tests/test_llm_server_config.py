@@ -212,3 +212,37 @@ def test_updated_at_moves_with_every_change_of_state(llm, failing):
     dispatcher.claim_batch(5)
     claimed = FeedbackRequest.objects.get(pk=request.pk)
     assert claimed.status == RequestStatus.IN_PROGRESS and claimed.updated_at > before
+
+
+def test_the_window_follows_the_file_the_failure_is_in():
+    """A failure in a helper file: the window is cut there, and that file is kept with the main one."""
+    request = HintRequest(
+        "c/a",
+        "Add two numbers.",
+        [],
+        False,
+        {
+            "solution.py": "from helper import f\n" * 3000,
+            "helper.py": "y = 2\n" * 6000,
+            "notes.py": "z = 3\n" * 100,
+        },
+        [FailingTest("t", True, "error", error={"type": "E", "line": 5000, "file": "helper.py"})],
+    )
+    fitted = asyncio.run(fit_prompt(request, 600, ContextWindow(4096)))
+    text = fitted.messages[1]["content"]
+    assert "5000 | y = 2" in text  # the failing line of the failing file
+    assert "## solution.py" in text and "## notes.py" not in text
+    assert any(n.startswith("helper.py outside lines") for n in fitted.left_out)
+
+
+def test_a_line_past_the_end_never_empties_the_window():
+    request = HintRequest(
+        "c/a",
+        "Add.",
+        [],
+        False,
+        {"solution.py": "x = 1\n" * 3000},
+        [FailingTest("t", True, "error", error={"type": "E", "line": 99999})],
+    )
+    fitted = asyncio.run(fit_prompt(request, 600, ContextWindow(2048)))
+    assert "3000 | x = 1" in fitted.messages[1]["content"]

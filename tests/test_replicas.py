@@ -75,10 +75,30 @@ def test_a_replica_that_is_down_is_skipped(llm, settings):
     assert [o.kind for o in outcomes] == ["llm"] * 6
 
 
-def test_all_replicas_down_spends_a_try_and_none_is_lost(settings):
+def test_all_replicas_down_makes_no_call_and_spends_no_try(settings, redis_client):
+    """Nothing answers the check: the requests wait (deferred) without spending tries, and each
+    server's status says it does not answer — down or starting, not misconfigured."""
     settings.LLM_BASE_URLS = ["http://127.0.0.1:9/v1", "http://127.0.0.1:10/v1"]
+    for key in redis_client.scan_iter("llm:*"):
+        redis_client.delete(key)
     outcomes = asyncio.run(dispatcher.run_all(_requests(["cs1/add"] * 2)))
-    assert [o.kind for o in outcomes] == ["retry", "retry"]
+    assert [o.kind for o in outcomes] == ["deferred", "deferred"]
+    assert outcomes[0].error == "no model server answers"
+    for url in settings.LLM_BASE_URLS:
+        status = dispatcher.server_status(url).read()
+        assert "does not answer" in status["unreachable"] and "problem" not in status
+    assert dispatcher.model_server_problem() == ""  # the staff page does not call it a misconfiguration
+
+
+def test_a_misconfigured_replica_is_named_and_skipped(llm, second_llm_server, settings):
+    settings.LLM_BASE_URLS = [llm.url, second_llm_server.url]
+    llm.configure(model="another-model")  # the first server no longer serves LLM_MODEL
+    outcomes = asyncio.run(dispatcher.run_all(_requests([f"cs1/a{i}" for i in range(4)])))
+    assert [o.kind for o in outcomes] == ["llm"] * 4  # all served by the other one
+    problem = dispatcher.server_status(llm.url).read()["problem"]
+    assert llm.url in problem and "another-model" in problem
+    assert "problem" not in dispatcher.server_status(second_llm_server.url).read()
+    assert dispatcher.model_server_problem() == ""  # hints are not paused: one server works
 
 
 def test_interactive_hints_carry_their_priority(llm, failing, settings):

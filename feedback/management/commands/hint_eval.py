@@ -2,6 +2,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.test import override_settings
 
 from courses.models import Assignment
 from feedback import evaluation
@@ -29,7 +30,6 @@ class Command(BaseCommand):
             raise CommandError("No server: set LLM_BASE_URL or pass --base-url http://host:port/v1")
         if opts["limit"] < 0 or opts["concurrency"] < 1:
             raise CommandError("--limit must be 0 or more and --concurrency at least 1")
-        settings.LLM_BASE_URL, settings.LLM_MODEL = opts["base_url"], opts["model"]
         cases = evaluation.load_cases()
         if opts["limit"]:
             cases = cases[: opts["limit"]]
@@ -45,9 +45,11 @@ class Command(BaseCommand):
             raise CommandError(
                 f"course {opts['course']!r} has no assignment {', '.join(missing)}: run manage.py seed_demo first"
             )
-        results = evaluation.evaluate(
-            cases, assignments, repair=not opts["no_repair"], concurrency=opts["concurrency"]
-        )
+        # The server asked is this command's, not the platform's: the settings change only here.
+        with override_settings(LLM_BASE_URL=opts["base_url"], LLM_BASE_URLS=[], LLM_MODEL=opts["model"]):
+            results = evaluation.evaluate(
+                cases, assignments, repair=not opts["no_repair"], concurrency=opts["concurrency"]
+            )
         out = Path(opts["out"])
         out.parent.mkdir(parents=True, exist_ok=True)
         text = evaluation.write_markdown(results, opts["model"], opts["base_url"])
