@@ -166,6 +166,11 @@ class Assignment(models.Model):
         max_digits=5, decimal_places=2, default=Decimal("100"), validators=[MinValueValidator(0)]
     )
     attempt_limit = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: unlimited")
+    count_broken_attempts = models.BooleanField(
+        default=False,
+        help_text="A submission Python cannot read (a syntax error: no test can run) counts as an attempt. "
+        "Off by default: such a submission reveals nothing about the tests.",
+    )
     min_seconds_between_attempts = models.PositiveIntegerField(
         default=0, help_text="A student must wait this long between two submissions (0: no wait)"
     )

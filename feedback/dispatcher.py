@@ -68,6 +68,7 @@ from feedback.llm import (
 )
 from feedback.models import Feedback, FeedbackRequest, RequestStatus, RubricScore, RubricStatus, Source
 from feedback.services import recount_rubric
+from grading.code_reading import findings_for
 from grading.disclosure import line_in_file, students_view
 from grading.models import Submission, TrialRun, TrialStatus
 from grading.services import request_hint_check
@@ -272,6 +273,7 @@ def hint_request(submission: Submission) -> HintRequest:
         attempt=submission.attempt,
         previous_files=previous.files if previous else None,
         previous_hints=previous_hints,
+        findings=submission.findings,
     )
 
 
@@ -282,6 +284,7 @@ def request_for(
     attempt: int = 1,
     previous_files: dict[str, str] | None = None,
     previous_hints: list[str] | None = None,
+    findings: list[dict] | None = None,
 ) -> HintRequest:
     """What the model sees of one graded program: only what the student may see of hidden tests
     (grading.disclosure), the assignment's shared context, and the attempt's history."""
@@ -304,6 +307,9 @@ def request_for(
         reference_files=assignment.reference_files,
         validate_with_sandbox=assignment.validate_hints,
         main_file=assignment.main_file,
+        findings=[f["message"] for f in findings if f.get("message")]
+        if findings is not None
+        else [f.message for f in findings_for(assignment, files)],
         candidates=assignment.hint_candidates,
         critic=assignment.hint_critic,
         rubric=[
@@ -788,7 +794,7 @@ def _store_fallback(submission: Submission) -> None:
         submission.results.values("name", "visible", "outcome", "expected", "actual", "message", "error"),
         assignment.show_hidden_details,
     )
-    hint = fallback.build_hint(results, assignment.main_file)
+    hint = fallback.build_hint(results, assignment.main_file, submission.findings)
     if hint is not None:
         Feedback.objects.create(
             submission=submission,

@@ -26,16 +26,58 @@ def _first_failure(results: list[dict]) -> dict | None:
     return failing[0] if failing else None
 
 
-def build_hint(results: list[dict], main_file: str | None = None) -> Hint | None:
+# What reading the code found (grading.static_checks), most fundamental first: each explains
+# failures without any test's data, so it leads the hint whenever it applies.
+FINDING_ORDER = (
+    "syntax",
+    "input_at_import",
+    "missing_function",
+    "wrong_arity",
+    "undefined_name",
+    "prints_not_returns",
+)
+FINDING_CONCEPT = {
+    "syntax": "syntax error",
+    "input_at_import": "reading input at import",
+    "missing_function": "function name",
+    "wrong_arity": "function parameters",
+    "undefined_name": "undefined name",
+    "prints_not_returns": "return versus print",
+}
+
+
+def from_findings(findings: list[dict], main_file: str | None) -> Hint | None:
+    ranked = sorted(
+        (f for f in findings if f.get("kind") in FINDING_ORDER), key=lambda f: FINDING_ORDER.index(f["kind"])
+    )
+    if not ranked:
+        return None
+    first = ranked[0]
+    line = first.get("line") if main_file is None or first.get("file") == main_file else None
+    text = first["message"]
+    if first["kind"] == "syntax":
+        text += (
+            " Look at that line and the one before it: a missing colon, bracket or quote is the usual cause."
+        )
+    return Hint(text, line, FINDING_CONCEPT[first["kind"]])
+
+
+def build_hint(
+    results: list[dict], main_file: str | None = None, findings: list[dict] | None = None
+) -> Hint | None:
     """Return a hint for the most useful failing test, or None if everything passed.
 
     ``results`` must already be what the student may see (grading.disclosure.students_view):
     a hidden test then carries its name and outcome only, so nothing here can repeat what
-    the code produced during it. A line is kept only when it is in ``main_file``.
+    the code produced during it. A line is kept only when it is in ``main_file``. What reading
+    the code found (``findings``, from grading.static_checks) comes first: it depends on no test.
     """
     result = _first_failure(results)
-    if result is None:
+    if result is None and not any(f.get("kind") == "syntax" for f in findings or []):
         return None
+    hint = from_findings(findings or [], main_file)
+    if hint is not None or result is None:
+        return hint
     name, outcome, error = result["name"], result["outcome"], result.get("error") or {}
     in_main = main_file is None or error.get("file") in (None, main_file)
     line = error.get("line") if in_main else None

@@ -120,6 +120,7 @@ class HintRequest:
     rubric: list[RubricSpec] = field(default_factory=list)
     validate_with_sandbox: bool = False
     main_file: str = "solution.py"
+    findings: list[str] = field(default_factory=list)  # what reading the code found (no test data)
     candidates: int = 1  # best-of-n: answers asked for in one request (they share its prefill)
     critic: bool = False  # a critic model ranks the candidates
     # vLLM's request priority (lower first, with --scheduling-policy priority); None: not sent.
@@ -353,9 +354,16 @@ def build_messages(request: HintRequest, cut: Cut = Cut()) -> list[ChatCompletio
         if notes
         else ""
     )
+    found = (
+        "# Found by reading the code (certain; start from these)\n"
+        + "\n".join(f"- {f}" for f in request.findings)
+        + "\n\n"
+        if request.findings
+        else ""
+    )
     student = (
         f"# Attempt {request.attempt}\n{ESCALATION[escalation_level(request)]}\n\n{left_out}"
-        f"# Student code\n{code}\n\n# Failing tests\n{failures}\n\n"
+        f"# Student code\n{code}\n\n{found}# Failing tests\n{failures or '(no test ran: the code does not run)'}\n\n"
         f"# {history}\n\n"
         f"# Hints already given (do not repeat them; go one step further)\n{given}\n"
     )

@@ -31,6 +31,13 @@ class SubmissionQuerySet(models.QuerySet):
         """Annotates ``final``: each submission's final score (grading.scoring), in SQL."""
         return self.annotate(final=scoring.FINAL_SCORE)
 
+    def charged(self) -> SubmissionQuerySet:
+        """The attempts that count against the limit and the minimum wait: not the platform's
+        failures, and not code that does not run unless the assignment says it counts."""
+        return self.exclude(status__in=NOT_CHARGED).exclude(
+            does_not_run=True, assignment__count_broken_attempts=False
+        )
+
     def counted(self) -> SubmissionQuerySet:
         """The attempt that counts for each (student, assignment) among these submissions'
         graded ones (or being regraded), annotated with ``final``: the last, or the best (ties: the later) where
@@ -42,9 +49,9 @@ class SubmissionQuerySet(models.QuerySet):
             output_field=scoring.SCORE_FIELD,
         )
         # An attempt being regraded keeps counting with its previous grade until the new one.
-        graded = Q(status=Status.GRADED) | Q(
-            status__in=[Status.QUEUED, Status.RUNNING], raw_score__isnull=False
-        )
+        graded = (
+            Q(status=Status.GRADED) | Q(status__in=[Status.QUEUED, Status.RUNNING], raw_score__isnull=False)
+        ) & ~Q(does_not_run=True, assignment__count_broken_attempts=False)
         return (
             self.filter(graded)
             .with_final_score()
@@ -73,6 +80,10 @@ class Submission(models.Model):
     late_penalty_percent = models.DecimalField(max_digits=5, decimal_places=2, default=0)
     is_late = models.BooleanField(default=False)
     error_message = models.TextField(blank=True)
+    # What reading the code found (grading.static_checks: never a hidden test's data), and whether
+    # it means no test could run (then there are no test results).
+    findings = models.JSONField(default=list, blank=True)
+    does_not_run = models.BooleanField(default=False)
     infra_failures = models.PositiveIntegerField(default=0)
     submitted_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)

@@ -22,7 +22,8 @@ from pydantic import ValidationError
 
 import sandbox
 from courses.models import Assignment, TestCase
-from grading import scoring
+from grading import scoring, static_checks
+from grading.code_reading import findings_for
 from grading.models import Status, Submission, TestResult, TrialRun, TrialStatus
 from grading.signals import ScoreEvent, announce, announce_trial
 from grading.states import transition
@@ -159,6 +160,11 @@ def grade(submission_id: int, redelivered: bool = False) -> GradeOutcome:
     submission = Submission.objects.select_related("assignment").get(pk=submission_id)
     tests = {t.sandbox_id: t for t in submission.assignment.tests.all()}
     mine = {"run_token": token}
+    findings = findings_for(submission.assignment, submission.files) if tests else []
+    if static_checks.does_not_run(findings):
+        # Python cannot read the main file: no test could run, so none is run (no container).
+        recorded = record_not_run(submission_id, token, tests, findings)
+        return GradeOutcome.GRADED if recorded else GradeOutcome.SKIPPED
     try:
         job = build_job(submission) if tests else None
     except ValidationError as exc:
@@ -198,12 +204,47 @@ def grade(submission_id: int, redelivered: bool = False) -> GradeOutcome:
         )
         log.warning("sandbox infrastructure error", extra={"submission_id": submission_id})
         return GradeOutcome.INFRA_ERROR
-    recorded = record_result(submission_id, token, tests, result)
+    recorded = record_result(submission_id, token, tests, result, findings)
     return GradeOutcome.GRADED if recorded else GradeOutcome.SKIPPED
 
 
 @transaction.atomic
-def record_result(submission_id: int, token: uuid.UUID, tests: dict, result: sandbox.Result) -> bool:
+def record_not_run(submission_id: int, token: uuid.UUID, tests: dict, findings: list) -> bool:
+    """The code does not run: graded with no test results, zero points, and the reason. It is
+    an attempt only where the assignment says so (SubmissionQuerySet.charged)."""
+    locked = (
+        Submission.objects.select_for_update()
+        .filter(pk=submission_id, status=Status.RUNNING, run_token=token)
+        .first()
+    )
+    if locked is None:
+        return False
+    TestResult.objects.filter(submission_id=submission_id).delete()
+    graded_before = locked.events.filter(status=Status.GRADED).exists()
+    transition(
+        submission_id,
+        Status.GRADED,
+        allowed_from=[Status.RUNNING],
+        where={"run_token": token},
+        detail="the code does not run",
+        raw_score=Decimal("0"),
+        score=Decimal("0"),
+        max_score=sum((t.points for t in tests.values()), Decimal("0")),
+        graded_at=timezone.now(),
+        sandbox_seconds=None,
+        error_message="",
+        findings=[f.as_dict() for f in findings],
+        does_not_run=True,
+    )
+    locked.refresh_from_db()
+    announce(locked, ScoreEvent.REGRADED if graded_before else ScoreEvent.GRADED, any_failed=True)
+    return True
+
+
+@transaction.atomic
+def record_result(
+    submission_id: int, token: uuid.UUID, tests: dict, result: sandbox.Result, findings: list | None = None
+) -> bool:
     """Store the results if this run still holds the submission (its token is current)."""
     locked = (
         Submission.objects.select_for_update()
@@ -231,6 +272,8 @@ def record_result(submission_id: int, token: uuid.UUID, tests: dict, result: san
         graded_at=timezone.now(),
         sandbox_seconds=result.duration,
         error_message="",
+        findings=[f.as_dict() for f in findings or []],
+        does_not_run=False,
     )
     locked.refresh_from_db()
     announce(

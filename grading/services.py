@@ -11,12 +11,11 @@ from typing import TYPE_CHECKING
 from celery import current_app
 from django.conf import settings
 from django.db import transaction
-from django.db.models import QuerySet
 from django.utils import timezone
 
 from courses.models import Assignment, Extension, Membership
 from grading import scoring
-from grading.models import NOT_CHARGED, Status, Submission, TrialPurpose, TrialRun
+from grading.models import Status, Submission, SubmissionQuerySet, TrialPurpose, TrialRun
 from grading.states import log_created
 from sandbox.schema import FILE_NAME
 
@@ -110,9 +109,9 @@ def do_submit(student: User, assignment: Assignment, uploads: list[Upload]) -> S
     return submission
 
 
-def check_attempt_rules(assignment: Assignment, previous: QuerySet[Submission], now: datetime) -> None:
+def check_attempt_rules(assignment: Assignment, previous: SubmissionQuerySet, now: datetime) -> None:
     """The attempt limit (platform errors do not count) and the minimum wait between attempts."""
-    charged = previous.exclude(status__in=NOT_CHARGED)
+    charged = previous.charged()
     if assignment.attempt_limit is not None and charged.count() >= assignment.attempt_limit:
         raise SubmissionRejected(
             f"You have used all {assignment.attempt_limit} attempts for this assignment."

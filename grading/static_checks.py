@@ -22,6 +22,7 @@ import builtins
 import difflib
 import re
 import symtable
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 MAX_SOURCE = 300_000  # submissions are capped below this; a larger text is not analysed
@@ -153,7 +154,7 @@ def _is_main_guard(node: ast.stmt) -> bool:
     )
 
 
-def _module_level(tree: ast.Module):
+def _module_level(tree: ast.Module) -> Iterator[ast.stmt]:
     """Statements that run when the module is imported: not in functions, classes or the
     ``if __name__ == "__main__"`` block."""
     stack = list(tree.body)

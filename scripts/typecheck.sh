@@ -18,5 +18,7 @@ TARGETS=(
   grading/staff.py
   grading/sweeper.py
   grading/tasks.py
+  grading/static_checks.py
+  grading/code_reading.py
 )
 exec "${MYPY:-.venv/bin/mypy}" "$@" "${TARGETS[@]}"

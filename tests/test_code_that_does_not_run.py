@@ -1,0 +1,103 @@
+"""Code Python cannot read: one banner instead of an error per test, no container run, and (by
+default) no attempt charged and no grade counted; what reading the code finds leads the hint,
+for hidden failures too, since it depends on no test."""
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from courses import demo
+from courses.models import Assignment
+from feedback import dispatcher
+from feedback.models import Feedback, FeedbackRequest, Source
+from grading import run as grading
+from grading.models import Status, Submission
+from grading.run import GradeOutcome
+from grading.services import SubmissionRejected, check_attempt_rules
+from tests.conftest import CORRECT
+
+pytestmark = pytest.mark.django_db
+BROKEN = "def add(a, b)\n    return a + b\n"
+
+
+def _graded(assignment, student, code, attempt):
+    submission = Submission.objects.create(
+        assignment=assignment, student=student, attempt=attempt, files={"solution.py": code}
+    )
+    assert grading.grade(submission.pk) is GradeOutcome.GRADED
+    submission.refresh_from_db()
+    return submission
+
+
+def test_a_syntax_error_is_one_verdict_without_a_container(people, assignment, settings):
+    settings.SANDBOX_IMAGE = "no-such-image:never"  # a container run would be a platform failure
+    submission = _graded(assignment, people["alice"], BROKEN, 1)
+    assert submission.status == Status.GRADED and submission.does_not_run
+    assert submission.score == 0 and submission.max_score == 3 and not submission.results.exists()
+    [finding] = submission.findings
+    assert finding["kind"] == "syntax" and finding["line"] == 1
+
+
+def test_it_costs_no_attempt_and_no_grade_unless_the_assignment_says_so(people, assignment, sandbox_image):
+    assignment.attempt_limit = 1
+    assignment.save()
+    good = _graded(assignment, people["alice"], CORRECT, 1)
+    broken = _graded(assignment, people["alice"], BROKEN, 2)
+    mine = Submission.objects.filter(assignment=assignment, student=people["alice"])
+    assert list(mine.charged()) == [good]
+    assert mine.counted().get().pk == good.pk  # the broken later attempt does not replace the grade
+    assignment.count_broken_attempts = True
+    assignment.save()
+    assert set(mine.charged()) == {good, broken}
+    assert mine.counted().get().pk == broken.pk
+    with pytest.raises(SubmissionRejected, match="used all 1 attempts"):
+        check_attempt_rules(assignment, mine, timezone.now())
+
+
+def test_the_page_shows_one_banner_and_the_hint_points_at_the_line(client, people, assignment, llm):
+    assignment.llm_hints = False
+    assignment.save()
+    submission = _graded(assignment, people["alice"], BROKEN, 1)
+    request = FeedbackRequest.objects.get(submission=submission)
+    dispatcher.dispatch_once()
+    request.refresh_from_db()
+    hint = Feedback.objects.get(submission=submission)
+    assert (
+        hint.source == Source.FALLBACK
+        and hint.line == 1
+        and "Python cannot read solution.py line 1" in hint.hint
+    )
+    client.force_login(people["alice"])
+    page = client.get(reverse("submission", args=[submission.pk])).content.decode()
+    assert page.count("Your code does not run") == 1 and "does not count as an attempt" in page
+    assert "Tests not run: 3" in page and '<table class="results">' not in page
+    assert "Automatic hint" in page
+
+
+@pytest.mark.docker
+def test_input_at_import_is_explained_for_hidden_tests_too(client, people, sandbox_image):
+    """The demo's FizzBuzz with the old starter code: every pytest test (hidden) fails before it
+    runs. The student is told why, from their code alone."""
+    demo.seed()
+    fizz = Assignment.objects.get(course__code="cs101", slug="fizzbuzz")
+    alice = demo_user("alice")
+    submission = _graded(fizz, alice, "n = int(input())\nfor i in range(1, n + 1):\n    print(i)\n", 1)
+    assert not submission.does_not_run
+    assert [f["kind"] for f in submission.findings] == ["input_at_import", "missing_function"]
+    client.force_login(alice)
+    page = client.get(reverse("submission", args=[submission.pk])).content.decode()
+    assert "reads input at line 1 as soon as it is imported" in page
+    assert "What reading your code found (above) may explain it" in page  # on the hidden rows
+
+
+def test_the_demo_fizzbuzz_starter_is_importable_by_its_tests():
+    from grading.static_checks import check, interface_of
+
+    interface = interface_of(demo.FIZZ_REFERENCE, demo.FIZZ_STATEMENT, imports_module=True)
+    assert check({"solution.py": demo.FIZZ_STARTER}, "solution.py", interface) == []
+
+
+def demo_user(name):
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.get(username=name)
