@@ -10,10 +10,14 @@ everything.
 Surfaces that call this: the submission page and its live part (grading.presentation), the
 REST API (api.serializers), automatic hints and the model's prompt (feedback). Webhooks and
 grade passback carry scores only.
+
+Staff pages meant to be shown to the class (the analytics' "what the class gets wrong") follow
+``class_safe_kind``: for a hidden test, the outcome and a standard exception name, never a value.
 """
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterable, Mapping
 
 # The fields of a result that come from running the student's code (or describe the hidden
@@ -60,3 +64,24 @@ def line_in_file(line: object, text: str) -> int | None:
     if type(line) is not int or line < 1:
         return None
     return line if line <= max(1, len(text.splitlines())) else None
+
+
+# Exception names that Python itself or the sandbox's harness define. Any other name was chosen
+# by the student's code, which could spell a hidden test's input in it.
+STANDARD_EXCEPTIONS = frozenset(
+    name
+    for name, value in vars(builtins).items()
+    if isinstance(value, type) and issubclass(value, BaseException)
+) | {"AnswerTooLarge", "NotPlainData"}
+OTHER_EXCEPTION = "another exception type"
+
+
+def class_safe_kind(outcome_label: str, error_type: object, visible: bool) -> str:
+    """A result's kind as a page projected in class may name it: the outcome's label and, for
+    an error, the exception's name (for a hidden test only a standard one; otherwise
+    ``OTHER_EXCEPTION``). Never a value: the caller shows values of visible tests only."""
+    if not isinstance(error_type, str) or not error_type:
+        return outcome_label
+    if not visible and error_type not in STANDARD_EXCEPTIONS:
+        return f"{outcome_label}: {OTHER_EXCEPTION}"
+    return f"{outcome_label}: {error_type}"

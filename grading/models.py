@@ -26,6 +26,13 @@ FINISHED = (Status.GRADED, Status.ERROR, Status.REJECTED)
 NOT_CHARGED = (Status.ERROR, Status.REJECTED)
 
 
+# Graded, or being regraded: an attempt keeps its previous grade (and its results) until the
+# regrade records new ones.
+GRADED_OR_REGRADING = Q(status=Status.GRADED) | Q(
+    status__in=[Status.QUEUED, Status.RUNNING], raw_score__isnull=False
+)
+
+
 class SubmissionQuerySet(models.QuerySet):
     def with_final_score(self) -> SubmissionQuerySet:
         """Annotates ``final``: each submission's final score (grading.scoring), in SQL."""
@@ -49,14 +56,24 @@ class SubmissionQuerySet(models.QuerySet):
             output_field=scoring.SCORE_FIELD,
         )
         # An attempt being regraded keeps counting with its previous grade until the new one.
-        graded = (
-            Q(status=Status.GRADED) | Q(status__in=[Status.QUEUED, Status.RUNNING], raw_score__isnull=False)
-        ) & ~Q(does_not_run=True, assignment__count_broken_attempts=False)
         return (
-            self.filter(graded)
+            self.filter(GRADED_OR_REGRADING)
+            .exclude(does_not_run=True, assignment__count_broken_attempts=False)  # not an attempt
             .with_final_score()
             .annotate(best_key=best_first)
             .order_by("student_id", "assignment_id", models.F("best_key").desc(nulls_last=True), "-attempt")
+            .distinct("student_id", "assignment_id")
+        )
+
+    def latest_graded(self) -> SubmissionQuerySet:
+        """Each (student, assignment)'s most recent graded attempt among these submissions (the
+        highest attempt number; one being regraded counts with its previous results), whatever
+        the assignment counts for the grade: what the class answers now. Code that did not run
+        has no answers: the attempt before it stands. One query (DISTINCT ON)."""
+        return (
+            self.filter(GRADED_OR_REGRADING)
+            .exclude(does_not_run=True)
+            .order_by("student_id", "assignment_id", "-attempt")
             .distinct("student_id", "assignment_id")
         )
 

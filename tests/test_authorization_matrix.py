@@ -43,6 +43,14 @@ ACTIONS = [
     Action("submit", Cap.SUBMIT, "page", "post", "/courses/cs1/add/submit/", {"code": "x = 1\n"}),
     Action("assignment", Cap.VIEW_DRAFTS, "page", "get", "/courses/cs1/draft/"),
     Action("assignment_submissions", Cap.VIEW_SUBMISSIONS, "page", "get", "/courses/cs1/add/submissions/"),
+    # Filtered by one answer to one test (the analytics page's links): the same rule.
+    Action(
+        "assignment_submissions",
+        Cap.VIEW_SUBMISSIONS,
+        "page",
+        "get",
+        "/courses/cs1/add/submissions/?test={test}&answer=other",
+    ),
     Action("submission", Cap.VIEW_SUBMISSIONS, "page", "get", f"/submissions/{SUB}/"),
     Action("submission_live", Cap.VIEW_SUBMISSIONS, "page", "get", f"/submissions/{SUB}/live/"),
     Action("attempt_diff", Cap.VIEW_SUBMISSIONS, "page", "get", f"/submissions/{SUB}/diff/"),

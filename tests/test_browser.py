@@ -192,13 +192,21 @@ def test_an_instructor_authors_checks_publishes_and_reads_the_results(
     page.get_by_role("button", name="Publish").click()
     expect(page.get_by_text("Published: students can see it now.")).to_be_visible()
 
-    # A student submits, so the gradebook and the analytics have something to show.
+    # Two students submit, so the gradebook and the analytics have something to show.
     student = browser.new_page()
     log_in(student, base, "alice")
     student.get_by_role("link", name="Multiply").first.click()
     code_editor(student, "Your code").fill("def mul(a, b):\n    return a * b\n")  # no main: prints nothing
     student.get_by_role("button", name="Submit").click()
+    other = browser.new_page()
+    log_in(other, base, "bob")
+    other.get_by_role("link", name="Multiply").first.click()
+    code_editor(other, "Your code").fill(  # a wrong output, and an error in the hidden test
+        "def mul(a, b):\n    raise ValueError('not yet')\n\nif __name__ == '__main__':\n    print('forty-two')\n"
+    )
+    other.get_by_role("button", name="Submit").click()
     expect(student.locator("[data-status]")).to_have_text("Graded", timeout=90_000)
+    expect(other.locator("[data-status]")).to_have_text("Graded", timeout=90_000)
 
     page.goto(base + "/courses/cs1/-/gradebook/")
     expect(page.get_by_role("heading", name="Gradebook: CS 1")).to_be_visible()
@@ -207,4 +215,17 @@ def test_an_instructor_authors_checks_publishes_and_reads_the_results(
     page.goto(base + "/courses/cs1/mul/analytics/")
     expect(page.locator("svg.chart").first).to_be_visible()
     expect(page.get_by_text("hidden product").first).to_be_visible()
+    # What the class gets wrong: the visible test's values, the hidden test's kinds only.
+    wrong = page.locator("section.wrong-answers")
+    expect(wrong.get_by_role("table").first).to_contain_text("forty-two↵")
+    expect(wrong.get_by_role("table").first).to_contain_text("Printed nothing")
+    expect(wrong.get_by_role("table").nth(1)).to_contain_text("Error: ValueError")
+    expect(wrong.locator("svg.chart")).to_have_count(2)
     page.screenshot(path=SHOTS / "instructor-analytics.png", full_page=True)
+    wrong.get_by_role("table").first.get_by_role("row", name="forty-two").get_by_role("link").click()
+    expect(page.locator("p.notice")).to_contain_text(
+        "whose answer to the test “prints” is forty-two↵: 1 student."
+    )
+    expect(page.locator("table tbody tr")).to_have_count(1)
+    expect(page.locator("table tbody tr")).to_contain_text("bob")
+    page.screenshot(path=SHOTS / "instructor-submissions-by-answer.png", full_page=True)

@@ -30,10 +30,15 @@ class Analytics:
     latency: list[tuple[str, int]]  # model hints per latency band
 
 
-def assignment_analytics(assignment) -> Analytics:
-    # Students' work only: staff's test submissions are not part of the class's picture.
+def students_work(assignment):
+    """The assignment's submissions by its course's students: staff's test submissions are not
+    part of the class's picture (every analytics figure starts here)."""
     students = assignment.course.memberships.filter(role=Role.STUDENT).values("user_id")
-    mine = Submission.objects.filter(assignment=assignment, student__in=students)
+    return Submission.objects.filter(assignment=assignment, student__in=students)
+
+
+def assignment_analytics(assignment) -> Analytics:
+    mine = students_work(assignment)
     graded = mine.filter(status=Status.GRADED).count()
     finals = list(mine.counted().only("id", "student_id", "assignment_id", "max_score"))
     results = TestResult.objects.filter(submission__in=mine, submission__status=Status.GRADED)

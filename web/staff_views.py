@@ -27,6 +27,7 @@ from grading.staff import (
 )
 from web.analytics import assignment_analytics, bar_chart
 from web.forms import row_id
+from web.wrong_answers import wrong_answers
 from webhooks.models import Webhook
 
 User = get_user_model()
@@ -247,10 +248,27 @@ def analytics(request, course_code, slug):
         ("Model hints by time to answer", data.latency, "", None),
     ]
     charts = [(title, bar_chart(title, rows, unit, top)) for title, rows, unit, top in specs]
+    # What the class gets wrong, per test; each chart repeats its table (the text alternative).
+    wrong = [
+        (
+            test,
+            bar_chart(
+                f"Students per answer on “{test.name}” (as in the table)",
+                [(a.label, a.students) for a in test.answers],
+            ),
+        )
+        for test in wrong_answers(assignment)
+    ]
     return render(
         request,
         "grader/analytics.html",
-        {"course": membership.course, "assignment": assignment, "data": data, "charts": charts},
+        {
+            "course": membership.course,
+            "assignment": assignment,
+            "data": data,
+            "charts": charts,
+            "wrong": wrong,
+        },
     )
 
 

@@ -1,4 +1,5 @@
 from decimal import Decimal, InvalidOperation
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -19,6 +20,7 @@ from grading.scoring import explain_lateness
 from grading.services import SubmissionRejected, do_submit
 from web.course_views import assignment_context
 from web.forms import SubmitForm
+from web.wrong_answers import answer_filter
 
 
 @login_required
@@ -111,14 +113,15 @@ def assignment_submissions(request, course_code, slug):
     membership = access.require(request.user, course_code, Cap.VIEW_SUBMISSIONS)
     assignment = get_object_or_404(membership.course.assignments, slug=slug)
     submissions = assignment.submissions.select_related("student").order_by("-submitted_at")
-    filters = {k: request.GET.get(k, "").strip() for k in ("student", "status", "late", "min", "max")}
+    keys = ("student", "status", "late", "min", "max", "test", "answer")
+    filters = {k: request.GET.get(k, "").strip() for k in keys}
     if filters["student"]:
         submissions = submissions.filter(student__username__icontains=filters["student"])
     if filters["status"] in Status.values:
         submissions = submissions.filter(status=filters["status"])
     if filters["late"] == "1":
         submissions = submissions.filter(is_late=True)
-    score_errors = []
+    filter_errors = []
     if filters["min"] or filters["max"]:
         submissions = submissions.with_final_score()  # grading.scoring's rule, in SQL
         for key, lookup in (("min", "final__gte"), ("max", "final__lte")):
@@ -129,9 +132,19 @@ def assignment_submissions(request, course_code, slug):
                 if not value.is_finite() or abs(value) > 10**6:
                     raise InvalidOperation
             except InvalidOperation:
-                score_errors.append(f"“{filters[key]}” is not a number: the {key}imum score was ignored.")
+                filter_errors.append(f"“{filters[key]}” is not a number: the {key}imum score was ignored.")
             else:
                 submissions = submissions.filter(**{lookup: value})
+    answer = None
+    if filters["test"] or filters["answer"]:
+        # From the analytics page: the students' latest attempts giving one answer to one test.
+        try:
+            tested, answer = answer_filter(assignment, filters["test"], filters["answer"])
+        except ValueError as exc:
+            filter_errors.append(str(exc))
+        else:
+            submissions = submissions.filter(pk__in=answer.submission_ids if answer else [])
+            answer = {"test": tested, "answer": answer}
     page = Paginator(submissions, 50).get_page(request.GET.get("page"))
     usage = model_usage(Feedback.objects.filter(submission__assignment=assignment))
     hints_paused = bool(assignment.llm_hints and model_server_problem())
@@ -142,7 +155,9 @@ def assignment_submissions(request, course_code, slug):
         "submissions": page,
         "page": page,
         "filters": filters,
-        "score_errors": score_errors,
+        "filter_errors": filter_errors,
+        "filter_query": urlencode({k: v for k, v in filters.items() if v}),
+        "by_answer": answer,
         "statuses": Status.choices,
         "membership": membership,
         "regrade": regrade,
