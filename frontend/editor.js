@@ -4,6 +4,11 @@
 // editor's text, so submitting, validation errors and "no JavaScript" all keep working.
 // Tab indents (indentWithTab); Escape then Tab, or Ctrl-M, leaves the editor, so the
 // keyboard is never trapped (WCAG 2.1.2). The help text next to each editor says so.
+//
+// The textarea and the editor stay in step both ways: every edit in the editor is written to
+// the textarea and announced there as an "input" event (as typing into a bare textarea would),
+// and a script that sets the textarea's value and dispatches "input" on it changes the editor
+// too (static/js/assignment.js does, to restore a draft or the starter code).
 import { basicSetup } from "codemirror";
 import { EditorView, keymap } from "@codemirror/view";
 import { indentWithTab } from "@codemirror/commands";
@@ -18,6 +23,7 @@ function enhance(textarea) {
   const describedBy = textarea.getAttribute("aria-describedby");
   if (describedBy) attributes["aria-describedby"] = describedBy;
 
+  let following = false; // the editor is taking the textarea's text: nothing to announce
   const host = document.createElement("div");
   host.className = "editor";
   textarea.after(host);
@@ -32,9 +38,21 @@ function enhance(textarea) {
       EditorView.contentAttributes.of(attributes),
       EditorView.editable.of(!textarea.readOnly),
       EditorView.updateListener.of((update) => {
-        if (update.docChanged) textarea.value = update.state.doc.toString();
+        if (!update.docChanged || following) return;
+        textarea.value = update.state.doc.toString();
+        textarea.dispatchEvent(new Event("input", { bubbles: true }));
       }),
     ],
+  });
+  textarea.addEventListener("input", () => {
+    const text = view.state.doc.toString();
+    if (textarea.value === text) return;
+    following = true;
+    try {
+      view.dispatch({ changes: { from: 0, to: text.length, insert: textarea.value } });
+    } finally {
+      following = false;
+    }
   });
   // The browser cannot validate or focus a hidden required textarea: check it ourselves.
   textarea.form?.addEventListener("submit", (event) => {

@@ -154,6 +154,11 @@ class Submission(models.Model):
         return self.status in FINISHED
 
     @property
+    def costs_an_attempt(self) -> bool:
+        """Whether it counts against the attempt limit (grading.services.attempt_allowance)."""
+        return self.status not in NOT_CHARGED
+
+    @property
     def final_score(self) -> Decimal | None:
         """What this attempt is worth: grading.scoring.final_score (SQL twin: with_final_score)."""
         return scoring.final_score(

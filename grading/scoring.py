@@ -79,14 +79,28 @@ def explain_lateness(
     whose = "your extended deadline" if extension else "the deadline"
     text = f"Submitted {timesince(deadline, submitted_at)} after {whose}."
     if assignment.late_policy == LatePolicy.PENALTY:
-        unit = PenaltyUnit(assignment.late_penalty_unit).label
-        text += (
-            f" Late work loses {assignment.late_penalty_percent.normalize():f}% {unit}, at most "
-            f"{assignment.late_penalty_cap_percent.normalize():f}%: here {penalty_percent.normalize():f}%."
-        )
+        text += f" {_penalty_rule(assignment)}: here {penalty_percent.normalize():f}%."
     else:
-        text += " Late work is accepted without a penalty."
+        text += " " + late_rule(assignment)
     return text
+
+
+def late_rule(assignment: Assignment) -> str:
+    """The late policy as one sentence for students (the deadlines themselves are shown apart,
+    in the reader's time zone)."""
+    if assignment.late_policy == LatePolicy.PENALTY:
+        return _penalty_rule(assignment) + "."
+    if assignment.late_policy == LatePolicy.ACCEPT:
+        return "Late work is accepted without a penalty."
+    return "Late work is not accepted."
+
+
+def _penalty_rule(assignment: Assignment) -> str:
+    unit = PenaltyUnit(assignment.late_penalty_unit).label
+    return (
+        f"Late work loses {Decimal(assignment.late_penalty_percent).normalize():f}% {unit}, at most "
+        f"{min(Decimal(assignment.late_penalty_cap_percent), Decimal(100)).normalize():f}%"
+    )
 
 
 def apply_penalty(raw: Decimal, penalty_percent: Decimal) -> Decimal:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from celery import current_app
@@ -109,21 +109,52 @@ def do_submit(student: User, assignment: Assignment, uploads: list[Upload]) -> S
     return submission
 
 
-def check_attempt_rules(assignment: Assignment, previous: SubmissionQuerySet, now: datetime) -> None:
-    """The attempt limit (platform errors do not count) and the minimum wait between attempts."""
+@dataclass(frozen=True)
+class Allowance:
+    """Where a student stands with an assignment's attempt rules at one moment."""
+
+    used: int  # charged attempts: platform errors and rejected submissions cost none
+    limit: int | None  # None: unlimited
+    wait_seconds: float  # before the minimum wait since the last charged attempt is over (0: none)
+    next_at: datetime | None  # when that wait is over (None: no wait)
+
+    @property
+    def left(self) -> int | None:
+        return None if self.limit is None else max(0, self.limit - self.used)
+
+    @property
+    def exhausted(self) -> bool:
+        return self.limit is not None and self.used >= self.limit
+
+
+def attempt_allowance(assignment: Assignment, previous: SubmissionQuerySet, now: datetime) -> Allowance:
+    """The one count of attempts, for the rule (check_attempt_rules) and the pages: the
+    charged attempts among ``previous`` (one student's submissions to ``assignment``; see
+    SubmissionQuerySet.charged), and how long the minimum wait between attempts still runs at ``now``."""
     charged = previous.charged()
-    if assignment.attempt_limit is not None and charged.count() >= assignment.attempt_limit:
-        raise SubmissionRejected(
-            f"You have used all {assignment.attempt_limit} attempts for this assignment."
-        )
+    used = charged.count()
+    wait, next_at = 0.0, None
     if assignment.min_seconds_between_attempts:
         latest = charged.order_by("-submitted_at").values_list("submitted_at", flat=True).first()
         if latest is not None:
-            wait = assignment.min_seconds_between_attempts - (now - latest).total_seconds()
-            if wait > 0:
-                raise SubmissionRejected(
-                    f"Please wait {math.ceil(wait)} more seconds before submitting again."
-                )
+            next_at = latest + timedelta(seconds=assignment.min_seconds_between_attempts)
+            wait = max(0.0, (next_at - now).total_seconds())
+            if wait == 0:
+                next_at = None
+    return Allowance(used=used, limit=assignment.attempt_limit, wait_seconds=wait, next_at=next_at)
+
+
+def check_attempt_rules(assignment: Assignment, previous: SubmissionQuerySet, now: datetime) -> None:
+    """The attempt limit (platform errors do not count) and the minimum wait between attempts."""
+    allowance = attempt_allowance(assignment, previous, now)
+    if allowance.exhausted:
+        raise SubmissionRejected(
+            f"You have used all {assignment.attempt_limit} attempts for this assignment."
+        )
+    if allowance.wait_seconds > 0:
+        raise SubmissionRejected(
+            f"Please wait {math.ceil(allowance.wait_seconds)} more seconds before submitting again."
+        )
 
 
 LOWEST_PRIORITY = 9

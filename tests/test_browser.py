@@ -2,17 +2,24 @@
 live server, the real Celery worker, real containers and the dev LLM server.
 Screenshots of the key pages go to tests/screenshots/ (ignored by git)."""
 
+from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect, sync_playwright
 
+from courses.models import Assignment
+from grading.models import Submission
 from tests.conftest import PASSWORD
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.docker, pytest.mark.worker]
 SHOTS = Path(__file__).resolve().parent / "screenshots"
 # Fails the visible "small" test (3 expected, -1 got) and the others.
 SUBTRACTS = "def add(a, b):\n    return a - b\n\nif __name__ == '__main__':\n    print(add(*map(int, input().split())))\n"
+STARTER = "def add(a, b):\n    pass  # your code here\n"
+DRAFTS = "Object.keys(localStorage).filter(k => k.startsWith('grader:draft:')).length"  # kept drafts
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -68,6 +75,13 @@ def assert_code_lines_line_up(page):
     assert page.evaluate(LINES_LINE_UP) == []
 
 
+def in_new_york(when):
+    """A time as Chromium's Intl shows it in en-US, New York (static/js/live.js's format)."""
+    local = when.astimezone(ZoneInfo("America/New_York"))
+    hour = local.hour % 12 or 12
+    return f"{local:%b} {local.day}, {local.year}, {hour}:{local:%M}\u202f{local:%p}"
+
+
 def log_in(page, base, username):
     page.goto(base + "/accounts/login/")
     page.get_by_label("Username").fill(username)
@@ -79,11 +93,33 @@ def log_in(page, base, username):
 def test_a_student_submits_and_watches_the_result_arrive(
     live_server, people, assignment, celery_worker, browser
 ):
-    page = browser.new_page(viewport={"width": 1000, "height": 900})
+    # A deadline next year; this student's browser is in New York.
+    deadline = (timezone.now() + timedelta(days=400)).replace(hour=17, minute=0, second=0, microsecond=0)
+    Assignment.objects.filter(pk=assignment.pk).update(
+        starter_files={"solution.py": STARTER},
+        deadline=deadline,
+        hard_deadline=deadline + timedelta(days=2),
+        late_policy="penalty",
+        late_penalty_percent=10,
+        late_penalty_cap_percent=30,
+        attempt_limit=5,
+        min_seconds_between_attempts=600,
+    )
+    page = browser.new_page(
+        viewport={"width": 1000, "height": 900}, timezone_id="America/New_York", locale="en-US"
+    )
     log_in(page, live_server.url, "alice")
     page.get_by_role("link", name="Add").first.click()
+    assignment_url = page.url
     # The code editor (CodeMirror, built from npm at set-up): line numbers, highlighting, Tab.
     editor = code_editor(page, "Your code")
+    expect(page.locator("textarea[name=code]")).to_have_value(STARTER)  # nothing sent yet
+    expect(page.locator("#attempts")).to_contain_text("0 of 5 used, 5 left.")
+    expect(page.locator("#attempts")).to_contain_text("Wait at least 10 min between attempts.")
+    # Deadlines in the reader's time zone, with the late rule.
+    expect(page.locator("#deadline time")).to_have_text(in_new_york(deadline))
+    expect(page.locator("#late-rule")).to_contain_text("Late work loses 10% per started day, at most 30%.")
+    expect(page.locator("#late-rule time")).to_have_text(in_new_york(deadline + timedelta(days=2)))
     expect(page.locator(".editor .cm-lineNumbers")).to_be_visible()
     editor.click()
     page.keyboard.press("Control+A")
@@ -102,9 +138,10 @@ def test_a_student_submits_and_watches_the_result_arrive(
     page.keyboard.press("Escape")
     page.keyboard.press("Tab")
     assert not page.evaluate("document.activeElement.closest('.editor')")
-    page.screenshot(path=SHOTS / "student-assignment.png", full_page=True)
     page.get_by_role("button", name="Submit").click()
     expect(page.get_by_text("Attempt 1 received")).to_be_visible()
+    # The draft kept while typing was sent: the page of the new attempt forgets it.
+    page.wait_for_function(f"() => {DRAFTS} === 0")
     url = page.url
     # The status updates in place (static/js/live.js), without a reload.
     expect(page.locator("[data-status]")).to_have_text("Graded", timeout=90_000)
@@ -133,6 +170,80 @@ def test_a_student_submits_and_watches_the_result_arrive(
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     assert_code_lines_line_up(page)
     page.screenshot(path=SHOTS / "student-submission-phone.png", full_page=True)
+
+    # Back on the assignment page, the editor holds the code just submitted (not the starter
+    # code), and the page says where the student stands.
+    page.set_viewport_size({"width": 1000, "height": 900})
+    page.goto(assignment_url)
+    editor = code_editor(page, "Your code")
+    code = page.locator("textarea[name=code]")
+    expect(code).to_have_value(SUBTRACTS)
+    expect(page.locator(".cm-content")).to_contain_text("return a - b")
+    expect(page.locator("#counted")).to_contain_text("0.00 / 3.00 from attempt 1")
+    expect(page.locator("#attempts")).to_contain_text("1 of 5 used, 4 left.")
+    expect(page.locator("#editor-status")).to_be_empty()
+    # The wait before the next attempt, from the server, counting down.
+    countdown = page.locator("#submit-state .countdown")
+    expect(page.locator("#submit-state")).to_contain_text("You can submit again in 9 min")
+    shown = countdown.inner_text()
+    expect(countdown).not_to_have_text(shown)
+    # A change not sent yet survives a reload, and the page says it was restored.
+    editor.click()
+    page.keyboard.press("Control+End")
+    page.keyboard.insert_text("# not sent yet\n")
+    page.reload()
+    editor = code_editor(page, "Your code")
+    status = page.locator("#editor-status")
+    expect(status).to_contain_text("Your unsent changes from")
+    expect(status).to_contain_text("were restored.")
+    expect(page.locator(".cm-content")).to_contain_text("# not sent yet")
+    assert code.input_value() == SUBTRACTS + "# not sent yet\n"
+    page.screenshot(path=SHOTS / "student-assignment.png", full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=SHOTS / "student-assignment-phone.png", full_page=True)
+    page.set_viewport_size({"width": 1000, "height": 900})
+
+    # Starting again from the starter code asks first, in the page, and submits nothing.
+    page.get_by_role("button", name="Start again from the starter code").click()
+    page.get_by_role("button", name="Keep my code").click()
+    expect(page.get_by_role("button", name="Replace with the starter code")).to_be_hidden()
+    expect(page.locator(".cm-content")).to_contain_text("# not sent yet")
+    page.get_by_role("button", name="Start again from the starter code").click()
+    page.get_by_role("button", name="Replace with the starter code").click()
+    expect(status).to_contain_text("The editor holds the starter code now.")
+    expect(page.locator(".cm-content")).to_contain_text("pass  # your code here")
+    expect(page.locator(".cm-content")).not_to_contain_text("return a - b")
+    assert code.input_value() == STARTER
+    assert page.url == assignment_url and Submission.objects.count() == 1
+    # The starter code is now the unsent work; discarding it brings back the latest attempt.
+    page.reload()
+    expect(status).to_contain_text("were restored.")
+    expect(page.locator(".cm-content")).to_contain_text("pass  # your code here")
+    status.get_by_role("button", name="Discard them").click()
+    expect(status).to_contain_text("Discarded")
+    expect(page.locator(".cm-content")).to_contain_text("return a - b")
+    assert code.input_value() == SUBTRACTS
+    page.reload()
+    code_editor(page, "Your code")
+    expect(status).to_be_empty()
+    expect(code).to_have_value(SUBTRACTS)
+    # Logging out forgets the drafts this browser kept (a shared computer's next user).
+    page.locator(".cm-content").click()
+    page.keyboard.insert_text("# mine only\n")
+    page.wait_for_function(f"() => {DRAFTS} === 1")
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("button", name="Log in")).to_be_visible()
+    assert page.evaluate(f"() => {DRAFTS}") == 0
+
+    # Without JavaScript: the plain textarea holds the latest attempt, the wait is the server's.
+    plain = browser.new_context(java_script_enabled=False).new_page()
+    log_in(plain, live_server.url, "alice")
+    plain.goto(assignment_url)
+    expect(plain.locator("textarea[name=code]")).to_have_value(SUBTRACTS)
+    expect(plain.locator("textarea[name=code]")).to_be_visible()
+    expect(plain.get_by_role("button", name="Start again from the starter code")).to_be_hidden()
+    expect(plain.locator("#submit-state")).to_contain_text("You can submit again in 9 min")
 
 
 def test_an_instructor_authors_checks_publishes_and_reads_the_results(

@@ -137,3 +137,36 @@ def test_an_extension_lets_one_student_submit_after_the_deadline(people, assignm
 def test_it_logs_the_first_state(people, assignment):
     submission = do_submit(people["alice"], assignment, [Upload("solution.py", b"x=1")])
     assert [(e.status, e.detail) for e in submission.events.all()] == [("queued", "submitted")]
+
+
+def test_one_count_of_attempts_serves_the_rule_and_the_page(people, assignment):
+    from grading.services import attempt_allowance, check_attempt_rules
+
+    assignment.attempt_limit, assignment.min_seconds_between_attempts = 2, 60
+    assignment.save()
+    mine = Submission.objects.filter(assignment=assignment, student=people["alice"])
+    now = timezone.now()
+    fresh = attempt_allowance(assignment, mine, now)
+    assert (fresh.used, fresh.left, fresh.wait_seconds, fresh.next_at, fresh.exhausted) == (
+        0,
+        2,
+        0,
+        None,
+        False,
+    )
+    first = do_submit(people["alice"], assignment, [Upload("solution.py", b"x=1")])
+    Submission.objects.filter(pk=first.pk).update(status=Status.REJECTED)  # costs nothing, no wait
+    assert attempt_allowance(assignment, mine, timezone.now()).used == 0
+    second = do_submit(people["alice"], assignment, [Upload("solution.py", b"x=1")])
+    later = second.submitted_at + timedelta(seconds=15)
+    allowance = attempt_allowance(assignment, mine, later)
+    assert (allowance.used, allowance.left, allowance.wait_seconds) == (1, 1, 45)
+    assert allowance.next_at == second.submitted_at + timedelta(seconds=60)
+    with pytest.raises(SubmissionRejected, match="wait 45 more seconds"):
+        check_attempt_rules(assignment, mine, later)
+    Submission.objects.filter(pk=second.pk).update(submitted_at=timezone.now() - timedelta(minutes=5))
+    do_submit(people["alice"], assignment, [Upload("solution.py", b"x=1")])
+    spent = attempt_allowance(assignment, mine, timezone.now())
+    assert (spent.used, spent.left, spent.exhausted) == (2, 0, True)
+    with pytest.raises(SubmissionRejected, match="all 2 attempts"):
+        check_attempt_rules(assignment, mine, timezone.now())

@@ -283,3 +283,217 @@ def test_starter_files_download(client, people, assignment):
     assert client.get(reverse("starter_file", args=["cs1", "add", "other.py"])).status_code == 404
     client.force_login(people["charlie"])
     assert client.get(reverse("starter_file", args=["cs1", "add", "solution.py"])).status_code == 404
+
+
+# The assignment page: the editor holds the student's latest code, and the page says where they
+# stand (attempts used and left, the wait, which attempt counts, deadlines and the late rule).
+
+
+def attempt(assignment, student, n, code="x = 1\n", status=Status.GRADED, score=None, **fields):
+    submission = Submission.objects.create(
+        assignment=assignment,
+        student=student,
+        attempt=n,
+        files={"solution.py": code},
+        status=status,
+        score=score,
+        raw_score=score,
+        max_score=3,
+        **fields,
+    )
+    return submission
+
+
+def page(client, user, **cookies):
+    client.force_login(user)
+    for name, value in cookies.items():
+        client.cookies[name] = value
+    response = client.get(reverse("assignment", args=["cs1", "add"]))
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def editor_text(html):
+    import html as html_module
+
+    textarea = html.split('name="code"')[1].split(">", 1)[1].split("</textarea>")[0]
+    return html_module.unescape(textarea).lstrip("\n")
+
+
+def test_the_editor_opens_with_the_latest_attempt_else_the_starter_code(client, people, assignment):
+    Assignment.objects.filter(pk=assignment.pk).update(
+        starter_files={"solution.py": "def add(a, b):\n    pass\n"}
+    )
+    html = page(client, people["alice"])
+    assert editor_text(html) == "def add(a, b):\n    pass\n"
+    assert 'id="starter-code" type="application/json">"def add(a, b):\\n    pass\\n"' in html
+    attempt(assignment, people["alice"], 1, "def add(a, b):\n    return a - b  # <one>\n", score=1)
+    attempt(assignment, people["alice"], 2, "def add(a, b):\n    return a + b  # two\n", status=Status.ERROR)
+    attempt(assignment, people["bob"], 1, "bob's code\n")
+    html = page(client, people["alice"])
+    # The latest attempt, whatever its status (here not gradable), and nobody else's.
+    assert editor_text(html) == "def add(a, b):\n    return a + b  # two\n"
+    assert "Your code from attempt 2, your latest." in html
+    # The draft in the browser is keyed by user, course and assignment.
+    alice, course = people["alice"], assignment.course
+    assert (
+        f'data-draft-user="{alice.pk}" data-draft-course="{course.pk}" '
+        f'data-draft-assignment="{assignment.pk}" data-latest-attempt="2"'
+    ) in html
+    assert 'id="starter-reset"' in html and 'type="button"' in html.split('id="starter-reset"')[0][-80:]
+    assert editor_text(page(client, people["bob"])) == "bob's code\n"
+
+
+def test_uploading_files_leaves_the_untouched_latest_code_alone(client, people, assignment):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    attempt(assignment, people["alice"], 1, "def add(a, b):\n    return 0\n", score=0)
+    client.force_login(people["alice"])
+    upload = SimpleUploadedFile("mine.py", b"def add(a, b):\n    return a + b\n")
+    response = client.post(
+        reverse("submit", args=["cs1", "add"]), {"code": "def add(a, b):\n    return 0\n", "files": upload}
+    )
+    assert response.status_code == 302
+    assert Submission.objects.get(attempt=2).files == {"solution.py": "def add(a, b):\n    return a + b\n"}
+
+
+def test_the_submission_page_tells_the_browser_which_draft_was_sent(client, people, graded):
+    html = get(client, people["alice"], "submission", graded.pk).content.decode()
+    assert f'data-draft-sent="1" data-draft-user="{people["alice"].pk}"' in html
+    assert "js/assignment.js" in html
+    html = get(client, people["ta"], "submission", graded.pk).content.decode()
+    assert "data-draft-sent" not in html  # staff reading it: not their draft
+
+
+def test_it_shows_attempts_used_and_left_counting_only_charged_ones(client, people, assignment):
+    from grading.services import SubmissionRejected, Upload, do_submit
+
+    Assignment.objects.filter(pk=assignment.pk).update(attempt_limit=3)
+    attempt(assignment, people["alice"], 1, score=1)
+    attempt(assignment, people["alice"], 2, status=Status.ERROR)
+    attempt(assignment, people["alice"], 3, status=Status.REJECTED)
+    attempt(assignment, people["alice"], 4, status=Status.QUEUED)
+    html = page(client, people["alice"])
+    assert "2 of 3 used, <strong>1 left</strong>." in html
+    rows = html.split('id="attempts-table"')[1].split("</table>")[0].split("<tr>")
+    free = [row for row in rows if '<span class="tag">free</span>' in row]
+    assert len(free) == 2 and "Not gradable" in free[0] + free[1] and "Rejected" in free[0] + free[1]
+    assert '<button type="submit">Submit</button>' in html
+    do_submit(people["alice"], Assignment.objects.get(pk=assignment.pk), [Upload("solution.py", b"x=1")])
+    html = page(client, people["alice"])
+    assert "3 of 3 used, <strong>0 left</strong>." in html
+    assert "You have used all 3 attempts for this assignment." in html
+    assert '<button type="submit" disabled aria-describedby="submit-state">Submit</button>' in html
+    with pytest.raises(SubmissionRejected, match="all 3 attempts"):  # the page and the rule agree
+        do_submit(people["alice"], Assignment.objects.get(pk=assignment.pk), [Upload("solution.py", b"x=1")])
+    assert "0 of 3 used, <strong>3 left</strong>." in page(client, people["bob"])
+    Assignment.objects.filter(pk=assignment.pk).update(attempt_limit=None)
+    assert "3 used, no limit." in page(client, people["alice"])
+
+
+def test_it_says_which_attempt_counts(client, people, assignment):
+    attempt(assignment, people["alice"], 1, score=3)
+    second = attempt(assignment, people["alice"], 2, score=1)
+    attempt(assignment, people["alice"], 3, status=Status.QUEUED)
+    html = page(client, people["alice"])
+    assert f'<strong>1.00 / 3.00</strong> from <a href="/submissions/{second.pk}/">attempt 2</a>.' in html
+    assert "Your last graded attempt counts." in html
+    counted_rows = [r for r in html.split("<tr>") if "tag counted" in r]
+    assert len(counted_rows) == 1 and f"/submissions/{second.pk}/" in counted_rows[0]
+    Assignment.objects.filter(pk=assignment.pk).update(counted_submission="best")
+    html = page(client, people["alice"])
+    assert "<strong>3.00 / 3.00</strong> from" in html and ">attempt 1</a>." in html
+    assert "Your best graded attempt counts." in html
+    html = page(client, people["bob"])
+    assert "Your best graded attempt counts." in html and "<strong>" not in html.split('id="counted"')[1][:40]
+
+
+def test_it_shows_the_wait_before_the_next_attempt(client, people, assignment):
+    import re
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    Assignment.objects.filter(pk=assignment.pk).update(min_seconds_between_attempts=600)
+    html = page(client, people["alice"])
+    assert "Wait at least 10 min between attempts." in html and "You can submit again" not in html
+    charged = attempt(assignment, people["alice"], 1, score=1)
+    free = attempt(assignment, people["alice"], 2, status=Status.ERROR)
+    now = timezone.now()
+    Submission.objects.filter(pk=charged.pk).update(submitted_at=now - timedelta(seconds=100))
+    Submission.objects.filter(pk=free.pk).update(submitted_at=now)  # costs no attempt, no wait
+    html = page(client, people["alice"])
+    state = html.split('id="submit-state"')[1].split("</p>")[0]
+    assert re.search(r'data-wait-seconds="(499|500)"', state), state
+    assert re.search(r"You can submit again in <span[^>]*>8 min (19|20) s</span>", state), state
+    assert '<time class="local" datetime="' in state  # when, in the reader's zone
+    Submission.objects.filter(pk=charged.pk).update(submitted_at=now - timedelta(seconds=601))
+    assert "You can submit again" not in page(client, people["alice"])
+
+
+def test_it_shows_the_deadline_and_late_rule_in_the_readers_time_zone(client, people, assignment):
+    from datetime import UTC, datetime
+
+    Assignment.objects.filter(pk=assignment.pk).update(
+        deadline=datetime(2030, 1, 15, 12, 0, tzinfo=UTC),
+        hard_deadline=datetime(2030, 1, 17, 12, 0, tzinfo=UTC),
+        late_policy="penalty",
+        late_penalty_percent=10,
+        late_penalty_unit="day",
+        late_penalty_cap_percent=50,
+    )
+    sent = attempt(assignment, people["alice"], 1, score=1)
+    Submission.objects.filter(pk=sent.pk).update(submitted_at=datetime(2029, 12, 31, 23, 30, tzinfo=UTC))
+    html = page(client, people["alice"], tz="America/New_York")
+    deadline = html.split('id="deadline"')[1].split("</dd>")[0]
+    assert '<time class="local" datetime="2030-01-15T07:00:00-05:00">2030-01-15 07:00 EST</time>' in deadline
+    assert "(in " in deadline
+    rule = html.split('id="late-rule"')[1].split("</dd>")[0]
+    assert "Late work loses 10% per started day, at most 50%." in rule
+    assert '<time class="local" datetime="2030-01-17T07:00:00-05:00">2030-01-17 07:00 EST</time>' in rule
+    # The attempts' times too, in the same zone and the same way.
+    assert '<time class="local" datetime="2029-12-31T18:30:00-05:00">2029-12-31 18:30 EST</time>' in html
+    # Without the browser's zone (no cookie yet): the server's zone, which live.js then localises.
+    client.cookies.pop("tz")
+    html = page(client, people["alice"])
+    assert '<time class="local" datetime="2030-01-15T12:00:00+00:00">2030-01-15 12:00 UTC</time>' in html
+
+
+def test_it_says_what_submitting_now_costs_or_that_it_is_closed(client, people, assignment):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from courses.models import Extension
+
+    now = timezone.now()
+    Assignment.objects.filter(pk=assignment.pk).update(
+        deadline=now - timedelta(hours=25), late_policy="penalty", late_penalty_percent=10
+    )
+    html = page(client, people["alice"])
+    assert "The deadline has passed: an attempt submitted now loses 20%." in html
+    assert "passed 1\xa0day" in html.split('id="deadline"')[1].split("</dd>")[0]
+    Assignment.objects.filter(pk=assignment.pk).update(late_policy="reject")
+    html = page(client, people["alice"])
+    assert "Late work is not accepted." in html
+    assert "this assignment does not accept late submissions" in html.split('id="submit-state"')[1]
+    assert '<button type="submit" disabled' in html
+    # An extension replaces the deadlines, on the page as in the rule.
+    Extension.objects.create(assignment=assignment, student=people["alice"], deadline=now + timedelta(days=2))
+    html = page(client, people["alice"])
+    assert "Your deadline" in html and "Extended for you; the course's deadline is" in html
+    assert 'id="submit-state"' not in html and '<button type="submit">Submit</button>' in html
+    assert '<button type="submit" disabled' in page(client, people["bob"])
+
+
+def test_it_words_waits_for_people():
+    from web.course_views import duration_text
+
+    assert [duration_text(s) for s in (0.2, 45, 60, 250, 3600, 7500.5)] == [
+        "1 s",
+        "45 s",
+        "1 min",
+        "4 min 10 s",
+        "1 h",
+        "2 h 5 min",
+    ]

@@ -1,13 +1,18 @@
+import math
+
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Max, Sum
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 
 from courses import access
 from courses.markdown import render as render_markdown
-from courses.models import Assignment
+from courses.models import Assignment, Extension
 from courses.policy import Cap, role_capabilities
+from grading import scoring
 from grading.models import Submission
+from grading.services import attempt_allowance
 from web.forms import SubmitForm
 
 
@@ -57,7 +62,35 @@ def course_detail(request, course_code):
     )
 
 
+def editor_code(assignment, submissions) -> str:
+    """What the editor opens with: the main file of the student's latest attempt (whatever its
+    status), else the starter code."""
+    latest = submissions.order_by("-attempt").only("files").first()
+    if latest is not None and isinstance(latest.files, dict) and assignment.main_file in latest.files:
+        return latest.files[assignment.main_file]
+    return assignment.starter_code
+
+
 def assignment_context(request, membership, assignment, form=None):
+    """The assignment page: the statement, the student's editor (their latest attempt's code)
+    and where they stand: deadlines and the late rule (grading.scoring), attempts used and left
+    and the wait before the next (grading.services.attempt_allowance, the rule do_submit
+    applies), which attempt counts (Submission.objects.counted())."""
+    now = timezone.now()
+    submissions = Submission.objects.filter(assignment=assignment, student=request.user)
+    extension = Extension.objects.filter(assignment=assignment, student=request.user).first()
+    deadline, hard_deadline = (
+        (extension.deadline, extension.hard_deadline)
+        if extension
+        else (assignment.deadline, assignment.hard_deadline)
+    )
+    closed, late_now = "", None
+    try:
+        late_now = scoring.lateness(assignment, now, extension)
+    except scoring.LateRejected as exc:
+        closed = str(exc)
+    allowance = attempt_allowance(assignment, submissions, now)
+    latest_attempt = submissions.order_by("-attempt").values_list("attempt", flat=True).first() or 0
     return {
         "membership": membership,
         "course": membership.course,
@@ -65,10 +98,39 @@ def assignment_context(request, membership, assignment, form=None):
         "statement": render_markdown(assignment.statement),
         "visible_tests": assignment.tests.filter(visible=True),
         "hidden_count": assignment.tests.filter(visible=False).count(),
-        "form": form or SubmitForm(initial={"code": assignment.starter_code}),
-        "submissions": Submission.objects.filter(assignment=assignment, student=request.user),
-        "counted": Submission.objects.filter(assignment=assignment, student=request.user).counted().first(),
+        "form": form or SubmitForm(initial={"code": editor_code(assignment, submissions)}),
+        "submissions": submissions,
+        "latest_attempt": latest_attempt,
+        "counted": submissions.counted().first(),
+        "now": now,
+        "allowance": allowance,
+        "wait_seconds": math.ceil(allowance.wait_seconds),
+        "wait_text": duration_text(allowance.wait_seconds) if allowance.wait_seconds else "",
+        "min_wait_text": duration_text(assignment.min_seconds_between_attempts),
+        "extension": extension,
+        "deadline": deadline,
+        "hard_deadline": hard_deadline,
+        "late_rule": scoring.late_rule(assignment),
+        "late_now": late_now if late_now and late_now.is_late else None,
+        "late_penalty_now": f"{late_now.penalty_percent.normalize():f}"
+        if late_now and late_now.penalty_percent
+        else "",
+        "closed": closed,
+        "can_submit": not closed and not allowance.exhausted,
     }
+
+
+def duration_text(seconds: float) -> str:
+    """A wait for people: "45 s", "4 min 10 s", "2 h 5 min" (rounded up to the second, so a
+    wait never reads shorter than it is). static/js/assignment.js counts down in the same words."""
+    total = math.ceil(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    if minutes:
+        return f"{minutes} min {secs} s" if secs else f"{minutes} min"
+    return f"{secs} s"
 
 
 @login_required

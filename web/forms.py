@@ -36,9 +36,11 @@ class SubmitForm(forms.Form):
     )
     files = MultipleFileField(required=False, label="…or upload files")
 
-    def __init__(self, *args, starter: str = "", unsafe_names: list[str] | None = None, **kwargs):
+    def __init__(
+        self, *args, untouched: tuple[str, ...] = (), unsafe_names: list[str] | None = None, **kwargs
+    ):
         super().__init__(*args, **kwargs)
-        self.starter = starter
+        self.untouched = {text.strip() for text in untouched}
         self.unsafe_names = unsafe_names or []
 
     def clean(self):
@@ -46,8 +48,9 @@ class SubmitForm(forms.Form):
         if self.unsafe_names:
             self.add_error("files", unsafe_names_message(self.unsafe_names))
         code = data.get("code", "")
-        # The editor opens with the starter code: uploading files without touching it is fine.
-        if data.get("files") and code.strip() and code.strip() != self.starter.strip():
+        # The editor opens with the latest attempt's code or the starter code (``untouched``):
+        # uploading files without changing it is fine.
+        if data.get("files") and code.strip() and code.strip() not in self.untouched:
             raise forms.ValidationError("Either paste code or upload files, not both.")
         return data
 

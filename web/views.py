@@ -18,7 +18,7 @@ from grading.models import Status, Submission
 from grading.presentation import code_listings, file_diffs, results_for_viewer
 from grading.scoring import explain_lateness
 from grading.services import SubmissionRejected, do_submit
-from web.course_views import assignment_context
+from web.course_views import assignment_context, editor_code
 from web.forms import SubmitForm
 from web.wrong_answers import answer_filter
 
@@ -27,10 +27,11 @@ from web.wrong_answers import answer_filter
 @require_POST
 def submit(request, course_code, slug):
     membership, assignment = access.assignment_for(request.user, course_code, slug, Cap.SUBMIT)
+    mine = Submission.objects.filter(assignment=assignment, student=request.user)
     form = SubmitForm(
         request.POST,
         request.FILES,
-        starter=assignment.starter_code,
+        untouched=(assignment.starter_code, editor_code(assignment, mine)),
         unsafe_names=getattr(request, "unsafe_upload_names", []),
     )
     if form.is_valid():

@@ -56,3 +56,17 @@ document.addEventListener("submit", function (event) {
   var question = event.target.dataset && event.target.dataset.confirm;
   if (question && !window.confirm(question)) event.preventDefault();
 });
+
+// Logging out forgets every unsent draft kept in this browser (static/js/assignment.js): the
+// next person at a shared computer must not find them.
+document.addEventListener("submit", function (event) {
+  if (!event.target.hasAttribute || !event.target.hasAttribute("data-logout")) return;
+  try {
+    var stale = [];
+    for (var i = 0; i < window.localStorage.length; i++) {
+      var key = window.localStorage.key(i);
+      if (key && key.indexOf("grader:draft:") === 0) stale.push(key);
+    }
+    stale.forEach(function (key) { window.localStorage.removeItem(key); });
+  } catch (e) { /* storage off: nothing was kept */ }
+});
