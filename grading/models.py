@@ -155,7 +155,10 @@ class Submission(models.Model):
 
     @property
     def costs_an_attempt(self) -> bool:
-        """Whether it counts against the attempt limit (grading.services.attempt_allowance)."""
+        """Whether it counts against the attempt limit: the Python twin of
+        SubmissionQuerySet.charged (tests hold the two equal)."""
+        if self.does_not_run and not self.assignment.count_broken_attempts:
+            return False
         return self.status not in NOT_CHARGED
 
     @property

@@ -45,10 +45,13 @@ def test_it_costs_no_attempt_and_no_grade_unless_the_assignment_says_so(people, 
     broken = _graded(assignment, people["alice"], BROKEN, 2)
     mine = Submission.objects.filter(assignment=assignment, student=people["alice"])
     assert list(mine.charged()) == [good]
+    assert [s.costs_an_attempt for s in (good, broken)] == [True, False]  # the page's twin agrees
     assert mine.counted().get().pk == good.pk  # the broken later attempt does not replace the grade
     assignment.count_broken_attempts = True
     assignment.save()
     assert set(mine.charged()) == {good, broken}
+    broken.refresh_from_db()
+    assert broken.costs_an_attempt
     assert mine.counted().get().pk == broken.pk
     with pytest.raises(SubmissionRejected, match="used all 1 attempts"):
         check_attempt_rules(assignment, mine, timezone.now())
