@@ -146,9 +146,13 @@ class SubmissionSerializer(serializers.ModelSerializer):
             "late_penalty_percent",
             "submitted_at",
             "graded_at",
+            "does_not_run",
+            "findings",
             "results",
             "feedback",
         ]
+        # What reading the code found depends on no test: everyone who sees the submission sees it.
+        read_only_fields = ["does_not_run", "findings"]
 
     def get_results(self, obj) -> list[dict]:
         results = list(obj.results.all())
