@@ -336,3 +336,16 @@ def test_every_setting_of_the_assignment_form_is_on_the_page(client, people, ass
         missing = [name for name in AssignmentForm.base_fields if f'name="{name}"' not in page]
         assert not missing, f"{url} does not show {missing}"
     assert "Checking answers" in page and "Python&#x27;s own ==" in page
+
+
+def test_a_setting_left_out_of_the_post_keeps_its_value(client, people, assignment):
+    Assignment.objects.filter(pk=assignment.pk).update(hint_candidates=3)
+    login(client, people["instructor"])
+    response = client.post(reverse("assignment_edit", args=["cs1", "add"]), {**SETTINGS, "slug": "add"})
+    assert response.status_code == 302
+    assignment.refresh_from_db()
+    assert assignment.hint_candidates == 3
+    response = client.post(
+        reverse("assignment_edit", args=["cs1", "add"]), {**SETTINGS, "slug": "add", "hint_candidates": "9"}
+    )
+    assert response.status_code == 400 and "less than or equal to 8" in response.content.decode()

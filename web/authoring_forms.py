@@ -148,11 +148,15 @@ class AssignmentForm(forms.ModelForm):
             for name in ("slug", "module_name"):
                 self.fields[name].disabled = True
                 self.fields[name].help_text = "Fixed: students have already submitted."
-        for name in ("setup_scope", "equality"):
+        for name in ("setup_scope", "equality", "hint_candidates"):
             self.fields[name].required = False  # left out of a post: the current choice stays
 
     def clean_setup_scope(self):
         return self.cleaned_data.get("setup_scope") or self.instance.setup_scope
+
+    def clean_hint_candidates(self):
+        value = self.cleaned_data.get("hint_candidates")
+        return self.instance.hint_candidates if value is None else value
 
     def clean_equality(self):
         return self.cleaned_data.get("equality") or self.instance.equality
