@@ -66,7 +66,9 @@ def assignment_context(request, membership, assignment, form=None):
         "visible_tests": assignment.tests.filter(visible=True),
         "hidden_count": assignment.tests.filter(visible=False).count(),
         "form": form or SubmitForm(initial={"code": assignment.starter_code}),
-        "submissions": Submission.objects.filter(assignment=assignment, student=request.user),
+        "submissions": Submission.objects.filter(
+            assignment=assignment, student=request.user
+        ).prefetch_related("overrides"),
         "counted": Submission.objects.filter(assignment=assignment, student=request.user).counted().first(),
     }
 

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from api.models import SCOPES, ApiToken
 from courses import access
 from courses.models import Role
-from courses.policy import Cap, can
+from courses.policy import Cap, can, user_capabilities
 from courses.roster import find_account, parse_roster, set_role, sync_roster
 from feedback.models import RubricScore
 from feedback.services import do_decide_rubric
@@ -27,6 +27,7 @@ from grading.staff import (
 )
 from web.analytics import assignment_analytics, bar_chart
 from web.forms import row_id
+from web.views import submission_context
 from webhooks.models import Webhook
 
 User = get_user_model()
@@ -66,15 +67,19 @@ def _staff_submission(request, submission_id) -> Submission:
 @login_required
 @require_POST
 def override(request, submission_id):
+    """Set a score by hand (grading.staff.do_override_score); a refusal shows the submission
+    page again with the reason and what was typed."""
     submission = _staff_submission(request, submission_id)
+    score, reason = request.POST.get("score", ""), request.POST.get("reason", "")
     try:
-        do_override_score(
-            submission, request.POST.get("score", ""), request.POST.get("reason", ""), request.user
-        )
+        do_override_score(submission, score, reason, request.user)
     except ActionRejected as exc:
-        messages.error(request, f"Score not changed: {exc}")
-    else:
-        messages.success(request, "Score overridden.")
+        context = submission_context(
+            request, submission, user_capabilities(request.user, submission.assignment.course_id)
+        )
+        context["override"] = {"error": f"Score not changed: {exc}", "score": score, "reason": reason}
+        return render(request, "grader/submission.html", context, status=400)
+    messages.success(request, "Score overridden: the student sees that course staff set it, and why.")
     return redirect("submission", submission_id=submission.pk)
 
 
