@@ -149,6 +149,8 @@ def assignment_submissions(request, course_code, slug):
         "usage": usage,
         "hints_paused": hints_paused,
         "regrade_progress": regrade.progress() if regrade else None,
+        # Removed people's work stays listed; a tag says they left the course.
+        "member_ids": set(membership.course.memberships.values_list("user_id", flat=True)),
     }
     return render(request, "grader/assignment_submissions.html", context)
 
