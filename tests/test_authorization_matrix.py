@@ -83,6 +83,7 @@ ACTIONS = [
     ),
     Action("member_remove", Cap.MANAGE_PEOPLE, "page", "get", "/courses/cs1/-/members/{member}/remove/"),
     Action("member_remove", Cap.MANAGE_PEOPLE, "page", "post", "/courses/cs1/-/members/{member}/remove/"),
+    Action("statement_preview", Cap.AUTHOR, "page", "post", "/courses/cs1/-/preview/", {"statement": "*x*"}),
     Action("webhooks", Cap.MANAGE_WEBHOOKS, "page", "get", "/courses/cs1/-/webhooks/"),
     Action("tokens", Cap.MANAGE_TOKENS, "page", "get", "/courses/cs1/-/tokens/"),
     Action(

@@ -49,6 +49,7 @@ urlpatterns = [
         staff_views.member_remove,
         name="member_remove",
     ),
+    path("courses/<slug:course_code>/-/preview/", authoring.statement_preview, name="statement_preview"),
     path("courses/<slug:course_code>/-/new/", authoring.assignment_create, name="assignment_create"),
     path("courses/<slug:course_code>/<slug:slug>/edit/", authoring.assignment_edit, name="assignment_edit"),
     path(
