@@ -1,12 +1,15 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.shortcuts import redirect
 
 from courses.models import Assignment, Course, Extension, Membership, TestCase
+from courses.roster import RosterRejected, remove_member
 
 
 class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 0
     autocomplete_fields = ["user"]
+    can_delete = False  # removing someone goes through courses.roster (MembershipAdmin below)
 
 
 @admin.register(Course)
@@ -22,6 +25,26 @@ class MembershipAdmin(admin.ModelAdmin):
     list_filter = ["role", "course"]
     search_fields = ["user__username", "user__email", "course__code"]
     autocomplete_fields = ["user", "course"]
+
+    # Removals go through the roster service, like the people page's: the course keeps an
+    # instructor and the person's submissions stay. One at a time (no bulk delete action), so a
+    # refusal is reported as such.
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def delete_model(self, request, obj):
+        try:
+            remove_member(obj.course, obj.user)
+        except RosterRejected as exc:
+            request.roster_refused = True
+            messages.error(request, f"{obj.user} was not removed: {' '.join(exc.messages)}")
+
+    def response_delete(self, request, obj_display, obj_id):
+        if getattr(request, "roster_refused", False):
+            return redirect("admin:courses_membership_change", obj_id)
+        return super().response_delete(request, obj_display, obj_id)
 
 
 class TestCaseInline(admin.StackedInline):

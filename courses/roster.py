@@ -89,6 +89,20 @@ def set_role(course: Course, user, role: str) -> Membership:
 
 
 @transaction.atomic
+def remove_member(course: Course, user) -> None:
+    """Take ``user`` out of the course: they no longer see it, and they leave its roster and
+    gradebook. Their submissions, overrides and extensions belong to the account, not to the
+    membership, so they stay (staff still see them on the assignments' submissions pages) and
+    come back with them if they are added again. Raises RosterRejected (nothing changed) when
+    they are not a member or are the course's last instructor."""
+    Course.objects.select_for_update().get(pk=course.pk)  # one roster change of a course at a time
+    removed, _ = Membership.objects.filter(course=course, user=user).delete()
+    if not removed:
+        raise RosterRejected(f"{user.get_username()} is not a member of this course.")
+    _ensure_an_instructor(course)
+
+
+@transaction.atomic
 def sync_roster(course: Course, entries: list[dict]) -> dict:
     """Upsert people by external id (within this course), else e-mail; set their role.
 

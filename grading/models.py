@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.functional import cached_property
 
 from courses.models import Assignment, CountedSubmission, TestCase
 from grading import scoring
@@ -167,6 +168,15 @@ class Submission(models.Model):
         return scoring.final_score(
             self.raw_score, self.rubric_points, self.late_penalty_percent, self.override_score
         )
+
+    @cached_property
+    def current_override(self) -> ScoreOverride | None:
+        """The override that set this attempt's score (the latest one), or None. Reads
+        ``overrides`` as prefetched when it was (a list of attempts: one query for all)."""
+        if self.override_score is None:
+            return None
+        overrides = list(self.overrides.all())
+        return overrides[-1] if overrides else None
 
 
 class Outcome(models.TextChoices):

@@ -45,6 +45,14 @@ RULES = [
         "bad": "from pydantic import BaseModel",
         "good": "import json",
     },
+    {
+        "name": "memberships-removed-by-the-roster",
+        "applies": lambda path: path.as_posix() != "courses/roster.py" and path.parts[0] != "tests",
+        "pattern": re.compile(r"(Membership\.objects|memberships)\b[^\n]*\.delete\(", re.M),
+        "why": "only courses/roster.py removes people (remove_member keeps an instructor in the course)",
+        "bad": "course.memberships.filter(user=user).delete()",
+        "good": "remove_member(course, user)",
+    },
 ]
 
 

@@ -349,7 +349,7 @@ def test_instructors_create_and_revoke_tokens_on_the_course_page(client, people,
     text = page.split('<pre id="new-token">')[1].split("</pre>")[0]
     assert ApiToken.find(text).scopes == ["grades", "read"]
     assert client.post("/courses/cs1/-/tokens/", {"name": "", "scopes": []}).status_code == 400
-    client.post("/courses/cs1/-/tokens/", {"revoke": ApiToken.find(text).pk})
+    client.post(f"/courses/cs1/-/tokens/{ApiToken.find(text).pk}/revoke/")  # after its confirmation page
     assert ApiToken.find(text) is None
     client.force_login(people["ta"])
     assert client.get("/courses/cs1/-/tokens/").status_code == 404

@@ -5,8 +5,11 @@ import datetime as dt
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.urls import reverse
 
+from courses.assignments import free_slug
+from courses.markdown import render as render_markdown
 from courses.models import Assignment, TestCase
 from grading.models import Status, Submission
 from tests.conftest import CORRECT, login
@@ -336,3 +339,102 @@ def test_every_setting_of_the_assignment_form_is_on_the_page(client, people, ass
         missing = [name for name in AssignmentForm.base_fields if f'name="{name}"' not in page]
         assert not missing, f"{url} does not show {missing}"
     assert "Checking answers" in page and "Python&#x27;s own ==" in page
+
+
+# -- the slug, made from the title when left empty --------------------------------------------
+def test_an_empty_slug_is_made_from_the_title_and_kept_unique(client, people, course):
+    login(client, people["instructor"])
+    url = reverse("assignment_create", args=["cs1"])
+    for expected in ("binary-search-deja-vu", "binary-search-deja-vu-2", "binary-search-deja-vu-3"):
+        response = client.post(url, {**SETTINGS, "title": "Binary Search: Déjà vu!", "slug": ""})
+        assert response.status_code == 302
+        assert response["Location"] == reverse("assignment_edit", args=["cs1", expected])
+    assert course.assignments.count() == 3
+
+
+def test_a_slug_made_from_a_long_title_fits_the_field(course):
+    Assignment.objects.create(course=course, slug="x" * 64, title="long")
+    assert free_slug(course, "x" * 100) == "x" * 62 + "-2"
+    assert free_slug(course, "Add") == "add" and free_slug(course, "!!!") == ""
+    mine = Assignment.objects.create(course=course, slug="add", title="Add")
+    assert free_slug(course, "Add") == "add-2" and free_slug(course, "Add", exclude_pk=mine.pk) == "add"
+
+
+def test_a_title_without_letters_asks_for_a_slug_and_keeps_the_input(client, people, course):
+    login(client, people["instructor"])
+    response = client.post(
+        reverse("assignment_create", args=["cs1"]), {**SETTINGS, "title": "???", "slug": ""}
+    )
+    page = response.content.decode()
+    assert response.status_code == 400 and "the title has no letters or digits" in page
+    assert 'value="???"' in page and not Assignment.objects.exists()
+
+
+def test_a_taken_slug_says_which_one_is_free(client, people, assignment):
+    login(client, people["instructor"])
+    response = client.post(reverse("assignment_create", args=["cs1"]), {**SETTINGS, "slug": "add"})
+    assert response.status_code == 400 and "“add-2” is free" in response.content.decode()
+
+
+def test_only_the_new_assignment_form_proposes_the_slug(client, people, assignment):
+    # static/js/authoring.js (tested in the browser): an existing assignment's URL never follows its title.
+    login(client, people["instructor"])
+    page = client.get(reverse("assignment_create", args=["cs1"])).content.decode()
+    assert "data-propose-slug" in page and "js/authoring.js" in page
+    assert (
+        "data-propose-slug"
+        not in client.get(reverse("assignment_edit", args=["cs1", "add"])).content.decode()
+    )
+
+
+def test_a_setting_left_out_of_the_post_keeps_its_value(client, people, assignment):
+    Assignment.objects.filter(pk=assignment.pk).update(hint_candidates=3)
+    login(client, people["instructor"])
+    response = client.post(reverse("assignment_edit", args=["cs1", "add"]), {**SETTINGS, "slug": "add"})
+    assert response.status_code == 302
+    assignment.refresh_from_db()
+    assert assignment.hint_candidates == 3
+    response = client.post(
+        reverse("assignment_edit", args=["cs1", "add"]), {**SETTINGS, "slug": "add", "hint_candidates": "9"}
+    )
+    assert response.status_code == 400 and "less than or equal to 8" in response.content.decode()
+
+
+# -- the statement's preview --------------------------------------------------------------------
+PREVIEW = reverse("statement_preview", args=["cs1"])
+
+
+def test_the_preview_renders_the_statement_as_the_assignment_page_does(client, people, assignment):
+    statement = "Write `add(a, b)`.\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n<script>alert(1)</script>[x](javascript:alert(1))"
+    login(client, people["instructor"])
+    response = client.post(PREVIEW, {"statement": statement})
+    assert response.status_code == 200 and response.content.decode() == render_markdown(statement)
+    assert "<script" not in response.content.decode() and "javascript:" not in response.content.decode()
+    Assignment.objects.filter(pk=assignment.pk).update(statement=statement)
+    page = client.get(reverse("assignment", args=["cs1", "add"])).content.decode()
+    assert response.content.decode() in page  # exactly what students see
+
+
+def test_the_preview_of_an_empty_statement_says_so(client, people, course):
+    login(client, people["instructor"])
+    assert "The statement is empty." in client.post(PREVIEW, {"statement": "  "}).content.decode()
+
+
+def test_the_preview_is_a_post_with_a_csrf_token(people, course):
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(people["instructor"])
+    assert strict.get(PREVIEW).status_code == 405
+    assert strict.post(PREVIEW, {"statement": "x"}).status_code == 403  # no CSRF token
+
+
+@pytest.mark.parametrize("who", ["ta", "alice", "charlie"])
+def test_only_authors_preview(client, people, course, who):
+    login(client, people[who])
+    assert client.post(PREVIEW, {"statement": "x"}).status_code == 404
+
+
+def test_the_form_offers_the_preview(client, people, assignment):
+    login(client, people["instructor"])
+    for url in (reverse("assignment_create", args=["cs1"]), reverse("assignment_edit", args=["cs1", "add"])):
+        page = client.get(url).content.decode()
+        assert f'data-preview-url="{PREVIEW}"' in page and 'aria-live="polite"' in page

@@ -89,11 +89,16 @@ ACTIONS = [
         "/courses/cs1/-/members/",
         {"who": "charlie", "role": "ta"},
     ),
+    Action("member_remove", Cap.MANAGE_PEOPLE, "page", "get", "/courses/cs1/-/members/{member}/remove/"),
+    Action("member_remove", Cap.MANAGE_PEOPLE, "page", "post", "/courses/cs1/-/members/{member}/remove/"),
+    Action("statement_preview", Cap.AUTHOR, "page", "post", "/courses/cs1/-/preview/", {"statement": "*x*"}),
     Action("webhooks", Cap.MANAGE_WEBHOOKS, "page", "get", "/courses/cs1/-/webhooks/"),
     Action("tokens", Cap.MANAGE_TOKENS, "page", "get", "/courses/cs1/-/tokens/"),
     Action(
         "tokens", Cap.MANAGE_TOKENS, "page", "post", "/courses/cs1/-/tokens/", {"name": "x", "scopes": "read"}
     ),
+    Action("token_revoke", Cap.MANAGE_TOKENS, "page", "get", "/courses/cs1/-/tokens/{token}/revoke/"),
+    Action("token_revoke", Cap.MANAGE_TOKENS, "page", "post", "/courses/cs1/-/tokens/{token}/revoke/"),
     # -- the REST API -----------------------------------------------------------------------
     Action("api-course", Cap.VIEW_COURSE, "api", "get", "/api/v1/courses/cs1/"),
     Action("api-assignments", Cap.VIEW_COURSE, "api", "get", "/api/v1/courses/cs1/assignments/"),
@@ -165,12 +170,15 @@ def world(course, assignment, people):
     )
     hook = Webhook.objects.create(course=course, url="https://93.184.216.34/hook")
     trial = TrialRun.objects.create(assignment=assignment, purpose=TrialPurpose.REFERENCE, files={})
+    token, _ = ApiToken.issue("lms", ["read"], [course], people["instructor"])
     return {
         "sub": sub.pk,
         "rubric": rubric.pk,
         "test": assignment.tests.first().pk,
         "hook": hook.pk,
         "trial": trial.pk,
+        "token": token.pk,
+        "member": Membership.objects.get(course=course, user=people["bob"]).pk,
     }
 
 

@@ -71,6 +71,22 @@ LINES_LINE_UP = """() => {
 }"""
 
 
+def full_page_shot(page, name):
+    """A full-page screenshot. CodeMirror measures its lines only once they are on screen (until
+    then its line numbers sit at estimated heights), so every editor is scrolled into view first,
+    as a reader scrolling down would."""
+    for editor in page.locator(".cm-editor").all():
+        editor.scroll_into_view_if_needed()
+        page.wait_for_timeout(50)
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=SHOTS / name, full_page=True)
+
+
+def fits_the_screen(page):
+    """Nothing wider than the viewport: wide tables and code scroll inside their own boxes."""
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
 def assert_code_lines_line_up(page):
     assert page.evaluate(LINES_LINE_UP) == []
 
@@ -254,15 +270,30 @@ def test_an_instructor_authors_checks_publishes_and_reads_the_results(
     log_in(page, base, "instructor")
     page.goto(base + "/courses/cs1/")
     page.get_by_role("link", name="New assignment").click()
-    page.get_by_label("Title").fill("Multiply")
-    page.get_by_label("Slug").fill("mul")
-    page.get_by_label("Statement").fill("Write `mul(a, b)`.")
+    # The slug follows the title (static/js/authoring.js) until it is edited by hand.
+    title, slug = page.get_by_label("Title"), page.get_by_label("Slug")
+    title.press_sequentially("Multiply Två")
+    expect(slug).to_have_value("multiply-tva")
+    slug.fill("mul")
+    title.fill("Multiply")
+    expect(slug).to_have_value("mul")
+    page.get_by_label("Statement", exact=True).fill(
+        "Write `mul(a, b)`:\n\n| a | b | mul |\n|---|---|---|\n| 6 | 7 | 42 |"
+    )
+    # The preview shows the statement as students will see it (rendered by the server).
+    page.get_by_role("button", name="Preview the statement").click()
+    preview = page.get_by_role("region", name="Statement preview")
+    expect(preview.locator("code")).to_have_text("mul(a, b)")
+    expect(preview.locator("table td").last).to_have_text("42")
+    page.get_by_label("Statement", exact=True).press("End")
+    page.get_by_label("Statement", exact=True).press_sequentially(" ")
+    expect(preview.get_by_role("heading")).to_contain_text("earlier version")
     code_editor(page, "Starter code").fill("def mul(a, b):\n    pass\n")
     code_editor(page, "Reference solution").fill(
         "def mul(a, b):\n    return a * b\n\nif __name__ == '__main__':\n    print(mul(*map(int, input().split())))\n"
     )
     page.get_by_label("Deadline", exact=True).fill("2030-12-24T18:00")
-    page.screenshot(path=SHOTS / "instructor-new-assignment.png", full_page=True)
+    full_page_shot(page, "instructor-new-assignment.png")
     page.get_by_role("button", name="Create draft").click()
     expect(page.get_by_text("Draft created")).to_be_visible()
 
@@ -293,7 +324,11 @@ def test_an_instructor_authors_checks_publishes_and_reads_the_results(
     page.reload()
     expect(page.locator("#tests + div table tbody tr")).to_have_count(2)
     assert asked and "prints" in asked[0]
-    page.screenshot(path=SHOTS / "instructor-edit-assignment.png", full_page=True)
+    full_page_shot(page, "instructor-edit-assignment.png")
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert fits_the_screen(page)
+    full_page_shot(page, "instructor-edit-assignment-phone.png")
+    page.set_viewport_size({"width": 1000, "height": 900})
 
     page.get_by_role("link", name="Submissions, reference check and publishing").click()
     page.get_by_role("button", name="Check the tests against the reference solution").click()
@@ -340,3 +375,16 @@ def test_an_instructor_authors_checks_publishes_and_reads_the_results(
     expect(page.locator("table tbody tr")).to_have_count(1)
     expect(page.locator("table tbody tr")).to_contain_text("bob")
     page.screenshot(path=SHOTS / "instructor-submissions-by-answer.png", full_page=True)
+
+    # People, on a phone: the table scrolls in its own box; removing someone asks first.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(base + "/courses/cs1/-/members/")
+    assert fits_the_screen(page)
+    page.screenshot(path=SHOTS / "instructor-people-phone.png", full_page=True)
+    page.get_by_role("link", name="Remove bob from the course").click()
+    expect(page.get_by_role("heading", name="Remove bob from cs1?")).to_be_visible()
+    assert fits_the_screen(page)
+    page.screenshot(path=SHOTS / "instructor-remove-phone.png", full_page=True)
+    page.get_by_role("button", name="Remove from course").click()
+    expect(page.get_by_text("bob was removed from cs1")).to_be_visible()
+    expect(page.get_by_role("link", name="Remove bob from the course")).to_have_count(0)

@@ -74,3 +74,59 @@ def test_the_override_form_explains_a_missing_reason(client, graded, people):
     assert "Score not changed: An override needs a reason" in response.content.decode()
     graded.refresh_from_db()
     assert graded.override_score is None
+
+
+def test_the_student_sees_that_course_staff_set_the_score_and_why(client, graded, people):
+    do_override_score(graded, "3", "the hidden test was wrong", people["ta"])
+    client.force_login(people["alice"])
+    for url in (reverse("submission", args=[graded.pk]), reverse("submission_live", args=[graded.pk])):
+        page = client.get(url).content.decode()
+        assert "Score set by course staff" in page and "the hidden test was wrong" in page
+        assert "<caption>Overrides</caption>" not in page  # the audit trail (who, from what) is staff's
+    page = client.get(reverse("assignment", args=["cs1", "add"])).content.decode()
+    assert "<strong>Your score:</strong> 3.00 / 3" in page
+    assert "Score set by course staff" in page and "the hidden test was wrong" in page
+
+
+def test_the_latest_reason_is_the_one_shown(client, graded, people):
+    do_override_score(graded, "3", "first look", people["instructor"])
+    do_override_score(graded, "2.5", "second look", people["instructor"])
+    client.force_login(people["alice"])
+    page = client.get(reverse("assignment", args=["cs1", "add"])).content.decode()
+    assert "second look" in page and "first look" not in page
+
+
+def test_an_attempt_without_an_override_says_nothing_of_staff(client, graded, people):
+    client.force_login(people["alice"])
+    page = client.get(reverse("submission", args=[graded.pk])).content.decode()
+    assert "set by course staff" not in page.lower()
+
+
+def test_an_overridden_attempt_that_does_not_count_still_shows_why(client, graded, people):
+    do_override_score(graded, "3", "partial credit for the idea", people["instructor"])
+    Submission.objects.create(
+        assignment=graded.assignment,
+        student=people["alice"],
+        attempt=2,
+        files={},
+        status=Status.GRADED,
+        score=1,
+        raw_score=1,
+        max_score=3,
+    )
+    client.force_login(people["alice"])
+    page = client.get(reverse("assignment", args=["cs1", "add"])).content.decode()
+    assert "from attempt 2" in page and "partial credit for the idea" in page
+    assert "Score set by course staff" not in page  # the counted attempt's score is the tests'
+
+
+def test_a_refused_override_keeps_what_was_typed(client, graded, people):
+    client.force_login(people["instructor"])
+    response = client.post(
+        reverse("override", args=[graded.pk]), {"score": "7", "reason": "regraded by hand"}
+    )
+    page = response.content.decode()
+    assert response.status_code == 400 and "Score not changed: The score must be between 0 and 3" in page
+    assert 'value="7"' in page and 'value="regraded by hand"' in page
+    graded.refresh_from_db()
+    assert graded.override_score is None

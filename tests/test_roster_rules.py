@@ -141,5 +141,7 @@ def test_people_page_buttons_with_garbage_ids_change_nothing(course, people, cli
     for data in ({"role_for": "x' OR 1=1", "role": "ta"}, {"role_for": "9" * 40, "role": "ta"}):
         response = client.post("/courses/cs1/-/members/", data)
         assert response.status_code == 400 and "not a member" in response.content.decode()
-    assert client.post("/courses/cs1/-/tokens/", {"revoke": "abc"}).status_code == 302
+    assert client.post("/courses/cs1/-/tokens/abc/revoke/").status_code == 404
+    assert client.post(f"/courses/cs1/-/tokens/{'9' * 40}/revoke/").status_code == 404
+    assert client.post(f"/courses/cs1/-/members/{'9' * 40}/remove/").status_code == 404
     assert client.post("/courses/cs1/-/webhooks/", {"delete": "1e9"}).status_code == 302

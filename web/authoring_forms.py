@@ -9,6 +9,7 @@ from __future__ import annotations
 from django import forms
 from django.utils import timezone
 
+from courses.assignments import free_slug
 from courses.models import Assignment, Course, Equality, RubricItem, TestCase, TestKind
 from sandbox.schema import Compare
 
@@ -128,7 +129,8 @@ class AssignmentForm(forms.ModelForm):
         }
         help_texts = {
             "statement": "Markdown. Raw HTML is removed.",
-            "slug": "Used in URLs; cannot change once students have submitted.",
+            "slug": "Used in URLs; cannot change once students have submitted. "
+            "Left empty, it is made from the title.",
             "module_name": "Students submit this name with .py (solution → solution.py); tests import it.",
             "setup_code": "Fixtures, imports or data such as sample_data = (...). Where it runs is chosen below.",
             "equality": NUMBER_RULE + " A test may choose its own comparison.",
@@ -150,6 +152,7 @@ class AssignmentForm(forms.ModelForm):
                 self.fields[name].help_text = "Fixed: students have already submitted."
         for name in ("setup_scope", "equality", "hint_candidates"):
             self.fields[name].required = False  # left out of a post: the current choice stays
+        self.fields["slug"].required = False  # empty: made from the title (clean_slug)
 
     def clean_hint_candidates(self):
         value = self.cleaned_data.get("hint_candidates")
@@ -163,6 +166,16 @@ class AssignmentForm(forms.ModelForm):
 
     def clean_slug(self):
         slug = self.cleaned_data["slug"]
+        title = self.cleaned_data.get("title", "")
+        if not slug:
+            slug = free_slug(self.instance.course, title, exclude_pk=self.instance.pk)
+            if not slug:
+                raise forms.ValidationError(
+                    "Give a slug: the title has no letters or digits to make one from."
+                    if title
+                    else "Give a slug, or a title to make one from."
+                )
+            return slug
         if slug.startswith("-"):  # "-" starts the course's own pages (/courses/<code>/-/...)
             raise forms.ValidationError("Start with a letter or a digit.")
         # The form leaves the course out, so Django would not check (course, slug) itself.
@@ -170,7 +183,10 @@ class AssignmentForm(forms.ModelForm):
             pk=self.instance.pk
         )
         if others.exists():
-            raise forms.ValidationError("Another assignment of this course already uses this slug.")
+            free = free_slug(self.instance.course, slug, exclude_pk=self.instance.pk)
+            raise forms.ValidationError(
+                f"Another assignment of this course already uses this slug; “{free}” is free."
+            )
         return slug
 
     def save(self, commit=True):

@@ -1,7 +1,7 @@
 """Instructors author assignments on the site: settings, tests (a form per kind), rubric items.
 
 Only instructors author (TAs grade and read); anyone else gets the same 404 as for a course
-that does not exist. Business rules live in courses/forms.py and courses/authoring.py."""
+that does not exist. Forms are in web/authoring_forms.py, saving tests in web/authoring.py."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from courses import access
+from courses.markdown import render as render_markdown
 from courses.models import Assignment, Membership, Role
 from courses.policy import Cap
 from web.authoring import do_save_test, graded_with_old_tests
@@ -180,3 +181,13 @@ def rubric(request, course_code, slug):
             messages.success(request, f"Rubric item “{form.instance.name}” added.")
             return redirect("assignment_edit", course_code=course_code, slug=slug)
     return _edit_page(request, membership, assignment, AssignmentForm(instance=assignment), form)
+
+
+@login_required
+@require_POST
+def statement_preview(request, course_code):
+    """The statement as students will see it: the same Markdown renderer and sanitiser as the
+    assignment page (courses.markdown.render), as an HTML fragment for the authoring form."""
+    access.require(request.user, course_code, Cap.AUTHOR)
+    html = render_markdown(request.POST.get("statement", ""))
+    return HttpResponse(html or '<p class="muted">The statement is empty.</p>')

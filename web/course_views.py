@@ -77,8 +77,10 @@ def assignment_context(request, membership, assignment, form=None):
     and the wait before the next (grading.services.attempt_allowance, the rule do_submit
     applies), which attempt counts (Submission.objects.counted())."""
     now = timezone.now()
-    submissions = Submission.objects.filter(assignment=assignment, student=request.user).select_related(
-        "assignment"
+    submissions = (
+        Submission.objects.filter(assignment=assignment, student=request.user)
+        .select_related("assignment")
+        .prefetch_related("overrides")
     )
     extension = Extension.objects.filter(assignment=assignment, student=request.user).first()
     deadline, hard_deadline = (

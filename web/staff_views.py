@@ -6,14 +6,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from api.models import SCOPES, ApiToken
 from courses import access
 from courses.models import Role
-from courses.policy import Cap, can
-from courses.roster import find_account, parse_roster, set_role, sync_roster
+from courses.policy import Cap, can, user_capabilities
+from courses.roster import RosterRejected, find_account, parse_roster, remove_member, set_role, sync_roster
 from feedback.models import RubricScore
 from feedback.services import do_decide_rubric
 from grading.gradebook import NothingToExport, course_gradebook, gradebook_csv
@@ -27,6 +26,7 @@ from grading.staff import (
 )
 from web.analytics import assignment_analytics, bar_chart
 from web.forms import row_id
+from web.views import submission_context
 from web.wrong_answers import wrong_answers
 from webhooks.models import Webhook
 
@@ -67,15 +67,19 @@ def _staff_submission(request, submission_id) -> Submission:
 @login_required
 @require_POST
 def override(request, submission_id):
+    """Set a score by hand (grading.staff.do_override_score); a refusal shows the submission
+    page again with the reason and what was typed."""
     submission = _staff_submission(request, submission_id)
+    score, reason = request.POST.get("score", ""), request.POST.get("reason", "")
     try:
-        do_override_score(
-            submission, request.POST.get("score", ""), request.POST.get("reason", ""), request.user
-        )
+        do_override_score(submission, score, reason, request.user)
     except ActionRejected as exc:
-        messages.error(request, f"Score not changed: {exc}")
-    else:
-        messages.success(request, "Score overridden.")
+        context = submission_context(
+            request, submission, user_capabilities(request.user, submission.assignment.course_id)
+        )
+        context["override"] = {"error": f"Score not changed: {exc}", "score": score, "reason": reason}
+        return render(request, "grader/submission.html", context, status=400)
+    messages.success(request, "Score overridden: the student sees that course staff set it, and why.")
     return redirect("submission", submission_id=submission.pk)
 
 
@@ -158,19 +162,15 @@ def tokens(request, course_code):
     """Instructors create API tokens bound to this course (shown once) and revoke them."""
     membership = access.require(request.user, course_code, Cap.MANAGE_TOKENS)
     course, new_token, error = membership.course, None, None
+    name, chosen = "", []
     if request.method == "POST":
-        if "revoke" in request.POST:
-            course.api_tokens.filter(pk=row_id(request.POST["revoke"]), revoked_at__isnull=True).update(
-                revoked_at=timezone.now()
-            )
-            messages.success(request, "Token revoked.")
-            return redirect("tokens", course_code=course_code)
         name = request.POST.get("name", "").strip()
-        scopes = request.POST.getlist("scopes")
-        if not name or not scopes or set(scopes) - set(SCOPES):
+        chosen = request.POST.getlist("scopes")
+        if not name or not chosen or set(chosen) - set(SCOPES):
             error = "Give the token a name and at least one scope."
         else:
-            _, new_token = ApiToken.issue(name[:100], scopes, [course], request.user)
+            _, new_token = ApiToken.issue(name[:100], chosen, [course], request.user)
+            name, chosen = "", []
     return render(
         request,
         "grader/tokens.html",
@@ -180,8 +180,32 @@ def tokens(request, course_code):
             "scopes": SCOPES,
             "new_token": new_token,
             "error": error,
+            "name": name,
+            "chosen": chosen,
         },
         status=400 if error else 200,
+    )
+
+
+@login_required
+def token_revoke(request, course_code, token_id):
+    """Revoking asks first: a page naming the token, its scopes and its last use (GET), then
+    the revocation itself (POST). A token bound to several courses stops working in all."""
+    membership = access.require(request.user, course_code, Cap.MANAGE_TOKENS)
+    course = membership.course
+    token = get_object_or_404(course.api_tokens.select_related("created_by"), pk=token_id)
+    if request.method == "POST":
+        if token.revoked_at is None:
+            token.revoke()
+            messages.success(request, f"Token “{token.name}” revoked: it no longer works.")
+        else:
+            messages.info(request, f"Token “{token.name}” was already revoked.")
+        return redirect("tokens", course_code=course_code)
+    other_courses = token.courses.exclude(pk=course.pk).order_by("code")
+    return render(
+        request,
+        "grader/token_revoke.html",
+        {"course": course, "token": token, "other_courses": other_courses},
     )
 
 
@@ -285,8 +309,44 @@ def members(request, course_code):
         if error is None:
             return redirect("members", course_code=course_code)
     people = course.memberships.select_related("user").order_by("role", "user__username")
-    context = {"course": course, "people": people, "roles": Role.choices, "error": error}
+    context = {
+        "course": course,
+        "people": people,
+        "roles": Role.choices,
+        "error": error,
+        "who": request.POST.get("who", ""),
+        "add_role": request.POST.get("role", Role.STUDENT) if "who" in request.POST else Role.STUDENT,
+    }
     return render(request, "grader/members.html", context, status=400 if error else 200)
+
+
+@login_required
+def member_remove(request, course_code, member_id):
+    """Remove someone from the course, after a confirmation page (GET shows it, POST removes:
+    no script needed). Through courses.roster.remove_member: the course keeps an instructor,
+    and the person's submissions and grades are kept."""
+    membership = access.require(request.user, course_code, Cap.MANAGE_PEOPLE)
+    course = membership.course
+    member = get_object_or_404(course.memberships.select_related("user"), pk=member_id)
+    error = None
+    if request.method == "POST":
+        try:
+            remove_member(course, member.user)
+        except RosterRejected as exc:
+            error = " ".join(exc.messages)
+        else:
+            name = member.user.get_username()
+            messages.success(request, f"{name} was removed from {course.code}; their submissions are kept.")
+            if member.user_id == request.user.pk:
+                return redirect("dashboard")  # they no longer see the course
+            return redirect("members", course_code=course_code)
+    context = {
+        "course": course,
+        "member": member,
+        "submissions": Submission.objects.filter(student=member.user, assignment__course=course).count(),
+        "error": error,
+    }
+    return render(request, "grader/member_remove.html", context, status=400 if error else 200)
 
 
 def _change_members(request, course) -> str | None:

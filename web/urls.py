@@ -38,7 +38,18 @@ urlpatterns = [
     path("courses/<slug:course_code>/-/gradebook.csv", staff_views.gradebook_export, name="gradebook_csv"),
     path("courses/<slug:course_code>/-/webhooks/", staff_views.webhooks, name="webhooks"),
     path("courses/<slug:course_code>/-/tokens/", staff_views.tokens, name="tokens"),
+    path(
+        "courses/<slug:course_code>/-/tokens/<int:token_id>/revoke/",
+        staff_views.token_revoke,
+        name="token_revoke",
+    ),
     path("courses/<slug:course_code>/-/members/", staff_views.members, name="members"),
+    path(
+        "courses/<slug:course_code>/-/members/<int:member_id>/remove/",
+        staff_views.member_remove,
+        name="member_remove",
+    ),
+    path("courses/<slug:course_code>/-/preview/", authoring.statement_preview, name="statement_preview"),
     path("courses/<slug:course_code>/-/new/", authoring.assignment_create, name="assignment_create"),
     path("courses/<slug:course_code>/<slug:slug>/edit/", authoring.assignment_edit, name="assignment_edit"),
     path(

@@ -58,7 +58,7 @@ def _submission_for(request, submission_id) -> tuple[Submission, frozenset[Cap]]
     return submission, caps
 
 
-def _submission_context(request, submission, caps: frozenset[Cap]):
+def submission_context(request, submission, caps: frozenset[Cap]):
     is_staff = Cap.VIEW_SUBMISSIONS in caps
     can_grade = Cap.GRADE in caps
     feedback = getattr(submission, "feedback", None)
@@ -98,14 +98,14 @@ def _late_note(submission) -> str:
 @login_required
 def submission_detail(request, submission_id):
     submission, caps = _submission_for(request, submission_id)
-    return render(request, "grader/submission.html", _submission_context(request, submission, caps))
+    return render(request, "grader/submission.html", submission_context(request, submission, caps))
 
 
 @login_required
 def submission_status(request, submission_id):
     """The live part of the submission page, fetched by static/js/live.js until finished."""
     submission, caps = _submission_for(request, submission_id)
-    return render(request, "grader/_submission_live.html", _submission_context(request, submission, caps))
+    return render(request, "grader/_submission_live.html", submission_context(request, submission, caps))
 
 
 @login_required
@@ -165,6 +165,8 @@ def assignment_submissions(request, course_code, slug):
         "usage": usage,
         "hints_paused": hints_paused,
         "regrade_progress": regrade.progress() if regrade else None,
+        # Removed people's work stays listed; a tag says they left the course.
+        "member_ids": set(membership.course.memberships.values_list("user_id", flat=True)),
     }
     return render(request, "grader/assignment_submissions.html", context)
 
