@@ -2,6 +2,7 @@
 live server, the real Celery worker, real containers and the dev LLM server.
 Screenshots of the key pages go to tests/screenshots/ (ignored by git)."""
 
+import re
 from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -10,8 +11,9 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect, sync_playwright
 
-from courses.models import Assignment
-from grading.models import Submission
+from courses.models import Assignment, TestCase
+from grading.models import Status, Submission
+from grading.services import Upload, do_submit
 from tests.conftest import PASSWORD
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.docker, pytest.mark.worker]
@@ -164,11 +166,17 @@ def test_a_student_submits_and_watches_the_result_arrive(
     expect(page.locator("#live")).to_contain_text("hint ready", timeout=90_000)
     assert page.url == url
     expect(page.locator("[data-score]")).to_have_text("0.00")
+    # The message of the moment ("grading has started") went when the result arrived.
+    expect(page.get_by_text("grading has started")).to_have_count(0)
     expect(page.get_by_text("Details of hidden tests are not shown.")).to_be_visible()
-    # Expected vs actual, with a diff, for the visible test that failed.
-    small = page.locator("tr", has_text="small")
-    expect(small.locator(".diff .diff-remove")).to_have_text("-3")
-    expect(small.locator(".diff .diff-add")).to_have_text("+-1")
+    expect(page.locator("main")).not_to_contain_text("Outcome.")
+    expect(page.locator("main")).not_to_contain_text("Status.")
+    # Expected vs actual, side by side, for the visible test that failed (values of one line
+    # need no diff).
+    small = page.locator("article.result", has_text="small")
+    expect(small.locator(".value-expected pre")).to_have_text("3")
+    expect(small.locator(".value-got pre")).to_have_text("-1")
+    expect(small.locator(".diff")).to_have_count(0)
     hint = page.get_by_role("complementary", name="Hint")
     expect(hint).to_be_visible()
     # The line the hint points to is highlighted in the code, also when the hint arrived live.
@@ -333,6 +341,9 @@ def test_an_instructor_authors_checks_publishes_and_reads_the_results(
     page.get_by_role("link", name="Submissions, reference check and publishing").click()
     page.get_by_role("button", name="Check the tests against the reference solution").click()
     expect(page.get_by_text("All 2 tests pass with the reference solution")).to_be_visible(timeout=60_000)
+    expect(page.locator("main")).not_to_contain_text("Outcome.")
+    page.get_by_text("Show the tests").click()  # folded into one line: they all pass
+    expect(page.get_by_role("cell", name="hidden product")).to_be_visible()
     page.screenshot(path=SHOTS / "instructor-reference-check.png", full_page=True)
     page.go_back()
     page.get_by_role("button", name="Publish").click()
@@ -388,3 +399,104 @@ def test_an_instructor_authors_checks_publishes_and_reads_the_results(
     page.get_by_role("button", name="Remove from course").click()
     expect(page.get_by_text("bob was removed from cs1")).to_be_visible()
     expect(page.get_by_role("link", name="Remove bob from the course")).to_have_count(0)
+
+
+def _numbers(n: int) -> str:
+    return "".join(f"{i}\n" for i in range(1, n + 1))
+
+
+# Right up to 34; from 50 on it also prints 3,000 debugging lines (long output, long diff).
+COUNTS = "n = int(input())\nfor i in range(1, n + 1):\n    print(i)\nif n >= 50:\n    for i in range(3000):\n        print('debug', i)\n"
+
+
+@pytest.fixture
+def counting(course):
+    """Ten stdin/stdout tests: print 1 to n (n = 100 hidden)."""
+    assignment = Assignment.objects.create(
+        course=course,
+        slug="count",
+        title="Count",
+        statement="Print the numbers from 1 to `n`, one per line.",
+        published=True,
+        reference_files={"solution.py": "n = int(input())\nfor i in range(1, n + 1):\n    print(i)\n"},
+    )
+    for order, n in enumerate([1, 2, 3, 5, 8, 13, 21, 34, 50, 100]):
+        TestCase.objects.create(
+            assignment=assignment,
+            name=f"n = {n}",
+            kind="io",
+            visible=n != 100,
+            points=1,
+            order=order,
+            spec={"stdin": f"{n}\n", "stdout": _numbers(n)},
+            time_limit=5,
+        )
+    return assignment
+
+
+def test_an_instructor_reads_a_long_result_and_regrades_it_live(
+    live_server, people, counting, celery_worker, wait_for, llm_server, browser
+):
+    base = live_server.url
+    submission = do_submit(people["alice"], counting, [Upload("solution.py", COUNTS.encode())])
+    assert wait_for(lambda: Submission.objects.get(pk=submission.pk).status == Status.GRADED, 90)
+    page = browser.new_page(viewport={"width": 1000, "height": 900})
+    log_in(page, base, "instructor")
+    page.goto(f"{base}/submissions/{submission.pk}/")
+    expect(page.locator("#live")).to_have_attribute("data-done", "1", timeout=90_000)  # the hint is in
+    # The two failing tests first, in full; the eight passing ones folded into one line.
+    expect(page.get_by_role("heading", name="2 tests did not pass")).to_be_visible()
+    failing = page.locator("article.result")
+    expect(failing).to_have_count(2)
+    expect(failing.first.get_by_role("heading")).to_contain_text("n = 50")
+    expect(page.get_by_text("8 tests passed")).to_be_visible()
+    expect(page.get_by_role("cell", name="n = 13")).to_be_hidden()
+    # Long output is cut, with a way to see all of it: the diff first, the values in full folded.
+    first = failing.first
+    expect(first.locator(".diff-box > summary")).to_be_visible()
+    expect(first.locator(".diff .diff-add").first).to_have_text("+debug 0")
+    expect(first.get_by_text(re.compile(r"^Show all [\d,]+ lines of the difference$"))).to_be_visible()
+    expect(first.locator(".value-got")).to_be_hidden()
+    expect(page.locator("main")).not_to_contain_text("Outcome.")
+    page.screenshot(path=SHOTS / "instructor-submission.png", full_page=True)
+    height = page.evaluate("document.documentElement.scrollHeight")
+    assert height < 4000, height
+    first.get_by_text("Expected and got, in full").click()
+    got = first.locator(".value-got")
+    expect(got.locator("summary")).to_have_text(re.compile(r"^Show all [\d,]+ lines$"))
+    expect(got.locator("pre.rest")).to_be_hidden()
+    got.locator("summary").click()
+    expect(got.locator("pre.rest")).to_be_visible()
+    page.get_by_text("8 tests passed").click()
+    expect(page.get_by_role("cell", name="n = 13")).to_be_visible()
+    page.screenshot(path=SHOTS / "instructor-submission-opened.png", full_page=True)
+
+    # A regrade: the page follows it live and the staff controls come back without a reload.
+    llm_server.faults(slow=1.0, slow_seconds=8)  # the new hint takes a while: the page keeps polling
+    page.get_by_role("button", name="Regrade this submission").click()
+    expect(page.get_by_text("Regrading: the results below update")).to_be_visible()
+    expect(page.get_by_text("Being graded again")).to_be_visible()
+    expect(page.get_by_label("New score")).to_have_count(0)
+    page.evaluate("window.stillTheSamePage = true")
+    expect(page.locator("[data-status]")).to_have_text("Graded", timeout=90_000)
+    expect(page.get_by_role("button", name="Regrade this submission")).to_be_visible()
+    expect(page.get_by_label("New score")).to_be_visible()
+    expect(page.get_by_text("Regrading: the results below update")).to_have_count(0)
+    expect(page.get_by_text("Being graded again")).to_have_count(0)
+    # A reason typed while the new hint is on its way stays typed, through the refreshes.
+    polls = []
+    page.on("request", lambda request: polls.append(request.url) if request.url.endswith("/live/") else None)
+    page.get_by_label("Reason").fill("Partial credit for the debugging lines")
+    expect(page.locator("#live")).to_have_attribute("data-done", "1", timeout=90_000)
+    assert len(polls) >= 2  # the live part was replaced while the reason stood typed
+    assert page.get_by_label("Reason").input_value() == "Partial credit for the debugging lines"
+    assert page.evaluate("document.activeElement.id") == "override-reason"
+    assert page.evaluate("window.stillTheSamePage") is True
+    page.get_by_label("New score").fill("9")
+    page.get_by_role("button", name="Override").click()
+    expect(page.get_by_text("Score overridden.")).to_be_visible()
+    expect(page.locator("[data-score]")).to_have_text("9.00")
+    # On a phone the long results fit the screen too: long lines wrap or scroll in their own box.
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=SHOTS / "instructor-submission-phone.png", full_page=True)

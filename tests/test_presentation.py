@@ -46,7 +46,7 @@ def test_the_submission_page_shows_a_diff_and_the_highlighted_hint_line(client, 
         max_score=3,
     )
     for order, (test, expected, actual) in enumerate(
-        [("small", "3", "-1"), ("big", "SECRET", "-10"), ("stdin", "5\n", "5\n")]
+        [("small", "1\n3\n", "1\n-1\n"), ("big", "SECRET", "-10"), ("stdin", "5\n", "5\n")]
     ):
         TestResult.objects.create(
             submission=submission,
@@ -155,3 +155,53 @@ def test_the_live_page_keeps_polling_while_the_model_may_replace_an_automatic_hi
     request.save()
     html = client.get(url).content.decode()
     assert 'data-done="1"' in html and "will replace it" not in html
+
+
+def test_short_texts_are_shown_whole_and_long_ones_cut_with_the_rest_behind_show_all():
+    from grading.presentation import clip
+
+    whole = clip("1\n2\n3\n")
+    assert whole.head == "1\n2\n3\n" and not whole.cut
+    many = "".join(f"{i}\n" for i in range(1, 41))
+    cut = clip(many)
+    assert cut.head == "".join(f"{i}\n" for i in range(1, 21)) and cut.head + cut.rest == many
+    assert cut.more == "Show all 40 lines" and not cut.note
+    one_line = clip("x" * 5_000)
+    assert len(one_line.head) == 2_000 and one_line.more == "Show all 5,000 characters"
+    # Two short lines, then a very long one: the head does not stop at two lines.
+    assert len(clip("a\nb\n" + "y" * 9_000).head) == 2_000
+
+
+def test_a_page_never_carries_megabytes_of_output():
+    from grading.presentation import MAX_SENT, PAGE_BUDGET, Budget, ResultList, ResultView, clip
+
+    huge = clip("z" * 3_000_000)
+    assert len(huge.head) + len(huge.rest) == MAX_SENT and huge.left_out == 3_000_000 - MAX_SENT
+    assert huge.note == f"The last {3_000_000 - MAX_SENT:,} characters are not shown here."
+    budget = Budget()
+    views = ResultList(
+        [
+            ResultView(f"t{i}", True, "failed", True, f"r{i}", stderr="e\n" * 60_000, budget=budget)
+            for i in range(30)
+        ]
+    )
+    sent = sum(len(v.error_output.head) + len(v.error_output.rest) for v in views)
+    assert sent <= PAGE_BUDGET + 30 * 2_000  # the heads are always shown
+    assert views.views[0].error_output.rest and not views.views[-1].error_output.rest
+
+
+def test_values_of_one_line_are_compared_side_by_side_without_a_diff_unless_only_whitespace_differs():
+    from grading.presentation import ResultView
+
+    def view(expected, actual):
+        return ResultView("t", True, "failed", True, "r1", expected=expected, actual=actual)
+
+    assert view("3", "-1").diff is None and view("5\n", "-1\n").diff is None
+    spaces = view("42", "42  ")
+    assert spaces.whitespace_only and ("add", "+42··") in spaces.diff.head
+    assert view("1\n2\n", "1\n3\n").diff.head == [
+        ("hunk", "@@ -1,2 +1,2 @@"),
+        ("context", " 1"),
+        ("remove", "-2"),
+        ("add", "+3"),
+    ]

@@ -1,5 +1,8 @@
 """Pages and who may see them: log-in required, per-course roles, hidden details hidden."""
 
+import re
+from html.parser import HTMLParser
+
 import pytest
 from django.urls import reverse
 
@@ -497,3 +500,228 @@ def test_it_words_waits_for_people():
         "1 h",
         "2 h 5 min",
     ]
+
+
+# -- how results read: labels, not codes; failing tests first and whole; long texts cut ------------
+class _Visibility(HTMLParser):
+    """Each text of a page with whether a reader sees it without opening anything: text inside a
+    closed <details> is hidden, except its <summary>."""
+
+    VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
+
+    def __init__(self):
+        super().__init__()
+        self.stack: list[tuple[str, bool]] = []  # (tag, open) for <details>; (tag, True) otherwise
+        self.texts: list[tuple[str, bool]] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag not in self.VOID:
+            self.stack.append((tag, tag != "details" or "open" in dict(attrs)))
+
+    def handle_endtag(self, tag):
+        while self.stack and self.stack.pop()[0] != tag:
+            pass
+
+    def handle_data(self, data):
+        if data.strip():
+            self.texts.append((data, self._visible()))
+
+    def _visible(self) -> bool:
+        for i, (tag, is_open) in enumerate(self.stack):
+            in_summary = i + 1 < len(self.stack) and self.stack[i + 1][0] == "summary"
+            if tag == "details" and not is_open and not in_summary:
+                return False
+        return True
+
+
+def visibility(html: str) -> _Visibility:
+    parser = _Visibility()
+    parser.feed(html)
+    return parser
+
+
+def seen(html: str, text: str) -> bool:
+    """Whether ``text`` is in the page and visible without opening anything."""
+    return any(text in data and shown for data, shown in visibility(html).texts)
+
+
+def hidden_but_sent(html: str, text: str) -> bool:
+    texts = visibility(html).texts
+    return any(text in data for data, _ in texts) and not seen(html, text)
+
+
+RAW_NAMES = ("Outcome.", "Status.", "TrialStatus.", "TrialPurpose.", "RunStatus.")
+
+
+@pytest.fixture
+def long_results(people, assignment):
+    """alice's attempt: "small" passed, "stdin" failed with 10,000 lines of output and 2 MB on
+    stderr, the hidden "big" timed out."""
+    submission = Submission.objects.create(
+        assignment=assignment,
+        student=people["alice"],
+        attempt=1,
+        files={"solution.py": "x"},
+        status=Status.GRADED,
+        score=1,
+        raw_score=1,
+        max_score=3,
+    )
+    small, stdin, big = assignment.tests.order_by("order")
+    long_output = "".join(f"{i}\n" for i in range(1, 10_001))
+    for order, (test, outcome, fields) in enumerate(
+        [
+            (small, "passed", {"expected": "PASSING-EXPECTED", "actual": "PASSING-EXPECTED"}),
+            (
+                stdin,
+                "failed",
+                {
+                    "message": "output differs",
+                    "test_input": "2 3\n",
+                    "expected": "five\n",
+                    "actual": long_output,
+                    "stdout": long_output,
+                    "stderr": "warning: noisy\n" * 150_000,
+                },
+            ),
+            (big, "timeout", {"message": "time limit exceeded", "expected": "30"}),
+        ]
+    ):
+        TestResult.objects.create(
+            submission=submission,
+            test_case=test,
+            name=test.name,
+            visible=test.visible,
+            order=order,
+            outcome=outcome,
+            points=test.points,
+            points_earned=test.points if outcome == "passed" else 0,
+            **fields,
+        )
+    return submission
+
+
+@pytest.mark.parametrize("who", ["alice", "ta", "instructor"])
+def test_pages_show_outcome_and_status_labels_never_raw_names(client, people, long_results, who):
+    for name in ("submission", "submission_live"):
+        html = get(client, people[who], name, long_results.pk).content.decode()
+        assert not [raw for raw in RAW_NAMES if raw in html], name
+        assert "{#" not in html and "{%" not in html  # no template comment or tag leaks as text
+        assert seen(html, "Graded") and seen(html, "Failed") and seen(html, "Time limit exceeded")
+        assert "Passed" in html  # folded away with the passing tests
+        assert 'data-status="graded"' in html and "outcome-timeout" in html  # codes stay for scripts and CSS
+
+
+def test_the_reference_check_page_shows_labels_never_raw_names(client, people, assignment):
+    from grading.models import TrialPurpose, TrialRun, TrialStatus
+
+    rows = [
+        {
+            "name": "small",
+            "visible": True,
+            "outcome": "passed",
+            "points": "1.00",
+            "expected": "3",
+            "actual": "3",
+        },
+        {
+            "name": "big",
+            "visible": False,
+            "outcome": "timeout",
+            "points": "1.00",
+            "message": "time limit exceeded",
+        },
+        {
+            "name": "odd",
+            "visible": True,
+            "outcome": "memory",
+            "points": "1.00",
+            "expected": None,
+            "actual": None,
+        },
+    ]
+    trial = TrialRun.objects.create(
+        assignment=assignment,
+        purpose=TrialPurpose.REFERENCE,
+        files={"solution.py": "x"},
+        status=TrialStatus.DONE,
+        results=rows,
+        passed=1,
+        total=3,
+    )
+    html = get(
+        client, people["instructor"], "reference_check_result", "cs1", "add", trial.pk
+    ).content.decode()
+    assert not [raw for raw in RAW_NAMES if raw in html]
+    assert "2 tests fail with the reference solution" in html
+    assert seen(html, "Time limit exceeded") and seen(html, "Memory limit exceeded")
+    assert seen(html, "1 test passed") and hidden_but_sent(html, "Passed")
+
+
+def test_failing_tests_come_first_and_whole_passing_ones_are_folded(client, people, long_results):
+    html = get(client, people["ta"], "submission", long_results.pk).content.decode()
+    # The passing test: one summary line; its details are sent, inside a closed <details>.
+    assert seen(html, "1 test passed")
+    assert hidden_but_sent(html, "PASSING-EXPECTED")
+    assert '<details class="passed-tests" id="passed">' in html  # closed: no "open"
+    # The tests that did not pass come first, their details in the open.
+    assert html.index("stdin") < html.index("1 test passed") and html.index("big") < html.index(
+        "1 test passed"
+    )
+    assert (
+        seen(html, "2 tests did not pass")
+        and seen(html, "output differs")
+        and seen(html, "time limit exceeded")
+    )
+
+
+def opened(html: str, *ids: str) -> str:
+    """The page as a reader sees it after opening these <details>."""
+    for id_ in ids:
+        html = re.sub(rf'(<details[^>]* id="{id_}")', r"\1 open", html)
+    return html
+
+
+def test_long_outputs_are_cut_for_display_with_a_way_to_see_all(client, people, long_results):
+    html = get(client, people["ta"], "submission", long_results.pk).content.decode()
+    key = f"r{long_results.results.get(name='stdin').pk}"
+    # 10,000 lines against one: the diff says what differs, its first lines in the open, up to
+    # a thousand more behind "Show more"; never all 10,002 lines of markup.
+    assert seen(html, "Difference (") and seen(html, "+10")
+    assert seen(html, "Show more (1,020 of 10,002 lines of the difference)")
+    assert "The last 8,982 lines are not shown here." in html
+    # The values in full are folded behind it; opened, the 10,000 lines are cut again.
+    assert seen(html, "Expected and got, in full") and hidden_but_sent(html, "\n20\n")
+    values = opened(html, f"{key}-values")
+    assert seen(values, "Show all 10,000 lines") and seen(values, "\n20\n")
+    assert hidden_but_sent(values, "\n9999\n10000\n")
+    assert seen(opened(values, f"{key}-got-more"), "\n9999\n10000\n")
+    # 2 MB of error output: folded, cut, and never sent whole.
+    assert hidden_but_sent(html, "warning: noisy") and "characters are not shown here" in html
+    assert seen(opened(html, f"{key}-stderr"), "Show more (100,000 of 2,250,000 characters)")
+    assert len(html) < 400_000
+    # What is stored stays whole.
+    stored = long_results.results.get(name="stdin")
+    assert stored.actual.count("\n") == 10_000 and len(stored.stderr) == 15 * 150_000
+
+
+def test_the_live_part_carries_the_staff_controls_and_says_when_a_regrade_is_on(client, people, long_results):
+    live = get(client, people["instructor"], "submission_live", long_results.pk).content.decode()
+    assert "Regrade this submission" in live and 'id="override-score"' in live and "data-keep=" in live
+    student = get(client, people["alice"], "submission_live", long_results.pk).content.decode()
+    assert "Regrade this submission" not in student and "override" not in student.lower()
+    Submission.objects.filter(pk=long_results.pk).update(status=Status.QUEUED)  # a regrade, queued
+    live = get(client, people["instructor"], "submission_live", long_results.pk).content.decode()
+    assert "Being graded again" in live and 'data-done="0"' in live
+    assert "Regrade this submission" not in live and 'id="override-score"' not in live
+    assert "once grading is done" in live
+
+
+def test_the_message_that_grading_started_is_marked_to_go_when_it_ends(client, people, assignment):
+    """static/js/live.js removes messages marked "while-grading" once the status is final."""
+    client.force_login(people["alice"])
+    response = client.post(
+        reverse("submit", args=["cs1", "add"]), {"code": "def add(a, b):\n    return a + b\n"}, follow=True
+    )
+    html = response.content.decode()
+    assert "grading has started" in html and 'class="while-grading success"' in html

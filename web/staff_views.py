@@ -16,7 +16,8 @@ from courses.roster import RosterRejected, find_account, parse_roster, remove_me
 from feedback.models import RubricScore
 from feedback.services import do_decide_rubric
 from grading.gradebook import NothingToExport, course_gradebook, gradebook_csv
-from grading.models import Outcome, Submission, TrialPurpose
+from grading.models import Submission, TrialPurpose
+from grading.presentation import trial_results
 from grading.staff import (
     ActionRejected,
     do_override_score,
@@ -92,7 +93,9 @@ def regrade_one(request, submission_id):
     except ActionRejected as exc:
         messages.error(request, f"Not regraded: {exc}")
     else:
-        messages.success(request, "Regrading: the results below update when it is done.")
+        messages.success(
+            request, "Regrading: the results below update when it is done.", extra_tags="while-grading"
+        )
     return redirect("submission", submission_id=submission.pk)
 
 
@@ -229,7 +232,7 @@ def reference_check_result(request, course_code, slug, trial_id):
     membership = access.require(request.user, course_code, Cap.CHECK_REFERENCE)
     assignment = get_object_or_404(membership.course.assignments, slug=slug)
     trial = get_object_or_404(assignment.trial_runs, pk=trial_id, purpose=TrialPurpose.REFERENCE)
-    rows = [{**row, "outcome_label": Outcome(row["outcome"]).label} for row in trial.results]
+    results = trial_results(trial.results)
     return render(
         request,
         "grader/reference_check.html",
@@ -237,8 +240,7 @@ def reference_check_result(request, course_code, slug, trial_id):
             "course": membership.course,
             "assignment": assignment,
             "trial": trial,
-            "rows": rows,
-            "failing": [row for row in rows if row["outcome"] != Outcome.PASSED],
+            "results": results,
             "membership": membership,
         },
     )

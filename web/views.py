@@ -40,7 +40,12 @@ def submit(request, course_code, slug):
         except SubmissionRejected as exc:
             form.add_error(None, str(exc))
         else:
-            messages.success(request, f"Attempt {submission.attempt} received; grading has started.")
+            # "while-grading": static/js/live.js takes it away once the page shows the result.
+            messages.success(
+                request,
+                f"Attempt {submission.attempt} received; grading has started.",
+                extra_tags="while-grading",
+            )
             return redirect("submission", submission_id=submission.pk)
     context = assignment_context(request, membership, assignment, form)
     return render(request, "courses/assignment.html", context, status=400)
@@ -63,11 +68,14 @@ def submission_context(request, submission, caps: frozenset[Cap]):
     can_grade = Cap.GRADE in caps
     feedback = getattr(submission, "feedback", None)
     assignment = submission.assignment
+    results = results_for_viewer(submission, Cap.SEE_HIDDEN_DETAILS in caps)
     return {
         "submission": submission,
         "assignment": submission.assignment,
         "course": submission.assignment.course,
-        "results": results_for_viewer(submission, Cap.SEE_HIDDEN_DETAILS in caps),
+        "results": results,
+        # Graded again (a regrade): until it is done, the previous grading's results stay.
+        "regrading": not submission.is_finished and bool(results),
         "overrides": submission.overrides.select_related("by") if is_staff else [],
         "rubric_scores": submission.rubric_scores.select_related("item"),
         "feedback": feedback,

@@ -1,8 +1,11 @@
 // Live submission status: re-fetch the #live fragment until grading and the hint are done.
+// The fragment holds everything that changes with grading, staff controls included, so a
+// regrade ends with the page as a reload would show it.
 (function () {
   "use strict";
   var started = Date.now();
   var GIVE_UP_MS = 15 * 60 * 1000; // a model hint later than this shows on reload
+  var FINISHED = ["graded", "error", "rejected"];
   function poll(delay) {
     var live = document.getElementById("live");
     if (!live || live.dataset.done === "1" || Date.now() - started > GIVE_UP_MS) return;
@@ -13,9 +16,11 @@
           var box = document.createElement("div");
           box.innerHTML = html;
           var fresh = box.querySelector("#live");
-          if (fresh) {
-            live.replaceWith(fresh);
+          var current = document.getElementById("live");
+          if (fresh && current) {
+            swap(current, fresh);
             markHintLine(fresh);
+            settle(fresh);
           }
           // Grading takes seconds; once graded, a hint may take longer: poll less often.
           var graded = fresh && fresh.querySelector("[data-status='graded']");
@@ -24,12 +29,53 @@
         .catch(function () { poll(Math.min(delay * 2, 10000)); });
     }, delay);
   }
+  // Replace the live part, keeping what the reader is doing: a part marked data-keep that the
+  // server rendered the same (a half-typed override) stays as it is, <details> stay open or
+  // closed, and the focus stays on its control.
+  function swap(live, fresh) {
+    var active = document.activeElement;
+    var focusId = active && active.id && live.contains(active) ? active.id : null;
+    var caret = null;
+    try {
+      if (focusId && typeof active.selectionStart === "number") caret = [active.selectionStart, active.selectionEnd];
+    } catch (e) { /* inputs without a caret */ }
+    live.querySelectorAll("details[id]").forEach(function (old) {
+      var twin = fresh.querySelector("details[id='" + old.id + "']");
+      if (twin) twin.open = old.open;
+    });
+    fresh.querySelectorAll("[data-keep]").forEach(function (part) {
+      var old = Array.prototype.find.call(live.querySelectorAll("[data-keep]"), function (el) {
+        return el.dataset.keep === part.dataset.keep;
+      });
+      if (old) part.replaceWith(old);
+    });
+    live.replaceWith(fresh);
+    var again = focusId && document.getElementById(focusId);
+    if (again) {
+      again.focus();
+      if (caret) try { again.setSelectionRange(caret[0], caret[1]); } catch (e) { /* no caret */ }
+    }
+  }
+  // Messages about grading in progress ("grading has started") go once the result is shown.
+  function settle(live) {
+    var status = live.querySelector("[data-status]");
+    if (!status || FINISHED.indexOf(status.dataset.status) < 0) return;
+    document.querySelectorAll(".messages .while-grading").forEach(function (message) {
+      var list = message.parentNode;
+      message.remove();
+      if (list && !list.children.length) list.remove();
+    });
+  }
   // The code listing is outside the live part: when a hint arrives, mark the line it points to.
   function markHintLine(live) {
     var line = live.dataset.hintLine && document.getElementById(live.dataset.hintLine);
     if (line) line.classList.add("hint-line");
   }
-  document.addEventListener("DOMContentLoaded", function () { poll(1000); });
+  document.addEventListener("DOMContentLoaded", function () {
+    var live = document.getElementById("live");
+    if (live) settle(live);
+    poll(1000);
+  });
 })();
 
 // Deadlines in the reader's own time zone (the server renders UTC as a fallback).
