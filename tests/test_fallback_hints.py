@@ -52,3 +52,27 @@ def test_it_explains_timeouts_and_memory():
 def test_it_spots_a_missing_return_without_quoting_hidden_values():
     hint = build_hint([result("h", "failed", visible=False, expected="SECRET", actual="None")])
     assert "`return`" in hint.text and hint.concept == "missing return" and "SECRET" not in hint.text
+
+
+def test_what_reading_the_code_found_leads_the_hint_even_for_a_hidden_failure():
+    hidden = [{"name": "big", "visible": False, "outcome": "error", "expected": None, "actual": None}]
+    found = [
+        {
+            "kind": "prints_not_returns",
+            "message": "`add` prints its result…",
+            "file": "solution.py",
+            "line": 1,
+        },
+        {
+            "kind": "undefined_name",
+            "message": "Line 3 uses `totl`, which is never defined.",
+            "file": "solution.py",
+            "line": 3,
+        },
+    ]
+    hint = build_hint(hidden, "solution.py", found)
+    assert hint.text.startswith("Line 3 uses `totl`") and hint.line == 3 and hint.concept == "undefined name"
+    elsewhere = [{**found[1], "file": "helper.py"}]
+    assert build_hint(hidden, "solution.py", elsewhere).line is None  # a line of another file is not shown
+    passed = [{"name": "big", "visible": False, "outcome": "passed"}]
+    assert build_hint(passed, "solution.py", found) is None  # nothing failed: no hint
