@@ -76,8 +76,26 @@ def build_hint(
     if result is None and not any(f.get("kind") == "syntax" for f in findings or []):
         return None
     hint = from_findings(findings or [], main_file)
-    if hint is not None or result is None:
-        return hint
+    if hint is None and result is not None:
+        hint = _from_result(result, results, main_file)
+    if hint is None:
+        return None
+    # A timeout elsewhere is easy to miss behind another failure: say it (names and outcomes only).
+    slow = [r["name"] for r in results if r["outcome"] == "timeout" and r is not result]
+    if slow and (
+        result is None or result["outcome"] != "timeout" or hint.concept != "infinite loop or slow algorithm"
+    ):
+        also = f"“{slow[0]}”" + (f" and {len(slow) - 1} more" if len(slow) > 1 else "")
+        hint = Hint(
+            hint.text
+            + f" Also, {also} ran out of time: look for a loop whose condition may never become false.",
+            hint.line,
+            hint.concept,
+        )
+    return hint
+
+
+def _from_result(result: dict, results: list[dict], main_file: str | None) -> Hint | None:
     name, outcome, error = result["name"], result["outcome"], result.get("error") or {}
     in_main = main_file is None or error.get("file") in (None, main_file)
     line = error.get("line") if in_main else None

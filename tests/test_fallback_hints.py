@@ -76,3 +76,14 @@ def test_what_reading_the_code_found_leads_the_hint_even_for_a_hidden_failure():
     assert build_hint(hidden, "solution.py", elsewhere).line is None  # a line of another file is not shown
     passed = [{"name": "big", "visible": False, "outcome": "passed"}]
     assert build_hint(passed, "solution.py", found) is None  # nothing failed: no hint
+
+
+def test_a_timeout_behind_another_failure_is_mentioned():
+    results = [
+        result("small", "failed", expected="3", actual="-1"),
+        result("big", "timeout", visible=False),
+    ]
+    hint = build_hint(results)
+    assert "expected 3" in hint.text and "Also, “big” ran out of time" in hint.text
+    only = build_hint([result("big", "timeout", visible=False)])
+    assert only.text.count("ran out of time") == 1  # said once when it is the hint itself
