@@ -65,9 +65,9 @@ def course_detail(request, course_code):
 def editor_code(assignment, submissions) -> str:
     """What the editor opens with: the main file of the student's latest attempt (whatever its
     status), else the starter code."""
-    latest = submissions.order_by("-attempt").only("files").first()
-    if latest is not None and isinstance(latest.files, dict) and assignment.main_file in latest.files:
-        return latest.files[assignment.main_file]
+    files = submissions.order_by("-attempt").values_list("files", flat=True).first()
+    if isinstance(files, dict) and isinstance(files.get(assignment.main_file), str):
+        return files[assignment.main_file]
     return assignment.starter_code
 
 
