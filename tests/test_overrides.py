@@ -84,7 +84,7 @@ def test_the_student_sees_that_course_staff_set_the_score_and_why(client, graded
         assert "Score set by course staff" in page and "the hidden test was wrong" in page
         assert "<caption>Overrides</caption>" not in page  # the audit trail (who, from what) is staff's
     page = client.get(reverse("assignment", args=["cs1", "add"])).content.decode()
-    assert "<strong>3.00 / 3</strong> from" in page  # the score that counts, on the assignment page
+    assert "<strong>3.00 / 3.00</strong> from" in page  # the score that counts, on the assignment page
     assert "Score set by course staff" in page and "the hidden test was wrong" in page
 
 
