@@ -494,7 +494,7 @@ def test_an_instructor_reads_a_long_result_and_regrades_it_live(
     assert page.evaluate("window.stillTheSamePage") is True
     page.get_by_label("New score").fill("9")
     page.get_by_role("button", name="Override").click()
-    expect(page.get_by_text("Score overridden.")).to_be_visible()
+    expect(page.get_by_text("Score overridden: the student sees")).to_be_visible()
     expect(page.locator("[data-score]")).to_have_text("9.00")
     # On a phone the long results fit the screen too: long lines wrap or scroll in their own box.
     page.set_viewport_size({"width": 390, "height": 844})
