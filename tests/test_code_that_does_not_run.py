@@ -104,3 +104,17 @@ def demo_user(name):
     from django.contrib.auth import get_user_model
 
     return get_user_model().objects.get(username=name)
+
+
+def test_the_authoring_form_sets_whether_such_code_counts(client, people, assignment):
+    client.force_login(people["instructor"])
+    url = reverse("assignment_edit", args=[assignment.course.code, assignment.slug])
+    page = client.get(url)
+    assert "Code that does not run counts as an attempt" in page.content.decode()
+    form = page.context["form"]
+    data = {k: v for k, v in form.initial.items() if v is not None and not isinstance(v, dict | list | bool)}
+    data.update(count_broken_attempts="on", llm_hints="on")
+    response = client.post(url, data)
+    assert response.status_code == 302, response.context["form"].errors if response.context else ""
+    assignment.refresh_from_db()
+    assert assignment.count_broken_attempts
