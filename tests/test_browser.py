@@ -500,3 +500,42 @@ def test_an_instructor_reads_a_long_result_and_regrades_it_live(
     page.set_viewport_size({"width": 390, "height": 844})
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.screenshot(path=SHOTS / "instructor-submission-phone.png", full_page=True)
+
+
+def test_a_student_whose_code_does_not_run_reads_one_banner_and_what_was_found(
+    live_server, people, assignment, llm, browser
+):
+    """Code Python cannot read: one banner, not an error per test; then code that runs but reads
+    input at import: what reading the code found, explained for the hidden test too."""
+    from grading import run as grading
+
+    assignment.llm_hints = False
+    assignment.save()
+    broken = Submission.objects.create(
+        assignment=assignment,
+        student=people["alice"],
+        attempt=1,
+        files={"solution.py": "def add(a, b)\n    return a + b\n"},
+    )
+    grading.grade(broken.pk)
+    reads = Submission.objects.create(
+        assignment=assignment,
+        student=people["alice"],
+        attempt=2,
+        files={"solution.py": "n = input()\ndef add(a, b):\n    return a + b\n"},
+    )
+    grading.grade(reads.pk)
+    page = browser.new_page(viewport={"width": 1000, "height": 900})
+    log_in(page, live_server.url, "alice")
+    page.goto(f"{live_server.url}/submissions/{broken.pk}/")
+    expect(page.get_by_role("alert")).to_contain_text("Your code does not run.")
+    expect(page.get_by_role("alert")).to_contain_text("Python cannot read solution.py line 1")
+    expect(page.locator("table.results")).to_have_count(0)
+    page.screenshot(path=SHOTS / "student-does-not-run.png", full_page=True)
+    page.goto(f"{live_server.url}/submissions/{reads.pk}/")
+    found = page.get_by_role("region", name="Found by reading your code")
+    expect(found).to_contain_text("reads input at line 1 as soon as it is imported")
+    expect(page.get_by_text("What reading your code found (above) may explain it.").first).to_be_visible()
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=SHOTS / "student-findings-phone.png", full_page=True)
