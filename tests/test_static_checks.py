@@ -86,6 +86,23 @@ def test_messages_say_where_and_what():
     assert typo.line == 3 and "`totl`" in typo.message and "`total`" in typo.message
 
 
+@pytest.mark.parametrize(
+    "code",
+    [
+        "x = " + "+".join(["1"] * 100_000) + "\n",
+        "x = a" + ".b" * 50_000 + "\n",
+        "if " + "not " * 50_000 + "__name__ == '__main__':\n    pass\n",
+        "x = f" + "()" * 50_000 + "\n",
+        "def search(x, xs):\n"
+        + "".join("    " * (i + 1) + "if x:\n" for i in range(90))
+        + "    " * 91
+        + "return totl\n",
+    ],
+)
+def test_code_built_to_exhaust_recursion_never_raises(code):
+    check({"solution.py": code}, "solution.py", SEARCH)  # returns, whatever it finds
+
+
 def test_huge_or_absurd_files_are_not_analysed_and_nothing_raises():
     assert kinds("x = 1\n" * 60_000) == []  # over the size this reads
     assert kinds("x = " + "(" * 500 + ")" * 500 + "\n")  # Python refuses the nesting: a syntax finding
