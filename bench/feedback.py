@@ -118,10 +118,9 @@ async def fixed(hint_reqs, concurrency: int | None) -> dict:
     """The same requests at a fixed concurrency (None: all at once), with the dispatcher's
     answer policy and a pause before sending again what the server failed."""
     import openai
-    from django.conf import settings
 
     from feedback import dispatcher
-    from feedback.llm import PromptTooLong, StreamStalled, UnusableAnswer, generate_hint
+    from feedback.llm import PromptTooLong, StreamStalled, UnusableAnswer
 
     gate = asyncio.Semaphore(concurrency or len(hint_reqs))
     tally = Tally()
@@ -133,15 +132,7 @@ async def fixed(hint_reqs, concurrency: int | None) -> dict:
             """True when the request ended; False: send it again."""
             async with gate:
                 try:
-                    result = await generate_hint(
-                        client,
-                        settings.LLM_MODEL,
-                        req,
-                        max_tokens=settings.LLM_ANSWER_TOKENS,
-                        stall_seconds=settings.LLM_STALL_SECONDS,
-                        context=context,
-                        max_answer_tokens=settings.LLM_MAX_ANSWER_TOKENS,
-                    )
+                    result = await dispatcher.ask_for_hint(client, req, context)
                 except UnusableAnswer as exc:
                     tally.ended(exc.spent, model_hint=False)
                     return True

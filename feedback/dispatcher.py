@@ -436,15 +436,7 @@ async def run_one(
         return Outcome("deferred", error=f"no free slot for {url}")
     result: HintResult | None = None
     try:
-        result = await generate_hint(
-            client,
-            settings.LLM_MODEL,
-            request,
-            max_tokens=settings.LLM_ANSWER_TOKENS,
-            stall_seconds=settings.LLM_STALL_SECONDS,
-            context=context,
-            max_answer_tokens=max(settings.LLM_ANSWER_TOKENS, settings.LLM_MAX_ANSWER_TOKENS),
-        )
+        result = await ask_for_hint(client, request, context)
         if request.critic and len(result.answers) > 1:
             await _rank_by_critic(critic_client or client, request, result)
         repairs = await _repairs(client, request, result, context) if request.validate_with_sandbox else []
@@ -482,6 +474,22 @@ async def run_one(
     if status:
         status.answered()
     return Outcome("llm", result, repairs=repairs)
+
+
+async def ask_for_hint(
+    client: openai.AsyncOpenAI, request: HintRequest, context: ContextWindow | None
+) -> HintResult:
+    """The platform's answer policy for one hint (the settings' token budgets and stall bound):
+    the dispatcher, hint_eval and the benchmark all ask this way."""
+    return await generate_hint(
+        client,
+        settings.LLM_MODEL,
+        request,
+        max_tokens=settings.LLM_ANSWER_TOKENS,
+        stall_seconds=settings.LLM_STALL_SECONDS,
+        context=context,
+        max_answer_tokens=max(settings.LLM_ANSWER_TOKENS, settings.LLM_MAX_ANSWER_TOKENS),
+    )
 
 
 def misconfigured(url: str, exc: openai.APIStatusError) -> str:

@@ -31,7 +31,6 @@ from feedback.llm import (
     InvalidAnswer,
     PromptTooLong,
     StreamStalled,
-    generate_hint,
     propose_repair,
 )
 from grading.run import job_for, run_sandbox
@@ -173,15 +172,7 @@ async def ask(client: openai.AsyncOpenAI, context, item: Prepared, repair: bool)
     case, rows = item.case, item.rows
     out = CaseResult(case, passed_before=passed(rows), tests=len(rows))
     try:
-        result = await generate_hint(
-            client,
-            settings.LLM_MODEL,
-            item.request,
-            max_tokens=settings.LLM_ANSWER_TOKENS,
-            stall_seconds=settings.LLM_STALL_SECONDS,
-            context=context,
-            max_answer_tokens=settings.LLM_MAX_ANSWER_TOKENS,
-        )
+        result = await dispatcher.ask_for_hint(client, item.request, context)
     except GuardRejected as exc:
         out.schema_valid, out.usage, out.error = True, exc.spent, f"guard: {exc}"
         return out

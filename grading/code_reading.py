@@ -4,15 +4,17 @@ and the findings for a set of files. Reading only: nothing is executed."""
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterable
 
-from courses.models import Assignment, SetupScope, TestKind
+from courses.models import Assignment, SetupScope, TestCase, TestKind
 from grading.static_checks import Finding, Interface, check, interface_of
 
 
-def interface_for(assignment: Assignment) -> Interface:
+def interface_for(assignment: Assignment, tests: Iterable[TestCase] | None = None) -> Interface:
     """The functions the tests call, as far as the public text (statement, visible tests,
-    starter files) names them; whether tests import the module; the setup's module names."""
-    tests = list(assignment.tests.all())
+    starter files) names them; whether tests import the module; the setup's module names.
+    ``tests``: the assignment's tests when the caller has them already (else they are read)."""
+    tests = list(assignment.tests.all() if tests is None else tests)
     public = "\n".join(
         [
             assignment.statement,
@@ -29,8 +31,10 @@ def interface_for(assignment: Assignment) -> Interface:
     )
 
 
-def findings_for(assignment: Assignment, files: dict[str, str]) -> list[Finding]:
-    return check(files, assignment.main_file, interface_for(assignment))
+def findings_for(
+    assignment: Assignment, files: dict[str, str], tests: Iterable[TestCase] | None = None
+) -> list[Finding]:
+    return check(files, assignment.main_file, interface_for(assignment, tests))
 
 
 def _bound(code: str) -> frozenset[str]:

@@ -160,7 +160,7 @@ def grade(submission_id: int, redelivered: bool = False) -> GradeOutcome:
     submission = Submission.objects.select_related("assignment").get(pk=submission_id)
     tests = {t.sandbox_id: t for t in submission.assignment.tests.all()}
     mine = {"run_token": token}
-    findings = findings_for(submission.assignment, submission.files) if tests else []
+    findings = findings_for(submission.assignment, submission.files, tests.values()) if tests else []
     if static_checks.does_not_run(findings):
         # Python cannot read the main file: no test could run, so none is run (no container).
         recorded = record_not_run(submission_id, token, tests, findings)

@@ -398,3 +398,36 @@ def failing(people, assignment):
         return FeedbackRequest.objects.create(submission=sub, priority=priority)
 
     return make
+
+
+def long_submission(assignment, student, lines=600, failing_line=450):
+    """A graded submission whose main file is ``lines`` long (far past a small context window),
+    with a visible test failing at ``failing_line``, and its pending hint request."""
+    body = "\n".join(f"    total = total + {i}  # step {i} of the long computation" for i in range(lines))
+    code = f"def add(a, b):\n    total = 0\n{body}\n    return a + b\n"
+    lines_of = code.splitlines()
+    lines_of[failing_line - 1] = "    total = total / 0  # THE FAILING LINE"
+    code = "\n".join(lines_of) + "\n"
+    sub = Submission.objects.create(
+        assignment=assignment,
+        student=student,
+        attempt=1,
+        files={"solution.py": code},
+        status="graded",
+        score=0,
+        raw_score=0,
+        max_score=3,
+    )
+    test = assignment.tests.filter(visible=True).first()
+    TestResult.objects.create(
+        submission=sub,
+        test_case=test,
+        name=test.name,
+        visible=True,
+        outcome="error",
+        points=1,
+        points_earned=0,
+        test_input="add(1, 2)",
+        error={"type": "ZeroDivisionError", "message": "division by zero", "line": failing_line},
+    )
+    return sub, FeedbackRequest.objects.create(submission=sub)

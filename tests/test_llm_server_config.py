@@ -21,7 +21,7 @@ from feedback.llm import (
     vllm_token_counter,
 )
 from feedback.models import Feedback, FeedbackRequest, RequestStatus, Source
-from grading.models import Submission, TestResult
+from tests.conftest import long_submission
 
 pytestmark = pytest.mark.django_db
 
@@ -96,41 +96,10 @@ def test_llm_check_reports_the_server_and_fails_on_a_problem(llm, settings, caps
         call_command("llm_check")
 
 
-def _long_submission(assignment, student, lines=600, failing_line=450):
-    body = "\n".join(f"    total = total + {i}  # step {i} of the long computation" for i in range(lines))
-    code = f"def add(a, b):\n    total = 0\n{body}\n    return a + b\n"
-    lines_of = code.splitlines()
-    lines_of[failing_line - 1] = "    total = total / 0  # THE FAILING LINE"
-    code = "\n".join(lines_of) + "\n"
-    sub = Submission.objects.create(
-        assignment=assignment,
-        student=student,
-        attempt=1,
-        files={"solution.py": code},
-        status="graded",
-        score=0,
-        raw_score=0,
-        max_score=3,
-    )
-    test = assignment.tests.filter(visible=True).first()
-    TestResult.objects.create(
-        submission=sub,
-        test_case=test,
-        name=test.name,
-        visible=True,
-        outcome="error",
-        points=1,
-        points_earned=0,
-        test_input="add(1, 2)",
-        error={"type": "ZeroDivisionError", "message": "division by zero", "line": failing_line},
-    )
-    return sub, FeedbackRequest.objects.create(submission=sub)
-
-
 def test_a_long_file_is_fitted_to_the_context_window_and_says_what_was_left_out(llm, people, assignment):
-    assert len(_long_submission(assignment, people["bob"])[0].files["solution.py"]) > 14_500
+    assert len(long_submission(assignment, people["bob"])[0].files["solution.py"]) > 14_500
     llm.configure(max_model_len=2048)
-    sub, request = _long_submission(assignment, people["alice"])
+    sub, request = long_submission(assignment, people["alice"])
     dispatcher.dispatch_once()
     request.refresh_from_db()
     feedback = Feedback.objects.get(submission=sub)
@@ -140,7 +109,7 @@ def test_a_long_file_is_fitted_to_the_context_window_and_says_what_was_left_out(
 
 def test_the_fitted_prompt_keeps_the_failing_region_and_names_the_cut(llm, people, assignment):
     llm.configure(max_model_len=2048)
-    sub, _ = _long_submission(assignment, people["alice"])
+    sub, _ = long_submission(assignment, people["alice"])
     request = dispatcher.hint_request(sub)
 
     async def fit():

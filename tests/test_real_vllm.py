@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from feedback import dispatcher
 from feedback.models import Feedback, FeedbackRequest, RequestStatus
-from grading.models import Submission, TestResult
+from tests.conftest import long_submission
 
 pytestmark = [pytest.mark.django_db, pytest.mark.vllm, pytest.mark.slow]
 
@@ -56,33 +56,8 @@ def test_the_limit_reads_the_engines_own_queue(real_vllm):
 
 
 def test_a_long_submission_fits_the_real_context_window(real_vllm, people, assignment):
-    body = "\n".join(f"    total = total + {i}  # accumulate step number {i}" for i in range(900))
-    code = f"def add(a, b):\n    total = 0\n{body}\n    return a - b\n"
-    assert len(code) > 30_000  # far past 4,096 tokens
-    sub = Submission.objects.create(
-        assignment=assignment,
-        student=people["alice"],
-        attempt=1,
-        files={"solution.py": code},
-        status="graded",
-        score=0,
-        raw_score=0,
-        max_score=3,
-    )
-    test = assignment.tests.filter(visible=True).first()
-    TestResult.objects.create(
-        submission=sub,
-        test_case=test,
-        name=test.name,
-        visible=True,
-        outcome="failed",
-        points=1,
-        points_earned=0,
-        test_input="add(1, 2)",
-        expected="3",
-        actual="-1",
-    )
-    request = FeedbackRequest.objects.create(submission=sub)
+    sub, request = long_submission(assignment, people["alice"], lines=900)
+    assert len(sub.files["solution.py"]) > 30_000  # far past 4,096 tokens
     _drain()
     request.refresh_from_db()
     feedback = Feedback.objects.get(submission=sub)
