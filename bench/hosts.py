@@ -125,8 +125,8 @@ class DockerDaemon:
 
 
 def start_worker(name: str, env: dict, docker_host: str | None, log_path: Path, concurrency: int = 2):
-    """A grading worker (queues grading, regrading) whose containers run on ``docker_host``
-    (None: the main daemon); returns the process once it is ready."""
+    """A grading worker (queues grading, regrading) named ``name@<this host>``, whose containers
+    run on ``docker_host`` (None: the main daemon); returns the process once it is ready."""
     worker_env = dict(env)
     worker_env.pop("DOCKER_HOST", None)
     if docker_host:
@@ -135,7 +135,7 @@ def start_worker(name: str, env: dict, docker_host: str | None, log_path: Path, 
     proc = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "grader", "worker", "-Q", "grading,regrading"]
         + ["--concurrency", str(concurrency), "--without-gossip", "--without-mingle", "--loglevel", "INFO"]
-        + ["-n", f"{name}-{uuid.uuid4().hex[:6]}@%h"],
+        + ["-n", f"{name}@%h"],
         cwd=ROOT,
         env=worker_env,
         stdout=log,
@@ -286,9 +286,9 @@ def main(argv: list[str] | None = None) -> int:
     workers = []
     try:
         daemon_b.load(tag)
-        workers.append(start_worker("host-a", env, None, logs / "a.log"))
+        workers.append(start_worker(f"host-a-{uuid.uuid4().hex[:6]}", env, None, logs / "a.log"))
         rows = [run_round("one host", assignment, people, args.n, set())]
-        workers.append(start_worker("host-b", env, daemon_b.url, logs / "b.log"))
+        workers.append(start_worker(f"host-b-{uuid.uuid4().hex[:6]}", env, daemon_b.url, logs / "b.log"))
         b_pids = pids(workers[-1])
         rows.append(run_round("two hosts", assignment, people, args.n, b_pids))
         time.sleep(1)  # the warm pools refill
