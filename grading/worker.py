@@ -20,6 +20,9 @@ log = logging.getLogger(__name__)
 
 GRADING_QUEUES = ("grading", "regrading")
 HOST_CHECK_SECONDS = 2.0
+# Containers a run could not remove because its daemon was gone (and that the restarted daemon
+# left stopped) are removed by the janitor once their deadline passes: it runs this often.
+JANITOR_SECONDS = 60.0
 
 
 @worker_ready.connect
@@ -38,9 +41,16 @@ def watch_docker_host(sender, **_):
 
 def _watch(consumer, queues: list[str]) -> None:
     consuming = True
+    last_sweep = time.monotonic()
     while True:
         time.sleep(HOST_CHECK_SECONDS)
         up = host.reachable()
+        if up and time.monotonic() - last_sweep > JANITOR_SECONDS:
+            last_sweep = time.monotonic()
+            try:
+                janitor.sweep()
+            except Exception:  # noqa: BLE001 - the watch must outlive any Docker error
+                log.exception("janitor failed")
         if up == consuming:
             continue
         # The consumer's own event loop runs the change (its channel is not thread-safe).
