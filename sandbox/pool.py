@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import socket
 import threading
 import time
 from collections import defaultdict, deque
@@ -78,7 +79,7 @@ class WarmPool:
             found = None
             while queue and found is None:
                 candidate = queue.popleft()
-                if time.monotonic() - candidate.created < self.max_idle:
+                if time.monotonic() - candidate.created < self.max_idle and _connected(candidate):
                     found = candidate
                 else:
                     stale.append(candidate)
@@ -126,3 +127,14 @@ class WarmPool:
         for started in leftovers:
             runner.remove_container(started.container)
         self._executor.shutdown(wait=True)
+
+
+def _connected(started: runner.Started) -> bool:
+    """False once the daemon that held the container's stdin and stdout is gone (killed,
+    restarted): the container went with it, and its socket reads as closed."""
+    try:
+        return started.stream._sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) != b""
+    except BlockingIOError:  # nothing to read yet: the harness is waiting for its job
+        return True
+    except OSError:
+        return False
