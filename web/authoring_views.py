@@ -8,15 +8,15 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from courses import access
+from courses.catalog import create_course
 from courses.markdown import render as render_markdown
-from courses.models import Assignment, Membership, Role
-from courses.policy import Cap
+from courses.models import Assignment, Membership
+from courses.policy import Cap, may_create_courses
 from web.authoring import do_save_test, graded_with_old_tests
 from web.authoring_forms import TEST_FORMS, AssignmentForm, CourseForm, RubricItemForm
 from web.forms import row_id
@@ -39,15 +39,13 @@ def _remind_regrade(request, assignment) -> None:
 
 @login_required
 def course_create(request):
-    """People allowed to add courses (the ``courses.add_course`` permission, given in the admin)
-    create one and become its instructor."""
-    if not request.user.has_perm("courses.add_course"):
+    """People allowed to add courses (courses.policy.may_create_courses: the
+    ``courses.add_course`` permission, given in the admin) create one and become its instructor."""
+    if not may_create_courses(request.user):
         raise PermissionDenied("Ask an administrator for permission to create courses.")
     form = CourseForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            course = form.save()
-            Membership.objects.create(user=request.user, course=course, role=Role.INSTRUCTOR)
+        course = create_course(request.user, form.save(commit=False))
         messages.success(request, "Course created; you are its instructor. Add people and assignments.")
         return redirect("course", course_code=course.code)
     return render(request, "courses/course_form.html", {"form": form}, status=400 if form.errors else 200)
