@@ -1,6 +1,7 @@
-"""The roster sync is set-based: a class of 5,000 takes a handful of queries per thousand people (bulk inserts and updates), not several per person, and every
-roster rule (shared accounts, duplicate addresses, the last instructor) still holds. Its speed
-is measured by bench/roster.py, not here."""
+"""The roster sync is set-based: a class of 5,000 takes a handful of queries per thousand
+people (bulk inserts and updates), not several per person, and every roster rule (shared
+accounts, duplicate addresses, the last instructor) still holds. Its speed is measured by
+bench/roster.py, not here."""
 
 from __future__ import annotations
 
