@@ -160,3 +160,24 @@ def test_an_archived_course_is_restored_by_its_instructor_only(people, course, a
         manage.post("/api/v1/courses/cs1/assignments/add/submissions/", body, format="json").status_code
         == 201
     )
+
+
+def test_an_instructor_archives_and_restores_on_the_course_page(client, people, course, assignment):
+    client.force_login(people["instructor"])
+    page = client.get("/courses/cs1/").content.decode()
+    assert "Archive the course" in page and 'aria-label="Archive Add"' in page
+    client.post("/courses/cs1/-/archive/", {"assignment": "add", "archived": "1"})
+    assignment.refresh_from_db()
+    assert assignment.archived_at is not None
+    client.force_login(people["alice"])
+    assert "Add" not in client.get("/courses/cs1/").content.decode().split("<h2>Assignments</h2>")[1]
+    assert client.get("/courses/cs1/add/").status_code == 404
+    client.force_login(people["instructor"])
+    client.post("/courses/cs1/-/archive/", {"assignment": "add", "archived": "0"})
+    client.post("/courses/cs1/-/archive/", {"archived": "1"})
+    course.refresh_from_db()
+    assert course.archived and "This course is archived" in client.get("/courses/cs1/").content.decode()
+    assert "/courses/cs1/" not in client.get("/").content.decode()
+    client.post("/courses/cs1/-/archive/", {"archived": "0"})
+    course.refresh_from_db()
+    assert not course.archived and "/courses/cs1/" in client.get("/").content.decode()

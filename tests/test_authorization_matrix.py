@@ -72,6 +72,7 @@ ACTIONS = [
     Action("reference_check", Cap.CHECK_REFERENCE, "page", "post", "/courses/cs1/draft/check/"),
     Action("reference_check_result", Cap.CHECK_REFERENCE, "page", "get", "/courses/cs1/add/check/{trial}/"),
     Action("course_edit", Cap.AUTHOR, "page", "get", "/courses/cs1/-/settings/"),
+    Action("course_archive", Cap.ARCHIVE, "page", "post", "/courses/cs1/-/archive/", {"archived": "1"}),
     Action("assignment_create", Cap.AUTHOR, "page", "get", "/courses/cs1/-/new/"),
     Action("assignment_edit", Cap.AUTHOR, "page", "get", "/courses/cs1/add/edit/"),
     Action("test_create", Cap.AUTHOR, "page", "get", "/courses/cs1/add/tests/add/expr/"),

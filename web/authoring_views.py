@@ -13,7 +13,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from courses import access
-from courses.catalog import create_course
+from courses.assignments import set_assignment_archived
+from courses.catalog import create_course, set_course_archived
 from courses.markdown import render as render_markdown
 from courses.models import Assignment, Membership
 from courses.policy import Cap, may_create_courses
@@ -63,6 +64,31 @@ def course_edit(request, course_code):
         membership.course.refresh_from_db()
     context = {"form": form, "course": membership.course}
     return render(request, "courses/course_form.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def archive(request, course_code):
+    """Archive (``archived=1``) or restore the course, or one of its assignments
+    (``assignment=<slug>``): courses.catalog and courses.assignments; what archiving means is
+    the policy's (courses.policy.in_force, closed_reason)."""
+    membership = access.require(request.user, course_code, Cap.ARCHIVE)
+    archived = request.POST.get("archived") == "1"
+    slug = request.POST.get("assignment")
+    if slug:
+        assignment = get_object_or_404(membership.course.assignments, slug=slug)
+        set_assignment_archived(assignment, archived)
+        done = "archived: it takes no submissions and students no longer see it" if archived else "restored"
+        messages.success(request, f"“{assignment.title}” {done}.")
+    else:
+        set_course_archived(membership.course, archived)
+        done = (
+            "archived: it is read-only and off the dashboards; its grades stay readable"
+            if archived
+            else "restored"
+        )
+        messages.success(request, f"{membership.course.code} {done}.")
+    return redirect("course", course_code=course_code)
 
 
 @login_required
