@@ -9,6 +9,7 @@ from courses.models import (
     CountedSubmission,
     Course,
     Equality,
+    Membership,
     PenaltyUnit,
     Role,
     SetupScope,
@@ -129,6 +130,17 @@ class RosterEntrySerializer(StrictSerializer):
     first_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
     last_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
     role = serializers.ChoiceField(choices=Role.choices, default=Role.STUDENT)
+
+
+class MemberSerializer(serializers.ModelSerializer):
+    username = serializers.CharField(source="user.username")
+    email = serializers.EmailField(source="user.email")
+    first_name = serializers.CharField(source="user.first_name")
+    last_name = serializers.CharField(source="user.last_name")
+
+    class Meta:
+        model = Membership
+        fields = ["username", "email", "first_name", "last_name", "external_id", "role"]
 
 
 class RosterSerializer(StrictSerializer):

@@ -20,6 +20,7 @@ from api.auth import Authenticated, capabilities, token_of
 from api.models import IdempotencyRecord
 from api.serializers import (
     GradeSerializer,
+    MemberSerializer,
     RosterSerializer,
     SubmissionCreateSerializer,
     SubmissionSerializer,
@@ -70,10 +71,24 @@ CAP_WORDS = {
 }
 
 
-class Roster(APIView):
-    """Upsert the course's people (by external id, else e-mail): courses.roster.sync_roster."""
+class Roster(generics.ListAPIView):
+    """The course's people (GET, paginated; ``?role=`` filters), and PUT upserts them (by external
+    id, else e-mail): courses.roster.sync_roster. Both need the right to manage people."""
 
     permission_classes = PERMISSIONS
+    serializer_class = MemberSerializer
+
+    @extend_schema(parameters=[OpenApiParameter("role", str, enum=Role.values, description="only this role")])
+    def get(self, request, *args, **kwargs):
+        return self.list(request, *args, **kwargs)
+
+    def get_queryset(self):
+        course = course_or_404(self.request, self.kwargs["course"], Cap.MANAGE_PEOPLE)
+        members = course.memberships.select_related("user").order_by("role", "user__username")
+        role = self.request.query_params.get("role")
+        if role is not None and role not in Role.values:
+            raise exceptions.ValidationError({"role": [f"One of {', '.join(Role.values)}."]})
+        return members.filter(role=role) if role else members
 
     @extend_schema(request=RosterSerializer, responses={200: dict})
     def put(self, request, course):

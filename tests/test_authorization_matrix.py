@@ -119,6 +119,7 @@ ACTIONS = [
         "/api/v1/courses/cs1/roster/",
         {"members": [{"email": "ta@example.edu", "role": "instructor"}]},
     ),
+    Action("api-roster", Cap.MANAGE_PEOPLE, "api", "get", "/api/v1/courses/cs1/roster/"),
     Action("api-webhooks", Cap.MANAGE_WEBHOOKS, "api", "get", "/api/v1/courses/cs1/webhooks/"),
     Action("api-webhooks", Cap.MANAGE_WEBHOOKS, "api", "post", "/api/v1/courses/cs1/webhooks/", {"url": "x"}),
     Action("api-webhook", Cap.MANAGE_WEBHOOKS, "api", "delete", "/api/v1/courses/cs1/webhooks/{hook}/"),

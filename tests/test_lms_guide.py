@@ -43,7 +43,7 @@ def test_every_curl_example_of_the_guide_works(live_server, settings, tmp_path):
     assert token_text.returncode == 0, token_text.stderr
     token = token_text.stdout.strip()
     blocks = re.findall(r"```sh\n(.*?)```", GUIDE.read_text(), re.S)
-    assert len(blocks) == 9
+    assert len(blocks) == 10
     outputs = []
     for block in blocks:
         done = subprocess.run(
@@ -55,7 +55,7 @@ def test_every_curl_example_of_the_guide_works(live_server, settings, tmp_path):
         )
         assert done.returncode == 0, (block, done.stdout, done.stderr)
         outputs.append(done.stdout)
-    made, assignment, read_back, small, whole, listed, submitted, grades, archived = outputs
+    made, assignment, read_back, small, whole, roster, listed, submitted, grades, archived = outputs
 
     course = Course.objects.get(code="cs201-2026")
     assert json.loads(made)["code"] == "cs201-2026"
@@ -78,6 +78,9 @@ def test_every_curl_example_of_the_guide_works(live_server, settings, tmp_path):
     assert Membership.objects.filter(course=course, role=Role.STUDENT).count() == 5001
     assert Membership.objects.get(course=course, external_id="canvas-502").role == Role.TA
     assert Membership.objects.get(course=course, external_id="canvas-15000").user.last_name == "Student 5000"
+    page = json.loads(roster)
+    assert page["count"] == 5001 and len(page["results"]) == 1000
+    assert {m["role"] for m in page["results"]} == {"student"} and page["next"]
 
     assert [a["slug"] for a in json.loads(listed)["results"]] == ["sum-list"]
     assert Submission.objects.get(pk=json.loads(submitted)["id"]).student.email == "ada@example.edu"
