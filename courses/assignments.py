@@ -73,7 +73,9 @@ def do_save_assignment(course: Course, data: dict, slug: str | None = None):
 def delete_assignment(assignment: Assignment) -> None:
     """Delete an assignment that no student has submitted to, with its tests and rubric.
     Raises AssignmentInUse (nothing deleted) when it has submissions: archive those instead,
-    as Gradescope and PrairieLearn keep graded work."""
+    as Gradescope and PrairieLearn keep graded work. The row lock closes the race with a
+    submission being stored: PostgreSQL's foreign-key check on the new submission takes a key
+    share lock on this row, so one of the two waits for the other."""
     Assignment.objects.select_for_update().filter(pk=assignment.pk).first()
     submissions = assignment.submissions.count()
     if submissions:
