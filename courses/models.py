@@ -404,6 +404,8 @@ class TestCase(models.Model):
         return f"{self.assignment}: {self.name}"
 
     def clean(self) -> None:
+        if self.assignment_id and self.assignment.archived_at is not None:
+            raise ValidationError("The assignment is archived: restore it before changing its tests.")
         try:
             self.validated_spec()
         except SchemaError as exc:

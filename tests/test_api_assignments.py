@@ -234,3 +234,20 @@ def test_an_assignment_with_submissions_is_archived_not_deleted(token, people, a
     assert api.delete(f"{URL}add/archive/").json()["archived_at"] is None
     assert [a["slug"] for a in alice.get(URL).json()["results"]] == ["add"]
     assert api.post(f"{URL}add/submissions/", body, format="json").status_code == 201
+
+
+def test_an_archived_assignments_tests_cannot_change_on_the_site(client, people, assignment):
+    assignment.archived_at = assignment.created_at
+    assignment.save(update_fields=["archived_at"])
+    client.force_login(people["instructor"])
+    data = {
+        "name": "new",
+        "points": 1,
+        "time_limit": 5,
+        "expr": "add(1, 1)",
+        "expected": "2",
+        "visible": "on",
+    }
+    response = client.post("/courses/cs1/add/tests/add/expr/", data)
+    assert response.status_code == 400 and "restore it before changing its tests" in response.content.decode()
+    assert not assignment.tests.filter(name="new").exists()
