@@ -109,7 +109,6 @@ def main(argv: list[str] | None = None) -> int:
 
     django.setup()
     from django.contrib.auth import get_user_model
-
     from rest_framework.test import APIClient
 
     from api.models import ApiToken
