@@ -9,6 +9,16 @@ from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler
 
+
+class Conflict(exceptions.APIException):
+    """409: the request is valid but the resource's state forbids it (the message says why and
+    what to do instead)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+    default_detail = "The request conflicts with the resource's current state."
+
+
 # Django's own exceptions, which DRF turns into responses too.
 DJANGO_CODES = {Http404: "not_found", PermissionDenied: "permission_denied"}
 

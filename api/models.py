@@ -10,7 +10,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-SCOPES = ("read", "submit", "grades", "manage")
+# "courses": create courses, if the token's owner may (courses.policy.may_create_courses).
+SCOPES = ("read", "submit", "grades", "manage", "courses")
 
 
 def _digest(secret: str) -> str:

@@ -1,8 +1,24 @@
 from __future__ import annotations
 
+from decimal import Decimal
+
 from rest_framework import serializers
 
-from courses.models import Assignment, Course, Equality, Role, SetupScope
+from courses.models import (
+    Assignment,
+    CountedSubmission,
+    Course,
+    Equality,
+    Membership,
+    PenaltyUnit,
+    Role,
+    SetupScope,
+    TestCase,
+    default_cpus,
+    default_memory_mb,
+    default_pids,
+    default_wall_seconds,
+)
 from grading.disclosure import PRODUCED_BY_THE_CODE, shows_details
 from grading.models import Submission, TestResult
 
@@ -32,7 +48,14 @@ class TextField(serializers.CharField):
 class CourseSerializer(serializers.ModelSerializer):
     class Meta:
         model = Course
-        fields = ["code", "title", "description"]
+        fields = ["code", "title", "description", "archived_at"]
+        read_only_fields = ["archived_at"]
+
+
+class CourseCreateSerializer(StrictSerializer):
+    code = serializers.SlugField(max_length=64, help_text="Short id used in URLs, e.g. cs101-2026")
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
 
 
 class AssignmentSerializer(serializers.ModelSerializer):
@@ -62,7 +85,41 @@ class AssignmentSerializer(serializers.ModelSerializer):
             "equality",
             "show_hidden_details",
             "published",
+            "archived_at",
             "max_points",
+        ]
+
+
+class TestCaseOutSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TestCase
+        fields = ["name", "kind", "visible", "points", "time_limit", "spec"]
+
+
+class AssignmentAuthorSerializer(AssignmentSerializer):
+    """What authors (TAs, instructors, tokens with the manage scope) read back: everything the
+    write serializer takes, hidden tests included. Never for students or read-only tokens."""
+
+    tests = TestCaseOutSerializer(many=True, read_only=True)
+
+    class Meta(AssignmentSerializer.Meta):
+        fields = [
+            *AssignmentSerializer.Meta.fields,
+            "module_name",
+            "setup_code",
+            "starter_files",
+            "reference_files",
+            "count_broken_attempts",
+            "memory_mb",
+            "cpus",
+            "pids_limit",
+            "wall_seconds",
+            "llm_hints",
+            "validate_hints",
+            "hint_candidates",
+            "hint_critic",
+            "rubric_auto_approve",
+            "tests",
         ]
 
 
@@ -73,6 +130,17 @@ class RosterEntrySerializer(StrictSerializer):
     first_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
     last_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
     role = serializers.ChoiceField(choices=Role.choices, default=Role.STUDENT)
+
+
+class MemberSerializer(serializers.ModelSerializer):
+    username = serializers.CharField(source="user.username")
+    email = serializers.EmailField(source="user.email")
+    first_name = serializers.CharField(source="user.first_name")
+    last_name = serializers.CharField(source="user.last_name")
+
+    class Meta:
+        model = Membership
+        fields = ["username", "email", "first_name", "last_name", "external_id", "role"]
 
 
 class RosterSerializer(StrictSerializer):
@@ -194,7 +262,12 @@ class TestCaseInSerializer(StrictSerializer):
 
 
 class AssignmentWriteSerializer(StrictSerializer):
-    slug = serializers.SlugField(max_length=64)
+    """The whole assignment (PUT replaces it: a field left out takes its default). Validated
+    again by the model's own rules (Assignment.clean), as the authoring form is."""
+
+    slug = serializers.SlugField(
+        max_length=64, required=False, allow_blank=True, help_text="Empty on creation: made from the title"
+    )
     title = serializers.CharField(max_length=200)
     statement = serializers.CharField(required=False, allow_blank=True, default="")
     module_name = serializers.RegexField(r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=64, default="solution")
@@ -222,9 +295,44 @@ class AssignmentWriteSerializer(StrictSerializer):
     late_penalty_percent = serializers.DecimalField(
         max_digits=5, decimal_places=2, min_value=0, max_value=100, default=0
     )
+    late_penalty_unit = serializers.ChoiceField(choices=PenaltyUnit.choices, default=PenaltyUnit.DAY)
+    late_penalty_cap_percent = serializers.DecimalField(
+        max_digits=5, decimal_places=2, min_value=0, max_value=100, default=100
+    )
     attempt_limit = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None)
+    min_seconds_between_attempts = serializers.IntegerField(
+        min_value=0, default=0, help_text="The minimum wait between two attempts of a student (0: none)"
+    )
+    counted_submission = serializers.ChoiceField(
+        choices=CountedSubmission.choices, default=CountedSubmission.LAST
+    )
+    count_broken_attempts = serializers.BooleanField(
+        default=False, help_text="A submission Python cannot read counts as an attempt"
+    )
+    memory_mb = serializers.IntegerField(
+        min_value=32, default=default_memory_mb, help_text="Memory limit (MB)"
+    )
+    cpus = serializers.DecimalField(
+        max_digits=4, decimal_places=2, min_value=Decimal("0.01"), default=default_cpus
+    )
+    pids_limit = serializers.IntegerField(min_value=16, default=default_pids, help_text="Processes at once")
+    wall_seconds = serializers.IntegerField(
+        min_value=1, default=default_wall_seconds, help_text="Wall-clock limit for the whole submission (s)"
+    )
+    llm_hints = serializers.BooleanField(default=True)
+    validate_hints = serializers.BooleanField(default=False)
+    hint_candidates = serializers.IntegerField(min_value=1, max_value=8, default=1)
+    hint_critic = serializers.BooleanField(default=False)
+    rubric_auto_approve = serializers.BooleanField(default=False)
+    show_hidden_details = serializers.BooleanField(
+        default=False, help_text="Show students the input, expected and actual values of hidden tests"
+    )
     published = serializers.BooleanField(default=False)
-    tests = TestCaseInSerializer(many=True, max_length=500)
+    tests = TestCaseInSerializer(
+        many=True,
+        max_length=500,
+        help_text="Each test's time_limit is its time limit in seconds (the CPU-bound limit per test)",
+    )
 
 
 class WebhookSerializer(serializers.Serializer):

@@ -1,20 +1,26 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from api import views
+from api import course_views, views
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(permission_classes=[]), name="api-schema"),
     path(
         "docs/", SpectacularSwaggerView.as_view(url_name="api-schema", permission_classes=[]), name="api-docs"
     ),
-    path("courses/", views.CourseList.as_view(), name="api-courses"),
-    path("courses/<slug:course>/", views.CourseDetail.as_view(), name="api-course"),
-    path("courses/<slug:course>/assignments/", views.AssignmentList.as_view(), name="api-assignments"),
+    path("courses/", course_views.CourseList.as_view(), name="api-courses"),
+    path("courses/<slug:course>/", course_views.CourseDetail.as_view(), name="api-course"),
+    path("courses/<slug:course>/archive/", course_views.CourseArchive.as_view(), name="api-course-archive"),
+    path("courses/<slug:course>/assignments/", course_views.AssignmentList.as_view(), name="api-assignments"),
     path(
         "courses/<slug:course>/assignments/<slug:slug>/",
-        views.AssignmentDetail.as_view(),
+        course_views.AssignmentDetail.as_view(),
         name="api-assignment",
+    ),
+    path(
+        "courses/<slug:course>/assignments/<slug:slug>/archive/",
+        course_views.AssignmentArchive.as_view(),
+        name="api-assignment-archive",
     ),
     path(
         "courses/<slug:course>/assignments/<slug:slug>/submissions/",

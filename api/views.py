@@ -19,17 +19,14 @@ from rest_framework.views import APIView
 from api.auth import Authenticated, capabilities, token_of
 from api.models import IdempotencyRecord
 from api.serializers import (
-    AssignmentSerializer,
-    AssignmentWriteSerializer,
-    CourseSerializer,
     GradeSerializer,
+    MemberSerializer,
     RosterSerializer,
     SubmissionCreateSerializer,
     SubmissionSerializer,
     WebhookSerializer,
 )
 from api.services import find_student
-from courses.assignments import do_save_assignment
 from courses.models import Course, Membership, Role
 from courses.policy import Cap, staff_course_ids
 from courses.roster import RosterRejected, sync_roster
@@ -74,76 +71,24 @@ CAP_WORDS = {
 }
 
 
-class CourseList(generics.ListAPIView):
-    """Courses this token or account may use."""
+class Roster(generics.ListAPIView):
+    """The course's people (GET, paginated; ``?role=`` filters), and PUT upserts them (by external
+    id, else e-mail): courses.roster.sync_roster. Both need the right to manage people."""
 
     permission_classes = PERMISSIONS
-    serializer_class = CourseSerializer
+    serializer_class = MemberSerializer
 
-    def get_queryset(self):
-        return visible_courses(self.request).order_by("code").distinct()
-
-
-class CourseDetail(generics.RetrieveAPIView):
-    permission_classes = PERMISSIONS
-    serializer_class = CourseSerializer
-    lookup_field, lookup_url_kwarg = "code", "course"
-
-    def get_queryset(self):
-        return visible_courses(self.request).distinct()
-
-
-class AssignmentList(generics.ListAPIView):
-    """Assignments (read); POST creates one with its tests (manage scope)."""
-
-    permission_classes = PERMISSIONS
-    serializer_class = AssignmentSerializer
-
-    @extend_schema(request=AssignmentWriteSerializer, responses={201: AssignmentSerializer})
-    def post(self, request, course):
-        course_obj = course_or_404(request, course, Cap.AUTHOR)
-        return self._save(request, course_obj, None, status.HTTP_201_CREATED)
-
-    def _save(self, request, course, slug, code):
-        serializer = AssignmentWriteSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        try:
-            assignment = do_save_assignment(course, dict(serializer.validated_data), slug)
-        except DjangoValidationError as exc:
-            raise exceptions.ValidationError(
-                exc.message_dict if hasattr(exc, "error_dict") else exc.messages
-            ) from None
-        return Response(AssignmentSerializer(assignment).data, status=code)
-
-    def get_queryset(self):
-        course, caps = course_and_caps(self.request, self.kwargs["course"], Cap.VIEW_COURSE)
-        queryset = (
-            course.assignments.select_related("course").prefetch_related("tests").order_by("deadline", "slug")
-        )
-        return queryset if Cap.VIEW_DRAFTS in caps else queryset.filter(published=True)
-
-
-class AssignmentDetail(AssignmentList, generics.RetrieveAPIView):
-    lookup_field, lookup_url_kwarg = "slug", "slug"
-
-    @extend_schema(operation_id="courses_assignments_retrieve")
+    @extend_schema(parameters=[OpenApiParameter("role", str, enum=Role.values, description="only this role")])
     def get(self, request, *args, **kwargs):
-        return self.retrieve(request, *args, **kwargs)
+        return self.list(request, *args, **kwargs)
 
-    @extend_schema(request=AssignmentWriteSerializer, responses={200: AssignmentSerializer})
-    def put(self, request, course, slug):
-        """Replace the assignment and its tests (manage scope)."""
-        course_obj = course_or_404(request, course, Cap.AUTHOR)
-        get_object_or_404(course_obj.assignments, slug=slug)
-        return self._save(request, course_obj, slug, status.HTTP_200_OK)
-
-    http_method_names = ["get", "put", "head", "options"]  # creating is on the list
-
-
-class Roster(APIView):
-    """Upsert the course's people (by external id, else e-mail): courses.roster.sync_roster."""
-
-    permission_classes = PERMISSIONS
+    def get_queryset(self):
+        course = course_or_404(self.request, self.kwargs["course"], Cap.MANAGE_PEOPLE)
+        members = course.memberships.select_related("user").order_by("role", "user__username")
+        role = self.request.query_params.get("role")
+        if role is not None and role not in Role.values:
+            raise exceptions.ValidationError({"role": [f"One of {', '.join(Role.values)}."]})
+        return members.filter(role=role) if role else members
 
     @extend_schema(request=RosterSerializer, responses={200: dict})
     def put(self, request, course):
@@ -171,13 +116,10 @@ class SubmissionCreate(APIView):
         token = token_of(request)
         course = course_or_404(request, course, Cap.SUBMIT if token is None else Cap.SUBMIT_FOR_STUDENTS)
         assignment = get_object_or_404(course.assignments, slug=slug, published=True)
-        key = request.headers.get("Idempotency-Key", "").strip()[:200]
-        if key and token is not None:
-            return self._idempotent(request, token, key, lambda: self._create(request, course, assignment))
-        return self._create(request, course, assignment)
+        data = _submission_data(request)  # read once: uploads are streams
+        return idempotent(request, data, lambda: self._create(request, course, assignment, data))
 
-    def _create(self, request, course, assignment) -> Response:
-        data = _submission_data(request)
+    def _create(self, request, course, assignment, data: dict) -> Response:
         serializer = SubmissionCreateSerializer(data=data)
         serializer.is_valid(raise_exception=True)
         student = self._student(request, course, serializer.validated_data.get("student"))
@@ -205,26 +147,34 @@ class SubmissionCreate(APIView):
             raise exceptions.ValidationError({"student": [f"No student {who!r} in {course.code}."]})
         return student
 
-    def _idempotent(self, request, token, key, create) -> Response:
-        digest = hashlib.sha256(
-            request.path.encode() + b"\0" + json.dumps(_submission_data(request), sort_keys=True).encode()
-        ).hexdigest()
-        previous = IdempotencyRecord.objects.filter(token=token, key=key).first()
-        if previous is not None:
-            return _replay(previous, digest)
-        try:
-            with transaction.atomic():
-                response = create()
-                IdempotencyRecord.objects.create(
-                    token=token,
-                    key=key,
-                    request_digest=digest,
-                    status_code=response.status_code,
-                    body=json.loads(json.dumps(response.data, default=str)),
-                )
-        except IntegrityError:  # the same key, concurrently: the other request won
-            return _replay(IdempotencyRecord.objects.get(token=token, key=key), digest)
-        return response
+
+def idempotent(request, data, create) -> Response:
+    """``create()``'s answer, once per token and ``Idempotency-Key`` header: a retried POST
+    (the same key, the same path and ``data``) gets the first answer again, never a second
+    object; the same key with other data is refused. Without a key or a token, just create."""
+    token = token_of(request)
+    key = request.headers.get("Idempotency-Key", "").strip()[:200]
+    if not key or token is None:
+        return create()
+    digest = hashlib.sha256(
+        request.path.encode() + b"\0" + json.dumps(data, sort_keys=True, default=str).encode()
+    ).hexdigest()
+    previous = IdempotencyRecord.objects.filter(token=token, key=key).first()
+    if previous is not None:
+        return _replay(previous, digest)
+    try:
+        with transaction.atomic():
+            response = create()
+            IdempotencyRecord.objects.create(
+                token=token,
+                key=key,
+                request_digest=digest,
+                status_code=response.status_code,
+                body=json.loads(json.dumps(response.data, default=str)),
+            )
+    except IntegrityError:  # the same key, concurrently: the other request won
+        return _replay(IdempotencyRecord.objects.get(token=token, key=key), digest)
+    return response
 
 
 def _replay(record: IdempotencyRecord, digest: str) -> Response:

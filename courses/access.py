@@ -7,7 +7,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from courses.models import Assignment, Membership
-from courses.policy import Cap, role_capabilities
+from courses.policy import Cap, membership_capabilities
 
 
 def membership_for(user, course_code: str) -> Membership:
@@ -21,7 +21,7 @@ def membership_for(user, course_code: str) -> Membership:
 def require(user, course_code: str, cap: Cap) -> Membership:
     """The user's membership, if their role grants ``cap`` in the course; else 404."""
     membership = membership_for(user, course_code)
-    if cap not in role_capabilities(membership.role):
+    if cap not in membership_capabilities(membership):
         raise Http404("No such page")
     return membership
 
@@ -29,9 +29,11 @@ def require(user, course_code: str, cap: Cap) -> Membership:
 def assignment_for(
     user, course_code: str, slug: str, cap: Cap = Cap.VIEW_COURSE
 ) -> tuple[Membership, Assignment]:
-    """A published assignment for members; drafts only for those who may see drafts."""
+    """A published assignment for members; drafts and archived assignments only for those who
+    may see drafts."""
     membership = require(user, course_code, cap)
     assignment = get_object_or_404(Assignment, course=membership.course, slug=slug)
-    if not assignment.published and Cap.VIEW_DRAFTS not in role_capabilities(membership.role):
+    hidden = not assignment.published or assignment.archived_at is not None
+    if hidden and Cap.VIEW_DRAFTS not in membership_capabilities(membership):
         raise Http404("No such assignment")
     return membership, assignment

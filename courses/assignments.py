@@ -1,30 +1,60 @@
-"""Saving an assignment with its tests in one step (the REST API's create and replace), and
-the slug a new assignment gets from its title."""
+"""Saving an assignment (the authoring form and the REST API: one service, the model's one set
+of rules), replacing it with its tests in one step (the API), deleting and archiving it."""
 
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils.text import slugify
+from django.utils import timezone
 
-from courses.models import Assignment, Course, TestCase
+from courses.models import Assignment, Course, TestCase, free_slug
+
+__all__ = [
+    "AssignmentInUse",
+    "delete_assignment",
+    "do_save_assignment",
+    "free_slug",
+    "save_assignment",
+    "set_assignment_archived",
+]
+
+
+class AssignmentInUse(Exception):
+    """The assignment has submissions, so it is archived rather than deleted; nothing changed."""
+
+    def __init__(self, submissions: int):
+        self.submissions = submissions
+        super().__init__(
+            f"This assignment has {submissions} submission{'s' if submissions != 1 else ''}: "
+            "deleting it would delete them and their grades. Archive it instead: it then takes no "
+            "submissions and students no longer see it, while its submissions and grades stay."
+        )
+
+
+@transaction.atomic
+def save_assignment(assignment: Assignment) -> Assignment:
+    """Validate (Assignment.clean and the fields' own rules) and save. Raises ValidationError
+    with per-field messages, nothing saved."""
+    assignment.full_clean()
+    assignment.save()
+    return assignment
 
 
 @transaction.atomic
 def do_save_assignment(course: Course, data: dict, slug: str | None = None):
-    """Create (slug None) or replace an assignment and its tests, validated like the admin does.
-    Raises django ValidationError (nothing saved) with per-field messages."""
+    """Create (slug None) or replace an assignment and its tests, through save_assignment.
+    An empty or missing slug on creation is made from the title (free_slug). Raises django
+    ValidationError (nothing saved) with per-field messages."""
     tests = data.pop("tests")
     if slug is None:
-        if Assignment.objects.filter(course=course, slug=data["slug"]).exists():
-            raise ValidationError({"slug": [f"{data['slug']!r} already exists in {course.code}."]})
+        if not data.get("slug"):
+            data["slug"] = free_slug(course, data.get("title", "")) or ""
         assignment = Assignment(course=course)
     else:
         assignment = Assignment.objects.select_for_update().get(course=course, slug=slug)
     for field, value in data.items():
         setattr(assignment, field, value)
-    assignment.full_clean()
-    assignment.save()
+    save_assignment(assignment)
     assignment.tests.all().delete()
     names = [t["name"] for t in tests]
     if len(names) != len(set(names)):
@@ -39,20 +69,22 @@ def do_save_assignment(course: Course, data: dict, slug: str | None = None):
     return assignment
 
 
-def free_slug(course: Course, title: str, exclude_pk: int | None = None) -> str:
-    """A slug made from ``title`` (django's slugify) that no other assignment of the course
-    uses: the slugified title, else it with -2, -3... appended. Empty when the title has no
-    letter or digit to make one from."""
-    max_length = Assignment._meta.get_field("slug").max_length
-    base = slugify(title)[:max_length].strip("-_")
-    if not base:
-        return ""
-    taken = set(
-        Assignment.objects.filter(course=course).exclude(pk=exclude_pk).values_list("slug", flat=True)
-    )
-    slug, n = base, 1
-    while slug in taken:
-        n += 1
-        suffix = f"-{n}"
-        slug = base[: max_length - len(suffix)].rstrip("-_") + suffix
-    return slug
+@transaction.atomic
+def delete_assignment(assignment: Assignment) -> None:
+    """Delete an assignment that no student has submitted to, with its tests and rubric.
+    Raises AssignmentInUse (nothing deleted) when it has submissions: archive those instead,
+    as Gradescope and PrairieLearn keep graded work. The row lock closes the race with a
+    submission being stored: PostgreSQL's foreign-key check on the new submission takes a key
+    share lock on this row, so one of the two waits for the other."""
+    Assignment.objects.select_for_update().filter(pk=assignment.pk).first()
+    submissions = assignment.submissions.count()
+    if submissions:
+        raise AssignmentInUse(submissions)
+    assignment.delete()
+
+
+def set_assignment_archived(assignment: Assignment, archived: bool) -> Assignment:
+    """Archive (no submissions, hidden from students; submissions and grades stay) or restore."""
+    assignment.archived_at = (assignment.archived_at or timezone.now()) if archived else None
+    assignment.save(update_fields=["archived_at", "updated_at"])
+    return assignment

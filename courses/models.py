@@ -5,10 +5,11 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.text import slugify
 from pydantic import TypeAdapter
 from pydantic import ValidationError as SchemaError
 
@@ -20,12 +21,26 @@ class Course(models.Model):
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    archived_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Archived courses are read-only (no submissions, no changes) and left off dashboards; "
+        "their grades stay readable",
+    )
 
     class Meta:
         ordering = ["code"]
 
     def __str__(self) -> str:
         return f"{self.code}: {self.title}"
+
+    @property
+    def archived(self) -> bool:
+        return self.archived_at is not None
+
+    def clean(self) -> None:
+        if self.code.startswith("-"):  # "-" starts the site's own pages (/courses/-/new/)
+            raise ValidationError({"code": "Start with a letter or a digit."})
 
 
 class Role(models.TextChoices):
@@ -209,6 +224,12 @@ class Assignment(models.Model):
         default=False, help_text="Show students the input/expected/actual of hidden tests"
     )
     published = models.BooleanField(default=False)
+    archived_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Archived assignments take no submissions and are hidden from students; "
+        "their submissions and grades stay",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -246,18 +267,17 @@ class Assignment(models.Model):
         return self.starter_files.get(self.main_file, "")
 
     def clean(self) -> None:
+        """The one set of rules for an assignment's settings, whoever saves it: the authoring
+        form (Django runs this on is_valid), the REST API and the admin."""
         errors = {}  # every problem at once, so a form can show them all
         if not self.module_name.isidentifier():
             errors["module_name"] = "Must be a Python identifier, e.g. solution"
+        errors.update(self._slug_errors())
+        errors.update(self._saved_state_errors())
         if self.deadline and self.hard_deadline and self.hard_deadline < self.deadline:
             errors["hard_deadline"] = "The hard deadline cannot be before the deadline."
-        if self.setup_code:
-            try:
-                compile(self.setup_code, "<setup>", "exec")
-            except (SyntaxError, ValueError) as exc:
-                errors["setup_code"] = (
-                    f"Not valid Python (line {getattr(exc, 'lineno', '?')}): {getattr(exc, 'msg', exc)}"
-                )
+        if self.setup_code and (problem := python_problem(self.setup_code, "The setup snippet")):
+            errors["setup_code"] = problem
         if self.late_penalty_cap_percent is not None and self.late_penalty_cap_percent > 100:
             errors["late_penalty_cap_percent"] = "At most 100%."
         for field in ("starter_files", "reference_files"):
@@ -266,8 +286,39 @@ class Assignment(models.Model):
                 isinstance(k, str) and isinstance(v, str) for k, v in value.items()
             ):
                 errors[field] = 'Expected an object of file name to text: {"solution.py": "..."}'
+        if "reference_files" not in errors:
+            # Starter code may be unfinished on purpose; the reference solution must run.
+            problems = [
+                python_problem(text, name)
+                for name, text in self.reference_files.items()
+                if name.endswith(".py")
+            ]
+            if any(problems):
+                errors["reference_files"] = [p for p in problems if p]
         if errors:
             raise ValidationError(errors)
+
+    def _slug_errors(self) -> dict:
+        if self.slug.startswith("-"):  # "-" starts the course's own pages (/courses/<code>/-/...)
+            return {"slug": "Start with a letter or a digit."}
+        others = Assignment.objects.filter(course_id=self.course_id, slug=self.slug).exclude(pk=self.pk)
+        if self.slug and self.course_id and others.exists():
+            free = free_slug(self.course, self.slug, exclude_pk=self.pk)
+            return {"slug": f"Another assignment of this course already uses this slug; “{free}” is free."}
+        return {}
+
+    def _saved_state_errors(self) -> dict:
+        """Archived assignments are read-only; once students have submitted, their attempts,
+        URLs and the gradebook refer to the slug and module name, which are then fixed."""
+        saved = Assignment.objects.filter(pk=self.pk).values("slug", "module_name", "archived_at").first()
+        if saved is None:
+            return {}
+        if saved["archived_at"] is not None and self.archived_at is not None:
+            return {NON_FIELD_ERRORS: "This assignment is archived: restore it before changing it."}
+        moved = [f for f in ("slug", "module_name") if getattr(self, f) != saved[f]]
+        if moved and self.submissions.exists():
+            return {f: "Fixed: students have already submitted." for f in moved}
+        return {}
 
     def sandbox_limits(self) -> sandbox.Limits:
         return sandbox.Limits(
@@ -280,6 +331,36 @@ class Assignment(models.Model):
     @property
     def max_points(self) -> Decimal:
         return sum((t.points for t in self.tests.all()), Decimal("0"))
+
+
+def python_problem(text: str, name: str) -> str:
+    """Why ``text`` is not Python that runs (its line and Python's message), or ""."""
+    try:
+        compile(text, name, "exec")
+    except SyntaxError as exc:
+        return f"{name} is not valid Python (line {exc.lineno}): {exc.msg}"
+    except ValueError as exc:  # a NUL character
+        return f"{name} is not valid Python: {exc}"
+    return ""
+
+
+def free_slug(course: Course, title: str, exclude_pk: int | None = None) -> str:
+    """A slug made from ``title`` (django's slugify) that no other assignment of the course
+    uses: the slugified title, else it with -2, -3... appended. Empty when the title has no
+    letter or digit to make one from."""
+    max_length = Assignment._meta.get_field("slug").max_length or 64
+    base = slugify(title)[:max_length].strip("-_")
+    if not base:
+        return ""
+    taken = set(
+        Assignment.objects.filter(course=course).exclude(pk=exclude_pk).values_list("slug", flat=True)
+    )
+    slug, n = base, 1
+    while slug in taken:
+        n += 1
+        suffix = f"-{n}"
+        slug = base[: max_length - len(suffix)].rstrip("-_") + suffix
+    return slug
 
 
 class TestKind(models.TextChoices):
@@ -323,6 +404,8 @@ class TestCase(models.Model):
         return f"{self.assignment}: {self.name}"
 
     def clean(self) -> None:
+        if self.assignment_id and self.assignment.archived_at is not None:
+            raise ValidationError("The assignment is archived: restore it before changing its tests.")
         try:
             self.validated_spec()
         except SchemaError as exc:

@@ -13,6 +13,15 @@ Instructor only: people and roles, tokens, webhooks, authoring (assignments, tes
 course settings), publishing, bulk regrades. Teaching assistants see everyone's work and
 grades, grade (overrides, rubric decisions, one-submission regrades) and run reference checks.
 Students see the course's published assignments and submit their own work.
+
+An archived course is read-only for everyone: what remains is reading (the course, its
+assignments, submissions and grades) and, for instructors, restoring it (``ARCHIVE``). An
+archived assignment takes no submissions and students no longer see it in lists
+(``closed_reason``, asked by the submit service whatever the surface).
+
+Creating courses is a platform-wide right, not a course role: people with Django's
+``courses.add_course`` permission (given in the admin; superusers have it) and tokens with the
+``courses`` scope made by such a person (``may_create_courses``).
 """
 
 from __future__ import annotations
@@ -20,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from enum import StrEnum
 
-from courses.models import Course, Membership, Role
+from courses.models import Assignment, Course, Membership, Role
 
 
 class Cap(StrEnum):
@@ -39,6 +48,7 @@ class Cap(StrEnum):
     MANAGE_PEOPLE = "manage_people"  # enrol, change roles, import rosters
     MANAGE_WEBHOOKS = "manage_webhooks"
     MANAGE_TOKENS = "manage_tokens"
+    ARCHIVE = "archive"  # archive or restore the course or one of its assignments
 
 
 _STUDENT = frozenset({Cap.VIEW_COURSE, Cap.SUBMIT})
@@ -74,10 +84,25 @@ SCOPE_CAPABILITIES: dict[str, frozenset[Cap]] = {
             Cap.BULK_REGRADE,
             Cap.MANAGE_PEOPLE,
             Cap.MANAGE_WEBHOOKS,
+            Cap.ARCHIVE,
         }
     ),
+    # Create courses (only if the token's owner may: may_create_courses); a course it creates
+    # joins the token's courses, where its other scopes apply.
+    "courses": frozenset(),
 }
 NOTHING: frozenset[Cap] = frozenset()
+# What an archived course still allows.
+READ_ONLY: frozenset[Cap] = frozenset(
+    {
+        Cap.VIEW_COURSE,
+        Cap.VIEW_DRAFTS,
+        Cap.VIEW_SUBMISSIONS,
+        Cap.SEE_HIDDEN_DETAILS,
+        Cap.VIEW_GRADES,
+        Cap.ARCHIVE,
+    }
+)
 
 
 def role_capabilities(role: str | None) -> frozenset[Cap]:
@@ -92,9 +117,25 @@ def role_in(user, course: Course | int) -> str | None:
     return Membership.objects.filter(user=user, course_id=course_id).values_list("role", flat=True).first()
 
 
+def in_force(caps: frozenset[Cap], course: Course | int) -> frozenset[Cap]:
+    """``caps`` as the course's state allows them: only READ_ONLY ones in an archived course."""
+    if not caps:
+        return caps
+    if isinstance(course, Course):
+        archived = course.archived_at is not None
+    else:
+        archived = Course.objects.filter(pk=course, archived_at__isnull=False).exists()
+    return caps & READ_ONLY if archived else caps
+
+
 def user_capabilities(user, course: Course | int) -> frozenset[Cap]:
     """A person's capabilities in a course (site pages and the API with a session)."""
-    return role_capabilities(role_in(user, course))
+    return in_force(role_capabilities(role_in(user, course)), course)
+
+
+def membership_capabilities(membership: Membership) -> frozenset[Cap]:
+    """What the member may do in the membership's course (pages, which have the membership)."""
+    return in_force(role_capabilities(membership.role), membership.course)
 
 
 def token_capabilities(scopes: Iterable[str], creator, course: Course | int) -> frozenset[Cap]:
@@ -109,7 +150,24 @@ def token_capabilities(scopes: Iterable[str], creator, course: Course | int) -> 
         if getattr(creator, "is_superuser", False)
         else user_capabilities(creator, course)
     )
-    return granted & ceiling - {Cap.MANAGE_TOKENS}
+    return in_force(granted & ceiling - {Cap.MANAGE_TOKENS}, course)
+
+
+def may_create_courses(user, scopes: Iterable[str] | None = None) -> bool:
+    """Whether ``user`` may create courses (becoming their instructor); with ``scopes``, whether
+    a token of theirs with those scopes may."""
+    if scopes is not None and "courses" not in scopes:
+        return False
+    return bool(getattr(user, "is_active", False) and user.has_perm("courses.add_course"))
+
+
+def closed_reason(assignment: Assignment) -> str | None:
+    """Why the assignment takes no submission now (archived, or its course is), or None."""
+    if assignment.course.archived_at is not None:
+        return f"The course {assignment.course.code} is archived: it takes no more submissions."
+    if assignment.archived_at is not None:
+        return "This assignment is archived: it takes no more submissions."
+    return None
 
 
 def can(user, course: Course | int, cap: Cap) -> bool:

@@ -11,7 +11,8 @@ import re
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models.functions import Lower
 
 from courses.models import Course, Membership, Role
 
@@ -106,54 +107,27 @@ def remove_member(course: Course, user) -> None:
 def sync_roster(course: Course, entries: list[dict]) -> dict:
     """Upsert people by external id (within this course), else e-mail; set their role.
 
-    - An unknown e-mail creates an account (no password: they sign in through the LMS or a
-      reset). A known one is enrolled as it is.
+    - An unknown e-mail creates an account (no usable password: they sign in through the LMS or
+      reset it by e-mail). A known one is enrolled as it is.
     - Names and e-mail addresses are updated only on accounts that belong to this course
       alone; shared accounts keep theirs (counted in ``unchanged_shared_accounts``).
     - Nobody is removed (an LMS export may be partial). The course keeps an instructor.
+    - Two entries for the same person (the same e-mail, external id or account) are refused.
     All or nothing: one transaction; RosterRejected leaves the roster as it was.
+
+    Set-based, whatever the class size: a fixed number of queries (lookups by sets of ids and
+    addresses, bulk inserts and updates), so an LMS's 5,000 students take seconds, not minutes.
     """
-    User = get_user_model()
-    Course.objects.select_for_update().get(pk=course.pk)
-    created = updated = shared = 0
+    Course.objects.select_for_update().get(pk=course.pk)  # one roster change of a course at a time
     for entry in entries:
         _check_role(entry["role"])
-        membership = None
-        if entry.get("external_id"):
-            membership = (
-                Membership.objects.filter(course=course, external_id=entry["external_id"])
-                .select_related("user")
-                .first()
-            )
-        user = membership.user if membership else account_with_email(entry["email"])
-        if user is None:
-            user = User.objects.create_user(
-                _free_username(entry.get("username") or entry["email"]), email=entry["email"], password=None
-            )
-            created += 1
-        changes = {f: entry[f] for f in ("first_name", "last_name") if entry.get(f)}
-        changes["email"] = entry["email"]
-        changes = {f: v for f, v in changes.items() if getattr(user, f) != v}
-        if "email" in changes and changes["email"].lower() == user.email.lower():
-            del changes["email"]  # the same address, written differently
-        if (
-            "email" in changes
-            and User.objects.filter(email__iexact=changes["email"]).exclude(pk=user.pk).exists()
-        ):
-            raise RosterRejected(
-                f"{changes['email']} already belongs to another account; nothing was changed."
-            )
-        if changes and _course_only(user, course):
-            for field, value in changes.items():
-                setattr(user, field, value)
-            user.save(update_fields=list(changes))
-        elif changes:
-            shared += 1
-        defaults = {"role": entry["role"]}
-        if entry.get("external_id"):
-            defaults["external_id"] = entry["external_id"]
-        _, made = Membership.objects.update_or_create(user=user, course=course, defaults=defaults)
-        updated += 0 if made else 1
+    _refuse_duplicates(entries)
+    by_external = _memberships_by_external_id(course, entries)
+    by_email = _accounts_by_email(entry["email"] for entry in entries)
+    users = [_match(entry, by_external, by_email) for entry in entries]
+    created = _create_accounts(entries, users)
+    shared = _update_accounts(course, entries, users, by_email)
+    updated = _upsert_memberships(course, entries, users)
     _ensure_an_instructor(course)
     return {
         "created_users": created,
@@ -163,17 +137,152 @@ def sync_roster(course: Course, entries: list[dict]) -> dict:
     }
 
 
+def _refuse_duplicates(entries: list[dict]) -> None:
+    seen: dict[tuple[str, str], int] = {}
+    for number, entry in enumerate(entries, start=1):
+        keys = [("e-mail address", entry["email"].lower())]
+        if entry.get("external_id"):
+            keys.append(("external id", entry["external_id"]))
+        for key in keys:
+            if key in seen:
+                raise RosterRejected(
+                    f"Entries {seen[key]} and {number} have the same {key[0]} {key[1]!r}: "
+                    "send each person once. Nothing was changed."
+                )
+            seen[key] = number
+
+
+def _memberships_by_external_id(course: Course, entries: list[dict]) -> dict[str, Membership]:
+    wanted = {entry["external_id"] for entry in entries if entry.get("external_id")}
+    found = Membership.objects.filter(course=course, external_id__in=wanted).select_related("user")
+    return {membership.external_id: membership for membership in found}
+
+
+def _accounts_by_email(emails) -> dict[str, list]:
+    """Accounts by lower-cased e-mail address (several when an installation lets them share one)."""
+    wanted = {email.lower() for email in emails}
+    accounts: dict[str, list] = {}
+    found = get_user_model().objects.annotate(email_lower=Lower("email")).filter(email_lower__in=wanted)
+    for user in found.order_by("pk"):
+        accounts.setdefault(user.email_lower, []).append(user)
+    return accounts
+
+
+def _match(entry: dict, by_external: dict[str, Membership], by_email: dict[str, list]):
+    """The entry's account: this course's member with its external id, else the one account with
+    its e-mail address (see account_with_email), else None (a new account)."""
+    membership = by_external.get(entry.get("external_id") or "")
+    if membership is not None:
+        return membership.user
+    accounts = by_email.get(entry["email"].lower(), [])
+    if len(accounts) > 1:
+        raise RosterRejected(_SEVERAL.format(email=entry["email"]))
+    return accounts[0] if accounts else None
+
+
+def _create_accounts(entries: list[dict], users: list) -> int:
+    """New accounts for the entries without one, in one insert, with an unusable password:
+    nothing is hashed (Django's marker for "no password" is a random string behind "!")."""
+    User = get_user_model()
+    missing = [i for i, user in enumerate(users) if user is None]
+    wanted = [entries[i].get("username") or entries[i]["email"] for i in missing]
+    names = _free_usernames(wanted)
+    new = []
+    for i, name in zip(missing, names, strict=True):
+        entry = entries[i]
+        user = User(
+            username=User.normalize_username(name),
+            email=User.objects.normalize_email(entry["email"]),
+            first_name=entry.get("first_name", ""),
+            last_name=entry.get("last_name", ""),
+        )
+        user.set_unusable_password()
+        new.append(user)
+    User.objects.bulk_create(new, batch_size=1000)
+    for i, user in zip(missing, new, strict=True):
+        users[i] = user
+    return len(new)
+
+
+def _update_accounts(course: Course, entries: list[dict], users: list, by_email: dict[str, list]) -> int:
+    """Apply names and addresses to accounts of this course alone; returns how many shared
+    accounts kept theirs. Raises RosterRejected when an address belongs to another account."""
+    User = get_user_model()
+    if len({user.pk for user in users}) != len(users):
+        raise RosterRejected(
+            "Two entries match the same account (one by external id, one by e-mail address); "
+            "send each person once. Nothing was changed."
+        )
+    shared_ids = set(
+        Membership.objects.filter(user__in=[user.pk for user in users])
+        .exclude(course=course)
+        .values_list("user_id", flat=True)
+    )
+    changed, shared = [], 0
+    for entry, user in zip(entries, users, strict=True):
+        changes = {f: entry[f] for f in ("first_name", "last_name") if entry.get(f)}
+        changes["email"] = entry["email"]
+        changes = {f: v for f, v in changes.items() if getattr(user, f) != v}
+        if "email" in changes and changes["email"].lower() == user.email.lower():
+            del changes["email"]  # the same address, written differently
+        if "email" in changes and any(
+            other.pk != user.pk for other in by_email.get(changes["email"].lower(), [])
+        ):
+            raise RosterRejected(
+                f"{changes['email']} already belongs to another account; nothing was changed."
+            )
+        if not changes:
+            continue
+        if user.is_staff or user.is_superuser or user.pk in shared_ids:
+            shared += 1
+            continue
+        for field, value in changes.items():
+            setattr(user, field, value)
+        changed.append(user)
+    User.objects.bulk_update(changed, ["first_name", "last_name", "email"], batch_size=1000)
+    return shared
+
+
+def _upsert_memberships(course: Course, entries: list[dict], users: list) -> int:
+    """Enrol or change roles and external ids in one insert and one update; returns how many
+    people were members already."""
+    existing = {
+        m.user_id: m for m in Membership.objects.filter(course=course, user__in=[u.pk for u in users])
+    }
+    new, changed = [], []
+    for entry, user in zip(entries, users, strict=True):
+        membership = existing.get(user.pk)
+        external_id = entry.get("external_id") or (membership.external_id if membership else "")
+        if membership is None:
+            new.append(Membership(course=course, user=user, role=entry["role"], external_id=external_id))
+        elif (membership.role, membership.external_id) != (entry["role"], external_id):
+            membership.role, membership.external_id = entry["role"], external_id
+            changed.append(membership)
+    try:
+        with transaction.atomic():  # a savepoint: the error below is the whole sync's answer
+            Membership.objects.bulk_update(changed, ["role", "external_id"], batch_size=1000)
+            Membership.objects.bulk_create(new, batch_size=1000)
+    except IntegrityError:
+        raise RosterRejected(
+            "An external id would belong to two people of this course; nothing was changed."
+        ) from None
+    return len(existing)
+
+
 def account_with_email(email: str):
     """The one account with this e-mail address (any case), or None. E-mail addresses are not
     unique on every installation: when several accounts share one, the roster refuses to guess
     (enrolling the wrong person would hand them the course)."""
     accounts = list(get_user_model().objects.filter(email__iexact=email)[:2])
     if len(accounts) > 1:
-        raise RosterRejected(
-            f"Several accounts use the e-mail address {email}; add the right one by username on the "
-            "people page. Nothing was changed."
-        )
+        raise RosterRejected(_SEVERAL.format(email=email))
     return accounts[0] if accounts else None
+
+
+_SEVERAL = (
+    "Several accounts use the e-mail address {email}; add the right one by username on the "
+    "people page. Nothing was changed."
+)
 
 
 def find_account(who: str):
@@ -181,11 +290,28 @@ def find_account(who: str):
     return get_user_model().objects.filter(username=who).first() or account_with_email(who)
 
 
-def _free_username(wanted: str) -> str:
-    User = get_user_model()
-    base = re.sub(r"[^\w.@+-]", "", wanted)[:140] or "user"
-    name, n = base, 1
-    while User.objects.filter(username=name).exists():
-        n += 1
-        name = f"{base}{n}"
-    return name
+def _free_usernames(wanted: list[str]) -> list[str]:
+    """Usernames made from ``wanted`` (e-mail addresses or chosen names) that no account uses
+    and that differ from each other: the name, else it with 2, 3... appended. One query per
+    round of clashes, not one per name."""
+    bases = [re.sub(r"[^\w.@+-]", "", name)[:140] or "user" for name in wanted]
+    names, counters = list(bases), [1] * len(bases)
+    reserved: set[str] = set()
+    pending = list(range(len(bases)))
+    while pending:
+        candidates = [names[i] for i in pending]
+        taken = set(
+            get_user_model().objects.filter(username__in=candidates).values_list("username", flat=True)
+        )
+        clashes = []
+        for i in pending:
+            if names[i] in taken or names[i] in reserved:
+                clashes.append(i)
+            else:
+                reserved.add(names[i])
+        for i in clashes:
+            while names[i] in taken or names[i] in reserved:
+                counters[i] += 1
+                names[i] = f"{bases[i]}{counters[i]}"
+        pending = clashes
+    return names

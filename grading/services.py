@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from courses.models import Assignment, Extension, Membership
+from courses.policy import closed_reason
 from grading import scoring
 from grading.models import Status, Submission, SubmissionQuerySet, TrialPurpose, TrialRun
 from grading.states import log_created
@@ -80,8 +81,11 @@ def do_submit(student: User, assignment: Assignment, uploads: list[Upload]) -> S
 
     Side effects: one Submission row and its first event; a Celery message on queue
     ``grading`` after commit. Raises SubmissionRejected (nothing saved) for bad files,
-    a passed deadline, an exhausted attempt limit or a too-early resubmission.
+    an archived assignment or course, a passed deadline, an exhausted attempt limit or a too-early resubmission.
     """
+    closed = closed_reason(assignment)
+    if closed:
+        raise SubmissionRejected(closed)
     files = decode_uploads(uploads, assignment.main_file)
     with transaction.atomic():
         # Serialise one student's submissions to a course so attempt numbers and limits hold.

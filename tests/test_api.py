@@ -246,6 +246,23 @@ def test_roster_sync_upserts_by_external_id_or_email(token, course, people):
     )
 
 
+def test_the_roster_reads_back_by_page_and_role(token, course, people):
+    api = token("manage")
+    everyone = api.get("/api/v1/courses/cs1/roster/").json()
+    assert everyone["count"] == 4 and everyone["results"][0] == {
+        "username": "instructor",
+        "email": "instructor@example.edu",
+        "first_name": "",
+        "last_name": "",
+        "external_id": "",
+        "role": "instructor",
+    }
+    students = api.get("/api/v1/courses/cs1/roster/", {"role": "student", "limit": 1}).json()
+    assert students["count"] == 2 and [m["username"] for m in students["results"]] == ["alice"]
+    assert api.get("/api/v1/courses/cs1/roster/", {"role": "king"}).status_code == 400
+    assert token("read", "grades").get("/api/v1/courses/cs1/roster/").status_code == 403
+
+
 def test_grades_support_incremental_pulls(token, people, assignment):
     first = graded(assignment, people["alice"])
     api = token("grades")

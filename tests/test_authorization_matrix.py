@@ -72,6 +72,7 @@ ACTIONS = [
     Action("reference_check", Cap.CHECK_REFERENCE, "page", "post", "/courses/cs1/draft/check/"),
     Action("reference_check_result", Cap.CHECK_REFERENCE, "page", "get", "/courses/cs1/add/check/{trial}/"),
     Action("course_edit", Cap.AUTHOR, "page", "get", "/courses/cs1/-/settings/"),
+    Action("course_archive", Cap.ARCHIVE, "page", "post", "/courses/cs1/-/archive/", {"archived": "1"}),
     Action("assignment_create", Cap.AUTHOR, "page", "get", "/courses/cs1/-/new/"),
     Action("assignment_edit", Cap.AUTHOR, "page", "get", "/courses/cs1/add/edit/"),
     Action("test_create", Cap.AUTHOR, "page", "get", "/courses/cs1/add/tests/add/expr/"),
@@ -118,9 +119,19 @@ ACTIONS = [
         "/api/v1/courses/cs1/roster/",
         {"members": [{"email": "ta@example.edu", "role": "instructor"}]},
     ),
+    Action("api-roster", Cap.MANAGE_PEOPLE, "api", "get", "/api/v1/courses/cs1/roster/"),
     Action("api-webhooks", Cap.MANAGE_WEBHOOKS, "api", "get", "/api/v1/courses/cs1/webhooks/"),
     Action("api-webhooks", Cap.MANAGE_WEBHOOKS, "api", "post", "/api/v1/courses/cs1/webhooks/", {"url": "x"}),
     Action("api-webhook", Cap.MANAGE_WEBHOOKS, "api", "delete", "/api/v1/courses/cs1/webhooks/{hook}/"),
+    Action("api-assignment", Cap.AUTHOR, "api", "delete", "/api/v1/courses/cs1/assignments/draft/"),
+    Action("api-course-archive", Cap.ARCHIVE, "api", "post", "/api/v1/courses/cs1/archive/"),
+    Action("api-course-archive", Cap.ARCHIVE, "api", "delete", "/api/v1/courses/cs1/archive/"),
+    Action(
+        "api-assignment-archive", Cap.ARCHIVE, "api", "post", "/api/v1/courses/cs1/assignments/add/archive/"
+    ),
+    Action(
+        "api-assignment-archive", Cap.ARCHIVE, "api", "delete", "/api/v1/courses/cs1/assignments/add/archive/"
+    ),
 ]
 # The API's submit endpoint needs SUBMIT with a session and SUBMIT_FOR_STUDENTS with a token.
 SUBMIT_API = "/api/v1/courses/cs1/assignments/add/submissions/"
@@ -132,7 +143,8 @@ EXEMPT = {
     "rate_hint": "only the submission's own student (tests/test_feedback_views.py)",
     "api-schema": "public description of the API",
     "api-docs": "public description of the API",
-    "api-courses": "lists only the caller's own courses",
+    "api-courses": "lists only the caller's own courses; creating one is the platform-wide "
+    "may_create_courses (tests/test_api_courses.py)",
     "api-submit": "SUBMIT or SUBMIT_FOR_STUDENTS: test_submitting_through_the_api_follows_the_policy",
 }
 

@@ -7,9 +7,10 @@ admin and the REST API accept exactly the same things."""
 from __future__ import annotations
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from courses.assignments import free_slug
+from courses.assignments import free_slug, save_assignment
 from courses.models import Assignment, Course, Equality, RubricItem, TestCase, TestKind
 from sandbox.schema import Compare
 
@@ -19,6 +20,8 @@ NUMBER_RULE = (
     "unless “Tolerance on integers too” is ticked."
 )
 
+# The form's code boxes and the model's files they fill (the main file's text).
+CODE_FIELDS = {"starter_code": "starter_files", "reference_code": "reference_files"}
 CODE = {"spellcheck": "false", "data-editor": "python", "autocapitalize": "off"}
 MAX_PYTEST_UPLOAD = 1_000_000
 
@@ -37,12 +40,6 @@ class CourseForm(forms.ModelForm):
         if self.instance.pk:
             self.fields["code"].disabled = True
             self.fields["code"].help_text = "Fixed: it is in every link to the course."
-
-    def clean_code(self):
-        code = self.cleaned_data["code"]
-        if code.startswith("-"):  # "-" starts the site's own pages (/courses/-/new/)
-            raise forms.ValidationError("Start with a letter or a digit.")
-        return code
 
 
 class LocalDateTimeInput(forms.DateTimeInput):
@@ -177,33 +174,31 @@ class AssignmentForm(forms.ModelForm):
                     if title
                     else "Give a slug, or a title to make one from."
                 )
-            return slug
-        if slug.startswith("-"):  # "-" starts the course's own pages (/courses/<code>/-/...)
-            raise forms.ValidationError("Start with a letter or a digit.")
-        # The form leaves the course out, so Django would not check (course, slug) itself.
-        others = Assignment.objects.filter(course=self.instance.course, slug=slug).exclude(
-            pk=self.instance.pk
-        )
-        if others.exists():
-            free = free_slug(self.instance.course, slug, exclude_pk=self.instance.pk)
-            raise forms.ValidationError(
-                f"Another assignment of this course already uses this slug; “{free}” is free."
-            )
-        return slug
+        return slug  # the other rules (a leading "-", unique in the course) are Assignment.clean's
 
-    def save(self, commit=True):
-        assignment = super().save(commit=False)
-        main = assignment.main_file
-        for field, files in (("starter_code", "starter_files"), ("reference_code", "reference_files")):
-            texts = dict(getattr(assignment, files) or {})
+    def _post_clean(self):
+        # The code boxes become the model's files before the model's own validation runs
+        # (Assignment.clean, the rules the REST API applies too), so it checks them as well.
+        main = self.instance.main_file
+        for field, files in CODE_FIELDS.items():
+            texts = dict(getattr(self.instance, files) or {})
             if self.cleaned_data.get(field, "").strip():
                 texts[main] = self.cleaned_data[field]
             else:
                 texts.pop(main, None)
-            setattr(assignment, files, texts)
-        if commit:
-            assignment.save()
-        return assignment
+            setattr(self.instance, files, texts)
+        super()._post_clean()
+
+    def _update_errors(self, errors):
+        # The model speaks of its files; the form shows the problem under the code box.
+        if hasattr(errors, "error_dict"):
+            names = {files: field for field, files in CODE_FIELDS.items()}
+            errors = ValidationError({names.get(k, k): v for k, v in errors.error_dict.items()})
+        super()._update_errors(errors)
+
+    def save(self, commit=True):
+        assignment = super().save(commit=False)
+        return save_assignment(assignment) if commit else assignment
 
 
 class TestForm(forms.Form):

@@ -8,15 +8,16 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from courses import access
+from courses.assignments import set_assignment_archived
+from courses.catalog import create_course, set_course_archived
 from courses.markdown import render as render_markdown
-from courses.models import Assignment, Membership, Role
-from courses.policy import Cap
+from courses.models import Assignment, Membership
+from courses.policy import Cap, may_create_courses
 from web.authoring import do_save_test, graded_with_old_tests
 from web.authoring_forms import TEST_FORMS, AssignmentForm, CourseForm, RubricItemForm
 from web.forms import row_id
@@ -39,15 +40,13 @@ def _remind_regrade(request, assignment) -> None:
 
 @login_required
 def course_create(request):
-    """People allowed to add courses (the ``courses.add_course`` permission, given in the admin)
-    create one and become its instructor."""
-    if not request.user.has_perm("courses.add_course"):
+    """People allowed to add courses (courses.policy.may_create_courses: the
+    ``courses.add_course`` permission, given in the admin) create one and become its instructor."""
+    if not may_create_courses(request.user):
         raise PermissionDenied("Ask an administrator for permission to create courses.")
     form = CourseForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            course = form.save()
-            Membership.objects.create(user=request.user, course=course, role=Role.INSTRUCTOR)
+        course = create_course(request.user, form.save(commit=False))
         messages.success(request, "Course created; you are its instructor. Add people and assignments.")
         return redirect("course", course_code=course.code)
     return render(request, "courses/course_form.html", {"form": form}, status=400 if form.errors else 200)
@@ -65,6 +64,31 @@ def course_edit(request, course_code):
         membership.course.refresh_from_db()
     context = {"form": form, "course": membership.course}
     return render(request, "courses/course_form.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def archive(request, course_code):
+    """Archive (``archived=1``) or restore the course, or one of its assignments
+    (``assignment=<slug>``): courses.catalog and courses.assignments; what archiving means is
+    the policy's (courses.policy.in_force, closed_reason)."""
+    membership = access.require(request.user, course_code, Cap.ARCHIVE)
+    archived = request.POST.get("archived") == "1"
+    slug = request.POST.get("assignment")
+    if slug:
+        assignment = get_object_or_404(membership.course.assignments, slug=slug)
+        set_assignment_archived(assignment, archived)
+        done = "archived: it takes no submissions and students no longer see it" if archived else "restored"
+        messages.success(request, f"“{assignment.title}” {done}.")
+    else:
+        set_course_archived(membership.course, archived)
+        done = (
+            "archived: it is read-only and off the dashboards; its grades stay readable"
+            if archived
+            else "restored"
+        )
+        messages.success(request, f"{membership.course.code} {done}.")
+    return redirect("course", course_code=course_code)
 
 
 @login_required

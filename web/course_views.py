@@ -9,7 +9,7 @@ from django.utils import timezone
 from courses import access
 from courses.markdown import render as render_markdown
 from courses.models import Assignment, Extension
-from courses.policy import Cap, role_capabilities
+from courses.policy import Cap, membership_capabilities
 from grading import scoring
 from grading.models import Submission
 from grading.services import attempt_allowance
@@ -19,10 +19,20 @@ from web.forms import SubmitForm
 @login_required
 def dashboard(request):
     """Courses, and every published assignment with its deadline, the reader's attempts and
-    counted score (the same number as the gradebook's: grading.scoring)."""
-    memberships = list(request.user.memberships.select_related("course").order_by("course__code"))
+    counted score (the same number as the gradebook's: grading.scoring). Archived courses and
+    assignments are left off (their pages and grades stay)."""
+    memberships = list(
+        request.user.memberships.filter(course__archived_at__isnull=True)
+        .select_related("course")
+        .order_by("course__code")
+    )
     assignments = (
-        Assignment.objects.filter(course__memberships__user=request.user, published=True)
+        Assignment.objects.filter(
+            course__memberships__user=request.user,
+            published=True,
+            archived_at__isnull=True,
+            course__archived_at__isnull=True,
+        )
         .select_related("course")
         .annotate(points=Sum("tests__points"))  # Assignment.max_points without a query per row
         .order_by("deadline", "title")
@@ -53,8 +63,8 @@ def starter_file(request, course_code, slug, name):
 def course_detail(request, course_code):
     membership = access.require(request.user, course_code, Cap.VIEW_COURSE)
     assignments = membership.course.assignments.all()
-    if Cap.VIEW_DRAFTS not in role_capabilities(membership.role):
-        assignments = assignments.filter(published=True)
+    if Cap.VIEW_DRAFTS not in membership_capabilities(membership):
+        assignments = assignments.filter(published=True, archived_at__isnull=True)
     return render(
         request,
         "courses/course.html",

@@ -11,6 +11,7 @@ urlpatterns = [
     path("courses/-/new/", authoring.course_create, name="course_create"),
     path("courses/<slug:course_code>/", course_views.course_detail, name="course"),
     path("courses/<slug:course_code>/-/settings/", authoring.course_edit, name="course_edit"),
+    path("courses/<slug:course_code>/-/archive/", authoring.archive, name="course_archive"),
     path("courses/<slug:course_code>/<slug:slug>/", course_views.assignment_detail, name="assignment"),
     path("courses/<slug:course_code>/<slug:slug>/submit/", views.submit, name="submit"),
     path(
