@@ -1,11 +1,30 @@
-"""The grading worker's life cycle on its Docker host (connected when the app is ready)."""
+"""The life cycle of a Celery worker of this app (every worker loads it; connected when the app
+is ready): its metrics endpoint, the ids in its log lines, and on a grading host the sandbox
+containers it leaves behind."""
 
 from __future__ import annotations
 
-from celery.signals import worker_process_shutdown, worker_ready
+import functools
+from contextvars import Token
+from typing import Any
 
+from celery.signals import task_postrun, task_prerun, worker_init, worker_process_shutdown, worker_ready
+from django.conf import settings
+from django.db import connections
+
+from grading import health
 from grading.run import close_pool
+from observe import exporter, logs
 from sandbox import janitor
+
+SANDBOX_QUEUES = {"grading", "regrading"}
+# The id a task's first argument is, named as log lines name it elsewhere.
+FIRST_ARGUMENT = {
+    "grader.grade_submission": "submission_id",
+    "grader.run_trial": "trial_id",
+    "webhooks.deliver": "delivery_id",
+}
+_bound: dict[str, Token[dict[str, Any]]] = {}
 
 
 @worker_ready.connect
@@ -17,3 +36,52 @@ def remove_abandoned_sandboxes(**_):
 @worker_process_shutdown.connect
 def close_container_pool(**_):
     close_pool()
+
+
+@worker_init.connect
+def prepare_metrics(**_):
+    """Before the pool forks: values of an earlier run of this service must not count again."""
+    if settings.WORKER_METRICS_PORT or exporter.multiprocess_dir():
+        exporter.prepare_directory()
+
+
+@worker_ready.connect
+def serve_metrics(sender: Any = None, **_):
+    """This host's /metrics (all pool processes added up), /healthz and /readyz; the Docker
+    daemon and the sandbox image count for readiness where the worker takes grading queues."""
+    if not settings.WORKER_METRICS_PORT:
+        return
+    queues = {queue.name for queue in sender.task_consumer.queues} if sender is not None else set()
+    checks = functools.partial(_ready, bool(queues & SANDBOX_QUEUES))
+    exporter.serve(settings.WORKER_METRICS_PORT, settings.WORKER_METRICS_ADDR, checks)
+
+
+def _ready(runs_sandboxes: bool) -> dict[str, str]:
+    try:
+        return health.worker(runs_sandboxes)
+    finally:
+        connections.close_all()  # each check runs on a short-lived server thread
+
+
+@worker_process_shutdown.connect
+def forget_process(pid: int | None = None, **_):
+    if pid is not None:
+        exporter.process_exited(pid)
+
+
+@task_prerun.connect
+def bind_task(task_id: str = "", task: Any = None, args: Any = (), **_):
+    name = getattr(task, "name", "")
+    first = FIRST_ARGUMENT.get(name)
+    ids = {first: args[0]} if first and args else {}
+    _bound[task_id] = logs.bind(task_id=task_id, task=name, **ids)
+
+
+@task_postrun.connect
+def unbind_task(task_id: str = "", **_):
+    token = _bound.pop(task_id, None)
+    if token is not None:
+        try:
+            logs.reset(token)
+        except ValueError:  # bound in another context (a thread pool): nothing of ours is left here
+            pass
