@@ -28,7 +28,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from feedback.dispatcher import controls, replica_urls
-from feedback.models import FeedbackRequest, RequestStatus
+from feedback.models import FeedbackRequest, Priority, RequestStatus
 from grading.models import Status, Submission
 from observe import exporter
 
@@ -83,13 +83,17 @@ def _feedback() -> Iterator[Metric]:
         "Hint requests not settled yet, by status and priority (0 interactive, 10 bulk).",
         labels=["status", "priority"],
     )
-    rows = (
-        FeedbackRequest.objects.filter(status__in=OPEN_REQUESTS)
+    counts = {
+        (status, priority): n
+        for status, priority, n in FeedbackRequest.objects.filter(status__in=OPEN_REQUESTS)
         .values_list("status", "priority")
         .annotate(n=Count("pk"))
-    )
-    for status, priority, n in rows:
-        backlog.add_metric([status, str(priority)], n)
+    }
+    for status in OPEN_REQUESTS:
+        for priority in Priority:
+            backlog.add_metric(
+                [status.value, str(priority.value)], counts.get((status.value, priority.value), 0)
+            )
     yield backlog
     limit = GaugeMetricFamily(
         "grader_llm_in_flight_limit",

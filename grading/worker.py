@@ -8,13 +8,13 @@ import functools
 from contextvars import Token
 from typing import Any
 
-from celery.signals import task_postrun, task_prerun, worker_init, worker_process_shutdown, worker_ready
+from celery.signals import task_postrun, task_prerun, worker_process_init, worker_process_shutdown, worker_ready
 from django.conf import settings
 from django.db import connections
 
 from grading import health
 from grading.run import close_pool
-from observe import exporter, logs
+from observe import exporter, logs, metrics
 from sandbox import janitor
 
 SANDBOX_QUEUES = {"grading", "regrading"}
@@ -38,13 +38,6 @@ def close_container_pool(**_):
     close_pool()
 
 
-@worker_init.connect
-def prepare_metrics(**_):
-    """Before the pool forks: values of an earlier run of this service must not count again."""
-    if settings.WORKER_METRICS_PORT or exporter.multiprocess_dir():
-        exporter.prepare_directory()
-
-
 @worker_ready.connect
 def serve_metrics(sender: Any = None, **_):
     """This host's /metrics (all pool processes added up), /healthz and /readyz; the Docker
@@ -61,6 +54,11 @@ def _ready(runs_sandboxes: bool) -> dict[str, str]:
         return health.worker(runs_sandboxes)
     finally:
         connections.close_all()  # each check runs on a short-lived server thread
+
+
+@worker_process_init.connect
+def start_process_metrics(**_):
+    metrics.process_started()
 
 
 @worker_process_shutdown.connect

@@ -167,3 +167,29 @@ def timed_sandbox_run(run: Callable[..., R]) -> Callable[..., R]:
         return result
 
     return timed
+
+
+# Every known series exists from the start, at 0: a rate() or an alert over a series that
+# appears only with its first event misses that event (Prometheus' instrumentation advice).
+_KNOWN: list[tuple[Any, tuple[str, ...]]] = [
+    (SUBMIT_TO_HINT, ("llm", "fallback", "checked")),
+    (GRADING_TASKS, ("graded", "skipped", "infra_error", "rejected", "not_gradable")),
+    (SUBMISSION_TRANSITIONS, ("queued", "running", "graded", "error", "rejected")),
+    (INFRA_FAILURES, ("task", "sweeper")),
+    (SWEEPER_REQUEUED, ("running", "queued", "trials")),
+    (SANDBOX_RUN_SECONDS, ("ok", "infra_error")),
+    (SANDBOX_TESTS, ("passed", "failed")),
+    (HINTS, ("llm", "fallback", "retry", "deferred")),
+    (LLM_TOKENS, ("prompt", "cached", "completion")),
+    (WEBHOOK_DELIVERIES, ("delivered", "failed", "gave_up")),
+    (GRADE_PASSBACK_DELIVERIES, ("delivered", "failed", "gave_up")),
+]
+for _metric, _values in _KNOWN:
+    for _value in _values:
+        _metric.labels(_value)
+
+
+def process_started() -> None:
+    """In a freshly forked child (Celery's pool): writes this process's series at once, so a
+    host's /metrics lists every metric before the first task."""
+    POOL_READY.inc(0)
