@@ -8,7 +8,14 @@ import functools
 from contextvars import Token
 from typing import Any
 
-from celery.signals import task_postrun, task_prerun, worker_process_init, worker_process_shutdown, worker_ready
+from celery.signals import (
+    before_task_publish,
+    task_postrun,
+    task_prerun,
+    worker_process_init,
+    worker_process_shutdown,
+    worker_ready,
+)
 from django.conf import settings
 from django.db import connections
 
@@ -25,6 +32,7 @@ FIRST_ARGUMENT = {
     "webhooks.deliver": "delivery_id",
 }
 _bound: dict[str, Token[dict[str, Any]]] = {}
+REQUEST_ID_HEADER = "grader_request_id"  # message headers become attributes of task.request
 
 
 @worker_ready.connect
@@ -67,12 +75,22 @@ def forget_process(pid: int | None = None, **_):
         exporter.process_exited(pid)
 
 
+@before_task_publish.connect
+def pass_request_id(headers: dict | None = None, **_):
+    """A task sent while serving a request carries the request's id: the worker's lines about a
+    submission name the request that made it."""
+    request_id = logs.bound().get("request_id")
+    if headers is not None and request_id:
+        headers.setdefault(REQUEST_ID_HEADER, request_id)
+
+
 @task_prerun.connect
 def bind_task(task_id: str = "", task: Any = None, args: Any = (), **_):
     name = getattr(task, "name", "")
     first = FIRST_ARGUMENT.get(name)
     ids = {first: args[0]} if first and args else {}
-    _bound[task_id] = logs.bind(task_id=task_id, task=name, **ids)
+    request_id = getattr(getattr(task, "request", None), REQUEST_ID_HEADER, None)
+    _bound[task_id] = logs.bind(task_id=task_id, task=name, request_id=request_id, **ids)
 
 
 @task_postrun.connect
