@@ -290,6 +290,11 @@ METRICS_TOKEN = env_str("METRICS_TOKEN", "")
 # PROMETHEUS_MULTIPROC_DIR (a directory of this service alone) in the worker's environment.
 WORKER_METRICS_PORT = env_int("WORKER_METRICS_PORT", 0, minimum=0, maximum=65535)
 WORKER_METRICS_ADDR = env_str("WORKER_METRICS_ADDR", "127.0.0.1")
+if WORKER_METRICS_PORT and not env_str("PROMETHEUS_MULTIPROC_DIR"):
+    # Without it each pool process would count alone and the port would show only the parent's.
+    raise ImproperlyConfigured(
+        "WORKER_METRICS_PORT needs PROMETHEUS_MULTIPROC_DIR (a directory of this service)"
+    )
 
 # --- cache (throttling counters shared by every web process) -------------------------------
 CACHES = {

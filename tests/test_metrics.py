@@ -187,8 +187,12 @@ def metric_names(text: str) -> set[str]:
 
 @pytest.mark.parametrize(
     "args",
-    [["check", "rules", str(ALERTS)], ["check", "config", str(CONFIG)]],
-    ids=["rules", "config"],
+    [
+        ["check", "rules", str(ALERTS)],
+        ["check", "config", str(CONFIG)],
+        ["test", "rules", str(ALERTS.with_name("alerts_test.yml"))],  # the alerts fire when they should
+    ],
+    ids=["rules", "config", "alert-unit-tests"],
 )
 def test_promtool_accepts_the_shipped_files(args):
     result = subprocess.run([PROMTOOL, *args], capture_output=True, text=True, timeout=60)
