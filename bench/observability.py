@@ -1,9 +1,13 @@
-"""What the operator's middleware costs per request: the same page served in-process by Django's
-test client, N times, with the full middleware list and without the three this adds (the
-request-id/ops middleware and django-prometheus's before/after), interleaved in rounds so that
-machine noise hits both alike. Prints µs per request for each, the difference and the ratio.
+"""What the operator's middleware costs per request, two ways:
 
-    python -m bench.observability [--n 2000] [--path /accounts/login/]
+- end to end: the same page served in-process by Django's test client, N times, with and without
+  the three middleware the operator's tools add (the request-id/ops middleware and
+  django-prometheus's before/after), interleaved in rounds in a shuffled order so that machine
+  noise hits all alike: µs per request for each variant, its difference and ratio to none;
+- alone: each middleware wrapped around a view that returns at once (what it adds, without the
+  page's own cost and its noise).
+
+    python -m bench.observability [--n 2000] [--rounds 40] [--path /accounts/login/]
 
 The page needs no database (an anonymous login form). No assertion: this prints, a person judges.
 """
@@ -12,11 +16,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import statistics
 import time
 
+OPS = "grader.ops.OpsMiddleware"
 ADDED = (
-    "grader.ops.OpsMiddleware",
+    OPS,
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 )
@@ -36,11 +42,19 @@ def main() -> None:
     from django.test import Client, override_settings
 
     full = list(settings.MIDDLEWARE)
-    variants = {"with": full, "without": [m for m in full if m not in ADDED]}
+    variants = {
+        "all three": full,
+        "django-prometheus only": [m for m in full if m != OPS],
+        "request ids only": [m for m in full if m == OPS or m not in ADDED],
+        "none (baseline)": [m for m in full if m not in ADDED],
+    }
     timings: dict[str, list[float]] = {name: [] for name in variants}
     per_round = max(1, args.n // args.rounds)
+    order = list(variants)
     for _ in range(args.rounds):
-        for name, middleware in variants.items():
+        random.shuffle(order)  # no variant always runs first or last in a round
+        for name in order:
+            middleware = variants[name]
             with override_settings(MIDDLEWARE=middleware):
                 client = Client()
                 assert client.get(args.path).status_code == 200  # warm: middleware loaded, template cached
@@ -48,13 +62,48 @@ def main() -> None:
                 for _ in range(per_round):
                     client.get(args.path)
                 timings[name].append((time.perf_counter() - started) / per_round * 1e6)
-    with_us, without_us = statistics.median(timings["with"]), statistics.median(timings["without"])
+    median = {name: statistics.median(values) for name, values in timings.items()}
+    baseline = median["none (baseline)"]
     print(f"{args.path}, {per_round * args.rounds} requests per variant, median of {args.rounds} rounds")
-    print(f"  with the ops + metrics middleware: {with_us:8.1f} µs per request")
-    print(f"  without them:                      {without_us:8.1f} µs per request")
-    print(
-        f"  added: {with_us - without_us:.1f} µs per request; ratio with/without: {with_us / without_us:.3f}"
-    )
+    for name, us in median.items():
+        print(f"  {name:24} {us:8.1f} µs per request  +{us - baseline:6.1f} µs  ratio {us / baseline:.3f}")
+    alone(args.path)
+
+
+def alone(path: str, n: int = 20000) -> None:
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+    from django.urls import resolve
+    from django_prometheus.middleware import PrometheusAfterMiddleware, PrometheusBeforeMiddleware
+
+    from grader.ops import OpsMiddleware
+
+    request, response = RequestFactory().get(path), HttpResponse(b"ok")
+    match = request.resolver_match = resolve(path)
+
+    def view(r):
+        return response
+
+    after = PrometheusAfterMiddleware(view)
+
+    def with_view_hook(r):
+        after.process_view(r, match.func, match.args, match.kwargs)
+        return after(r)
+
+    stacks = {
+        "nothing": view,
+        "request ids (ops)": OpsMiddleware(view),
+        "django-prometheus": PrometheusBeforeMiddleware(with_view_hook),
+    }
+    print(f"  alone, around a view that returns at once ({n} calls each):")
+    base = None
+    for name, stack in stacks.items():
+        started = time.perf_counter()
+        for _ in range(n):
+            stack(request)
+        us = (time.perf_counter() - started) / n * 1e6
+        base = us if base is None else base
+        print(f"    {name:22} {us:7.2f} µs per request  +{us - base:6.2f} µs")
 
 
 if __name__ == "__main__":
