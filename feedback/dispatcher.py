@@ -66,12 +66,21 @@ from feedback.llm import (
     server_root,
     vllm_token_counter,
 )
-from feedback.models import Feedback, FeedbackRequest, RequestStatus, RubricScore, RubricStatus, Source
+from feedback.models import (
+    Feedback,
+    FeedbackRequest,
+    Priority,
+    RequestStatus,
+    RubricScore,
+    RubricStatus,
+    Source,
+)
 from feedback.services import recount_rubric
 from grading.code_reading import findings_for
 from grading.disclosure import line_in_file, students_view
 from grading.models import Submission, TrialRun, TrialStatus
 from grading.services import request_hint_check
+from observe import metrics
 from sandbox import Outcome as TestOutcome
 
 log = logging.getLogger(__name__)
@@ -666,6 +675,7 @@ def _decide(request: FeedbackRequest, wait_for_all: bool) -> None:
         best = max(helpful, key=lambda h: h[:2])[2]
         result.answer = HintAnswer.model_validate(best["answer"])
         _store_model_hint(request.submission, result)
+        _observe_hint(request, "checked")
         _finish(request, "")
     else:
         _record_spent(request.submission, result)
@@ -716,12 +726,15 @@ def store(request: FeedbackRequest, outcome: Outcome) -> None:
     with transaction.atomic():
         if not still_ours(request):
             return
+        metrics.HINTS.labels(outcome.kind).inc()
         if outcome.kind == "llm":
             _store_model_hint(submission, outcome.result)
+            _observe_hint(request, "llm")
             _finish(request, "")
             return
         if not Feedback.objects.filter(submission=submission).exists():
             _store_fallback(submission)
+            _observe_hint(request, "fallback")
         if outcome.result is not None:
             _record_spent(submission, outcome.result)
         if outcome.kind == "deferred":
@@ -747,7 +760,13 @@ def store(request: FeedbackRequest, outcome: Outcome) -> None:
         _finish(request, outcome.error)
 
 
+def _observe_hint(request: FeedbackRequest, source: str) -> None:
+    if request.priority == Priority.INTERACTIVE:  # a bulk regrade's hints are nobody's wait
+        metrics.hint_stored(source, (timezone.now() - request.submission.submitted_at).total_seconds())
+
+
 def _store_model_hint(submission: Submission, r: HintResult) -> None:
+    metrics.llm_usage(r.prompt_tokens, r.cached_tokens, r.completion_tokens, r.ttft_seconds)
     Feedback.objects.update_or_create(
         submission=submission,
         defaults=dict(
@@ -816,6 +835,7 @@ def _store_fallback(submission: Submission) -> None:
 def _record_spent(submission: Submission, spent: HintResult) -> None:
     """Tokens spent on answers that ended as the automatic hint still count (staff totals,
     analytics): added to the hint the student sees."""
+    metrics.llm_usage(spent.prompt_tokens, spent.cached_tokens, spent.completion_tokens)
     Feedback.objects.filter(submission=submission).update(
         prompt_tokens=F("prompt_tokens") + spent.prompt_tokens,
         completion_tokens=F("completion_tokens") + spent.completion_tokens,

@@ -13,7 +13,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.validators import validate_email
 
-from grader.env import env_bool, env_choice, env_float, env_int, env_list, env_str
+from grader.env import env_bool, env_choice, env_float, env_int, env_list, env_networks, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("GRADER_VAR_DIR", str(BASE_DIR / "var")))
@@ -65,6 +65,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: /healthz, /readyz and /metrics answered before host checks and HTTPS redirects;
+    # every other request gets its id and log context (grader/ops.py).
+    "grader.ops.OpsMiddleware",
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before anything reads request.POST (CSRF does): uploads keep the names they were sent with.
@@ -78,6 +82,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "grader.middleware.TimezoneMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "grader.urls"
@@ -108,6 +113,8 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL (postgres://...)")
+# Django's PostgreSQL backend, counting queries and their errors for /metrics.
+DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.postgresql"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -285,16 +292,39 @@ FEEDBACK_LEASE_SECONDS = env_int("FEEDBACK_LEASE_SECONDS", 600, minimum=10)
 # A sandbox check of a hint still unfinished after this is decided with the trials that ended.
 FEEDBACK_CHECK_SECONDS = env_int("FEEDBACK_CHECK_SECONDS", 900, minimum=10)
 
+# --- logs, metrics, health (README: "Operating it") ---------------------------------------
+# json: one JSON object per line with the request, task, submission and course ids (observe.logs).
+LOG_FORMAT = env_choice("LOG_FORMAT", "json" if PRODUCTION else "text", ("json", "text"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "observe.logs.ContextFilter"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "observe.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]},
+    },
     "root": {
         "handlers": ["console"],
         "level": env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")),
     },
+    # Django's own records through the same handler (its default one writes plain text).
+    "loggers": {"django": {"handlers": ["console"], "level": "INFO", "propagate": False}},
 }
+# /metrics on the web: clients from these networks, or with "Authorization: Bearer METRICS_TOKEN".
+METRICS_ALLOWED_NETWORKS = env_networks("METRICS_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"])
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+# A Celery worker host's /metrics, /healthz and /readyz (0: not served). Needs
+# PROMETHEUS_MULTIPROC_DIR (a directory of this service alone) in the worker's environment.
+WORKER_METRICS_PORT = env_int("WORKER_METRICS_PORT", 0, minimum=0, maximum=65535)
+WORKER_METRICS_ADDR = env_str("WORKER_METRICS_ADDR", "127.0.0.1")
+if WORKER_METRICS_PORT and not env_str("PROMETHEUS_MULTIPROC_DIR"):
+    # Without it each pool process would count alone and the port would show only the parent's.
+    raise ImproperlyConfigured(
+        "WORKER_METRICS_PORT needs PROMETHEUS_MULTIPROC_DIR (a directory of this service)"
+    )
 
 # --- cache (throttling counters shared by every web process) -------------------------------
 CACHES = {

@@ -10,4 +10,5 @@ class GradingConfig(AppConfig):
 
     def ready(self):
         # Celery signal handlers of the grading worker (janitor at start, pool at shutdown).
-        from grading import worker  # noqa: F401
+        # Its own measurements on its announcements (submit to graded).
+        from grading import metrics, worker  # noqa: F401

@@ -27,6 +27,7 @@ from grading.code_reading import findings_for
 from grading.models import Status, Submission, TestResult, TrialRun, TrialStatus
 from grading.signals import ScoreEvent, announce, announce_trial
 from grading.states import transition
+from observe import metrics
 from sandbox import image as sandbox_image
 from sandbox.pool import WarmPool
 
@@ -58,6 +59,7 @@ def container_pool() -> WarmPool | None:
     return WarmPool(size=settings.SANDBOX_POOL_SIZE, runtime=settings.SANDBOX_RUNTIME)
 
 
+@metrics.timed_sandbox_run
 def run_sandbox(job: sandbox.Job, pooled: bool = True) -> sandbox.Result:
     """Every container this platform runs goes through here: the configured image and runtime
     (runc, or gVisor's runsc), from this process's warm pool when ``pooled``."""

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from grading.models import Status, Submission, SubmissionEvent
+from observe import metrics
 
 
 def transition(
@@ -34,8 +35,10 @@ def transition(
         ).update(status=to, status_changed_at=timezone.now(), **fields)
         if updated:
             SubmissionEvent.objects.create(submission_id=submission_id, status=to, detail=detail[:500])
+            transaction.on_commit(lambda: metrics.submission_moved(to.value))
     return bool(updated)
 
 
 def log_created(submission: Submission) -> None:
     SubmissionEvent.objects.create(submission=submission, status=submission.status, detail="submitted")
+    transaction.on_commit(lambda: metrics.submission_moved(str(submission.status)))

@@ -22,6 +22,7 @@ from grading.models import Status, Submission, TrialRun, TrialStatus
 from grading.run import GAVE_UP, give_up_trial, mark_not_gradable, retry_budget_spent, trial_budget_spent
 from grading.services import enqueue_grading, enqueue_trial, grading_backlog
 from grading.states import transition
+from observe import metrics
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,7 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
             enqueue_grading(pk)
             requeued_queued += 1
     requeued_trials = _sweep_trials(now)
+    metrics.swept(running=requeued_running, queued=requeued_queued, trials=requeued_trials)
     if requeued_running or requeued_queued:
         log.warning(
             "sweeper requeued %d running and %d queued submissions", requeued_running, requeued_queued

@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import Task, shared_task
 
 from grading import run, sweeper
+from observe import metrics
 
 
 @shared_task(
@@ -29,10 +30,14 @@ def grade_submission(self: Task, submission_id: int) -> str:
     """
     redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
     outcome = run.grade(submission_id, redelivered=redelivered)
+    metrics.grading_task(outcome.value)
     if outcome is run.GradeOutcome.INFRA_ERROR:
+        metrics.infrastructure_failure("task")
         if run.retry_budget_spent(submission_id):
             run.mark_not_gradable(submission_id, run.GAVE_UP)
+            metrics.grading_task("not_gradable")
             return "not_gradable"
+        metrics.GRADING_RETRIES.inc()
         raise self.retry(countdown=run.retry_delay(submission_id))
     return str(outcome.value)
 

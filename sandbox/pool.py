@@ -21,6 +21,7 @@ import docker
 from docker.errors import DockerException
 from docker.models.containers import Container
 
+from observe.metrics import POOL_READY
 from sandbox import runner
 from sandbox.schema import MAX_WALL_SECONDS, Limits
 
@@ -79,6 +80,7 @@ class WarmPool:
             found = None
             while queue and found is None:
                 candidate = queue.popleft()
+                POOL_READY.dec()
                 if time.monotonic() - candidate.created < self.max_idle and _connected(candidate):
                     found = candidate
                 else:
@@ -115,6 +117,7 @@ class WarmPool:
             self._pending[key] -= 1
             if started is not None and not self._closed:
                 self._ready[key].append(started)
+                POOL_READY.inc()
                 started = None
         if started is not None:  # closed meanwhile
             runner.remove_container(started.container)
@@ -124,6 +127,7 @@ class WarmPool:
             self._closed = True
             leftovers = [s for queue in self._ready.values() for s in queue]
             self._ready.clear()
+            POOL_READY.dec(len(leftovers))
         for started in leftovers:
             runner.remove_container(started.container)
         self._executor.shutdown(wait=True)

@@ -12,7 +12,18 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("grader", "web", "api", "feedback", "webhooks", "grading", "courses", "sandbox", "bench")
+PACKAGES = (
+    "grader",
+    "web",
+    "api",
+    "feedback",
+    "webhooks",
+    "grading",
+    "courses",
+    "sandbox",
+    "observe",
+    "bench",
+)
 # Code that may import the platform's packages inside a function: tools that configure Django
 # at run time, before which no model can be imported.
 LATE_IMPORTS_ALLOWED = ("bench",)
@@ -28,6 +39,17 @@ RULES = [
         "why": "sandbox/ is a plain library; Django code calls it, never the other way round",
         "bad": "from django.conf import settings",
         "good": "from sandbox.schema import Job",
+    },
+    {
+        "name": "observe-is-django-free",
+        "applies": lambda path: path.parts[0] == "observe",
+        "pattern": re.compile(
+            r"^\s*(from|import)\s+(django|rest_framework|courses|grader|grading|feedback|webhooks|api|web|sandbox)\b",
+            re.M,
+        ),
+        "why": "observe/ is the bottom layer: sandbox/ and every app import it, so it imports none of them",
+        "bad": "from django.conf import settings",
+        "good": "from prometheus_client import Counter",
     },
     {
         "name": "docker-only-in-sandbox",

@@ -33,7 +33,7 @@ die() { printf '[setup] ERROR: %s\n' "$*" >&2; exit 1; }
 # --- Debian packages -------------------------------------------------------------------------
 # python3-pytest: Debian's interpreter runs the bare-subprocess baseline of bench/sandbox.py
 # chromium: the browser tests (Playwright drives Debian's /usr/bin/chromium; nothing is downloaded).
-PACKAGES=(postgresql redis-server docker.io runsc debootstrap python3-venv python3-pytest make curl chromium docker-compose)
+PACKAGES=(postgresql redis-server docker.io runsc debootstrap python3-venv python3-pytest make curl chromium docker-compose prometheus)
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -20,5 +20,8 @@ TARGETS=(
   grading/tasks.py
   grading/static_checks.py
   grading/code_reading.py
+  observe/metrics.py
+  observe/logs.py
+  observe/exporter.py
 )
 exec "${MYPY:-.venv/bin/mypy}" "$@" "${TARGETS[@]}"

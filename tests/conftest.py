@@ -4,6 +4,7 @@ and a real Celery worker process bound to the test database."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -14,6 +15,7 @@ from typing import NamedTuple
 import docker
 import pytest
 import redis
+import requests
 from django.conf import settings
 
 from courses.models import Assignment, Course, Membership, Role, TestCase
@@ -132,10 +134,12 @@ def _database_url() -> str:
 
 @pytest.fixture(scope="session")
 def celery_worker(django_db_setup, django_db_blocker, sandbox_image, tmp_path_factory, llm_server_process):
-    """A real `celery worker` process (all queues, 2 pool processes) using the test database."""
+    """A real `celery worker` process (all queues, 2 pool processes) using the test database.
+    It logs JSON lines to ``proc.log_path`` and serves its metrics on ``proc.metrics_port``."""
     broker = settings.CELERY_BROKER_URL
     redis.Redis.from_url(broker).flushdb()  # no stale messages from an earlier run
     log_path = tmp_path_factory.mktemp("worker") / "worker.log"
+    metrics_port = free_port()
     env = dict(
         os.environ,
         DATABASE_URL=_database_url(),
@@ -144,6 +148,9 @@ def celery_worker(django_db_setup, django_db_blocker, sandbox_image, tmp_path_fa
         WEBHOOK_ALLOWED_HOSTS="127.0.0.1",  # the tests' webhook receiver
         LLM_BASE_URL=llm_server_process.url,  # hints from the project's vLLM-like server
         LLM_REDIS_URL=broker,
+        LOG_FORMAT="json",
+        PROMETHEUS_MULTIPROC_DIR=str(tmp_path_factory.mktemp("worker-metrics")),
+        WORKER_METRICS_PORT=str(metrics_port),
     )
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
@@ -173,12 +180,19 @@ def celery_worker(django_db_setup, django_db_blocker, sandbox_image, tmp_path_fa
     _wait_for(lambda: b"ready." in log_path.read_bytes() or proc.poll() is not None, 60)
     if proc.poll() is not None:
         raise RuntimeError("the Celery worker did not start:\n" + log_path.read_text()[-3000:])
+    proc.log_path, proc.metrics_port = log_path, metrics_port  # type: ignore[attr-defined]
     yield proc
     proc.terminate()
     try:
         proc.wait(30)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def _wait_for(condition, seconds: float) -> bool:
@@ -431,3 +445,47 @@ def long_submission(assignment, student, lines=600, failing_line=450):
         error={"type": "ZeroDivisionError", "message": "division by zero", "line": failing_line},
     )
     return sub, FeedbackRequest.objects.create(submission=sub)
+
+
+@pytest.fixture(scope="session")
+def web_server(django_db_setup, tmp_path_factory, llm_server_process):
+    """The site under gunicorn as in production (2 worker processes, multiprocess metrics, JSON
+    logs to ``log_path``) on the test database; ``url`` is its address."""
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("web") / "web.log"
+    env = dict(
+        os.environ,
+        DATABASE_URL=_database_url(),
+        CELERY_BROKER_URL=settings.CELERY_BROKER_URL,
+        LLM_BASE_URL=llm_server_process.url,
+        LLM_REDIS_URL=settings.CELERY_BROKER_URL,
+        LOG_FORMAT="json",
+        PROMETHEUS_MULTIPROC_DIR=str(tmp_path_factory.mktemp("web-metrics")),
+    )
+    command = [sys.executable, "-m", "gunicorn", "-c", "python:grader.gunicorn_conf", "--workers", "2"]
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [*command, "--bind", f"127.0.0.1:{port}", "grader.wsgi"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        try:
+            return requests.get(url + "/healthz", timeout=1).ok
+        except requests.RequestException:
+            return proc.poll() is not None
+
+    _wait_for(up, 60)
+    if proc.poll() is not None:
+        raise RuntimeError("gunicorn did not start:\n" + log_path.read_text()[-3000:])
+    proc.url, proc.log_path = url, log_path  # type: ignore[attr-defined]
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()

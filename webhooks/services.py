@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from grading.models import Submission
 from grading.signals import ScoreEvent
+from observe import metrics
 from webhooks.models import Delivery, Webhook, WebhookDelivery
 from webhooks.validation import validate_url
 
@@ -141,13 +142,16 @@ def deliver(delivery_id: int) -> bool:
     )
     delivery.last_error = ""
     delivery.save()
+    metrics.webhook_delivery("delivered")
     return True
 
 
 def _failed(delivery: WebhookDelivery, code: int | None, error: str) -> None:
     delivery.response_code, delivery.last_error = code, error[:2000]
     delivery.save(update_fields=["attempts", "response_code", "last_error"])
+    metrics.webhook_delivery("failed")
 
 
 def give_up(delivery_id: int) -> None:
-    WebhookDelivery.objects.filter(pk=delivery_id, status=Delivery.PENDING).update(status=Delivery.FAILED)
+    if WebhookDelivery.objects.filter(pk=delivery_id, status=Delivery.PENDING).update(status=Delivery.FAILED):
+        metrics.webhook_delivery("gave_up")
