@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "grading.apps.GradingConfig",
     "feedback",
     "webhooks",
+    "lti_tool",
+    "lti",
     "api",
     "web",
 ]

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("grader", "web", "api", "feedback", "webhooks", "grading", "courses", "sandbox", "bench")
+PACKAGES = ("grader", "web", "api", "feedback", "webhooks", "lti", "grading", "courses", "sandbox", "bench")
 # Code that may import the platform's packages inside a function: tools that configure Django
 # at run time, before which no model can be imported.
 LATE_IMPORTS_ALLOWED = ("bench",)
@@ -22,7 +22,7 @@ RULES = [
         "name": "sandbox-is-django-free",
         "applies": lambda path: path.parts[0] == "sandbox",
         "pattern": re.compile(
-            r"^\s*(from|import)\s+(django|rest_framework|courses|grader|grading|feedback|webhooks|api|web)\b",
+            r"^\s*(from|import)\s+(django|rest_framework|courses|grader|grading|feedback|webhooks|lti|api|web)\b",
             re.M,
         ),
         "why": "sandbox/ is a plain library; Django code calls it, never the other way round",
