@@ -66,6 +66,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: it adjusts framing and cookies after every other middleware (see lti.middleware).
+    "lti.middleware.LtiFramingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before anything reads request.POST (CSRF does): uploads keep the names they were sent with.
@@ -153,6 +155,14 @@ if PRODUCTION:
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000, minimum=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+
+# --- LTI 1.3 tool (docs/lti.md) ---------------------------------------------------------
+# How long a platform's JWKS is kept before it is fetched again.
+LTI_JWKS_CACHE_SECONDS = env_int("LTI_JWKS_CACHE_SECONDS", 600, minimum=0)
+# How long a used launch nonce is remembered (longer than any id token lives).
+LTI_NONCE_SECONDS = env_int("LTI_NONCE_SECONDS", 86_400, minimum=600)
+# SameSite=None; Secure cookies for sessions begun by a launch, so they work in the LMS's iframe.
+LTI_FRAMED_COOKIES = env_bool("LTI_FRAMED_COOKIES", True)
 
 # --- Celery --------------------------------------------------------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")

@@ -156,6 +156,8 @@ else
   say "applying migrations"
   "$VENV/bin/python" manage.py migrate --noinput
 fi
+# The LTI tool's signing key (its JWKS): made once, kept across runs.
+"$VENV/bin/python" manage.py lti_ensure_key
 
 # --- front-end: the code editor (CodeMirror from the npm registry, bundled by esbuild) ---------
 # static/build/ is generated, never committed; it is rebuilt when frontend/ changes.

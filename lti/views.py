@@ -1,0 +1,246 @@
+"""LTI pages: the launch (and what it leads to), deep linking, platform registrations and the
+set-up page. Protocol work is django-lti's (JWKS, login initiation) and ``lti.launch``'s."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+from lti_tool.constants import SESSION_KEY
+from lti_tool.models import LtiDeployment, LtiLaunch, LtiRegistration
+from lti_tool.utils import sync_data_from_launch
+from pylti1p3.deep_link_resource import DeepLinkResource
+from pylti1p3.lineitem import LineItem
+
+from courses import policy
+from courses.models import Assignment, Role
+from lti import linking
+from lti.launch import LaunchRefused, account_for, launch_from_cache, validated_launch
+from lti.linking import launch_role
+from lti.middleware import FRAME_ANCESTORS
+from lti.platforms import PlatformForm, activate_deployment, register_platform
+
+
+def refused(request, refusal: LaunchRefused, launch: LtiLaunch | None = None) -> HttpResponse:
+    context = {"message": str(refusal), "return_url": launch.get_return_url() if launch else None}
+    return render(request, "lti/refused.html", context, status=refusal.status)
+
+
+def _frame_ancestors(launch: LtiLaunch) -> list[str]:
+    """The LMS origins that may frame the pages this launch leads to."""
+    registration = launch.registration
+    urls = [registration.issuer, registration.auth_url]
+    urls.append((launch.launch_presentation_claim or {}).get("return_url") or "")
+    urls.append((launch.platform_instance_claim or {}).get("url") or "")
+    dl = launch.get_claim("https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings") or {}
+    urls.append(dl.get("deep_link_return_url") or "")
+    origins = {
+        f"{p.scheme}://{p.netloc}" for p in map(urlsplit, urls) if p.scheme in ("http", "https") and p.netloc
+    }
+    return sorted(origins)
+
+
+@method_decorator((csrf_exempt, xframe_options_exempt), name="dispatch")
+class LaunchView(View):
+    """The launch (redirect) URL: resource links and deep linking requests."""
+
+    def post(self, request):
+        launch = None
+        try:
+            launch = validated_launch(request)
+            sync_data_from_launch(launch)
+            if not launch.deployment.is_active:
+                raise LaunchRefused(
+                    "This deployment of the tool is not activated yet: ask the site's administrator to "
+                    f"activate deployment {launch.deployment.deployment_id} on grader's LTI platforms page."
+                )
+            person = account_for(launch.user)
+            login(request, person.user, backend="django.contrib.auth.backends.ModelBackend")
+            request.session[SESSION_KEY] = launch.get_launch_id()
+            request.session[FRAME_ANCESTORS] = _frame_ancestors(launch)
+            if launch.is_deep_link_launch:
+                return self.deep_linking(launch)
+            if launch.is_resource_launch:
+                return self.resource(request, launch, person.user)
+            raise LaunchRefused("This kind of LTI launch is not supported by grader.", status=400)
+        except LaunchRefused as refusal:
+            return refused(request, refusal, launch)
+
+    def resource(self, request, launch: LtiLaunch, user):
+        placement = linking.place_resource_launch(launch, user)
+        if placement.course is None:
+            return redirect("lti:link_course")
+        if placement.assignment is None:
+            return redirect("lti:pick_assignment")
+        return redirect("assignment", course_code=placement.course.code, slug=placement.assignment.slug)
+
+    def deep_linking(self, launch: LtiLaunch):
+        if launch_role(launch) != Role.INSTRUCTOR:
+            raise LaunchRefused("Only the course's instructor may add grader assignments to the LMS course.")
+        if linking.course_of(launch.context) is None:
+            return redirect(reverse("lti:link_course") + "?next=deep_link")
+        return redirect("lti:deep_link")
+
+
+def _session_launch(request) -> LtiLaunch:
+    launch_id = request.session.get(SESSION_KEY)
+    if not launch_id or not request.user.is_authenticated:
+        raise LaunchRefused("This page is reached by launching grader from your LMS.", status=400)
+    return launch_from_cache(launch_id, request)
+
+
+def _lti_page(view):
+    """A page of the launch's own flow: LaunchRefused becomes the refusal page."""
+
+    def wrapper(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except LaunchRefused as refusal:
+            return refused(request, refusal)
+
+    wrapper.__name__ = view.__name__
+    wrapper.__doc__ = view.__doc__
+    return wrapper
+
+
+@_lti_page
+def link_course(request):
+    """First launch from an LMS course: its instructor links it to a course they manage here, or
+    makes a new one for it."""
+    launch = _session_launch(request)
+    role = launch_role(launch)
+    if role != Role.INSTRUCTOR:
+        raise LaunchRefused(linking.NOT_SET_UP, status=409)
+    context = launch.context
+    choices = linking.courses_to_link(request.user)
+    if request.method == "POST":
+        if request.POST.get("create"):
+            linking.create_course_for(context, request.user, role)
+        else:
+            chosen = next((c for c in choices if str(c.pk) == request.POST.get("course")), None)
+            if chosen is None:
+                raise LaunchRefused("Choose one of the courses listed.", status=400)
+            linking.link_course(context, chosen, request.user, role)
+        if request.GET.get("next") == "deep_link":
+            return redirect("lti:deep_link")
+        return redirect("lti:resume")
+    current = linking.course_of(context)
+    return render(
+        request, "lti/link_course.html", {"context": context, "choices": choices, "current": current}
+    )
+
+
+@_lti_page
+def resume(request):
+    """After linking: where the launch would have landed."""
+    launch = _session_launch(request)
+    return LaunchView().resource(request, launch, request.user)
+
+
+@_lti_page
+def pick_assignment(request):
+    """A link placed by hand (not by deep linking): its instructor picks the assignment it opens."""
+    launch = _session_launch(request)
+    course = linking.course_of(launch.context)
+    if launch_role(launch) != Role.INSTRUCTOR or course is None or not launch.is_resource_launch:
+        raise LaunchRefused(linking.NOT_SET_UP, status=409)
+    if request.method == "POST":
+        assignment = get_object_or_404(Assignment, pk=request.POST.get("assignment"), course=course)
+        linking.link_assignment(launch.resource_link, assignment, launch.ags_claim)
+        return redirect("assignment", course_code=course.code, slug=assignment.slug)
+    return render(
+        request,
+        "lti/pick_assignment.html",
+        {"course": course, "assignments": course.assignments.order_by("title")},
+    )
+
+
+@_lti_page
+def deep_link(request):
+    """Deep linking: the instructor picks an assignment; the LMS gets a signed ltiResourceLink
+    with a line item for it."""
+    launch = _session_launch(request)
+    course = linking.course_of(launch.context)
+    if not launch.is_deep_link_launch or launch_role(launch) != Role.INSTRUCTOR or course is None:
+        raise LaunchRefused("Only the course's instructor may add grader assignments to the LMS course.")
+    if request.method == "POST":
+        assignment = get_object_or_404(Assignment, pk=request.POST.get("assignment"), course=course)
+        return launch.deep_link_response([_content_item(request, assignment)])
+    return render(
+        request, "lti/deep_link.html", {"course": course, "assignments": course.assignments.order_by("title")}
+    )
+
+
+def _content_item(request, assignment: Assignment) -> DeepLinkResource:
+    line_item = (
+        LineItem()
+        .set_score_maximum(linking.score_maximum(assignment))
+        .set_label(assignment.title)
+        .set_resource_id(str(assignment.pk))
+        .set_tag("grade")
+    )
+    return (
+        DeepLinkResource()
+        .set_url(request.build_absolute_uri(reverse("lti:launch")))
+        .set_title(assignment.title)
+        .set_custom_params({linking.ASSIGNMENT_PARAM: str(assignment.pk)})
+        .set_lineitem(line_item)
+    )
+
+
+def _urls(request) -> dict[str, str]:
+    return {
+        "login": request.build_absolute_uri(reverse("lti:login")),
+        "launch": request.build_absolute_uri(reverse("lti:launch")),
+        "deep_link": request.build_absolute_uri(reverse("lti:launch")),
+        "jwks": request.build_absolute_uri(reverse("lti:jwks")),
+        "domain": request.get_host(),
+    }
+
+
+@login_required
+def setup(request):
+    """Every URL an LMS administrator pastes, for the site's administrators and instructors."""
+    if not (policy.can_register_lti_platforms(request.user) or linking.courses_to_link(request.user)):
+        raise PermissionDenied
+    return render(request, "lti/setup.html", {"urls": _urls(request)})
+
+
+@login_required
+def platforms(request):
+    """Register an LMS (site administrators only) and see the ones registered."""
+    if not policy.can_register_lti_platforms(request.user):
+        raise PermissionDenied
+    form = PlatformForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        registration = register_platform(form)
+        return redirect(reverse("lti:platforms") + f"#platform-{registration.pk}")
+    registrations = LtiRegistration.objects.prefetch_related("deployments").order_by("name")
+    return render(
+        request,
+        "lti/platforms.html",
+        {"form": form, "registrations": registrations, "urls": _urls(request)},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+@require_POST
+def deployment_activate(request, deployment_id: int):
+    if not policy.can_register_lti_platforms(request.user):
+        raise PermissionDenied
+    deployment = LtiDeployment.objects.filter(pk=deployment_id).first()
+    if deployment is None:
+        raise Http404
+    activate_deployment(deployment)
+    return redirect(reverse("lti:platforms") + f"#platform-{deployment.registration_id}")
