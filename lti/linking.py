@@ -181,5 +181,6 @@ def courses_to_link(user):
 
 
 def score_maximum(assignment: Assignment) -> float:
+    """What the LMS's grade column is out of: the tests' points and the rubric's (a score can reach both)."""
     rubric = sum((r.max_points for r in assignment.rubric_items.all()), Decimal(0))
-    return float(assignment.max_points() + rubric)
+    return float(assignment.max_points + rubric)

@@ -69,7 +69,7 @@ class LaunchView(View):
             request.session[SESSION_KEY] = launch.get_launch_id()
             request.session[FRAME_ANCESTORS] = _frame_ancestors(launch)
             if launch.is_deep_link_launch:
-                return self.deep_linking(launch)
+                return self.deep_linking(launch, person.user)
             if launch.is_resource_launch:
                 return self.resource(request, launch, person.user)
             raise LaunchRefused("This kind of LTI launch is not supported by grader.", status=400)
@@ -84,11 +84,16 @@ class LaunchView(View):
             return redirect("lti:pick_assignment")
         return redirect("assignment", course_code=placement.course.code, slug=placement.assignment.slug)
 
-    def deep_linking(self, launch: LtiLaunch):
-        if launch_role(launch) != Role.INSTRUCTOR:
-            raise LaunchRefused("Only the course's instructor may add grader assignments to the LMS course.")
-        if linking.course_of(launch.context) is None:
+    def deep_linking(self, launch: LtiLaunch, user):
+        role = launch_role(launch)
+        if role != Role.INSTRUCTOR:
+            raise LaunchRefused(
+                "Only an instructor of this course may add grader assignments to the LMS course."
+            )
+        course = linking.course_of(launch.context)
+        if course is None:
             return redirect(reverse("lti:link_course") + "?next=deep_link")
+        linking.enrol(course, user, role)
         return redirect("lti:deep_link")
 
 
@@ -172,7 +177,7 @@ def deep_link(request):
     launch = _session_launch(request)
     course = linking.course_of(launch.context)
     if not launch.is_deep_link_launch or launch_role(launch) != Role.INSTRUCTOR or course is None:
-        raise LaunchRefused("Only the course's instructor may add grader assignments to the LMS course.")
+        raise LaunchRefused("Only an instructor of this course may add grader assignments to the LMS course.")
     if request.method == "POST":
         assignment = get_object_or_404(Assignment, pk=request.POST.get("assignment"), course=course)
         return launch.deep_link_response([_content_item(request, assignment)])

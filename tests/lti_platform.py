@@ -40,8 +40,9 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
-from lti_tool.models import Key
+from lti_tool.models import Key, LtiResourceLink
 
+from lti.models import AssignmentLink, CourseLink
 from lti.platforms import PlatformForm, register_platform
 
 LTI = "https://purl.imsglobal.org/spec/lti/claim/"
@@ -369,3 +370,13 @@ def registered(platform: TestPlatform):
     form = PlatformForm(platform.registration)
     assert form.is_valid(), form.errors
     return register_platform(form)
+
+
+def link_course_1(platform: TestPlatform, course, assignment) -> None:
+    """The LMS's course-1 is ``course``, its link-1 opens ``assignment`` (a first launch by the
+    LMS's instructor makes the LTI records; the links are made here)."""
+    page = Browser().launch(platform, platform.launch("lms-teacher", [INSTRUCTOR]))
+    assert "/lti/link/" in page.url, page.text[:300]
+    resource_link = LtiResourceLink.objects.get(id_on_platform="link-1", context__id_on_platform="course-1")
+    CourseLink.objects.create(context=resource_link.context, course=course)
+    AssignmentLink.objects.create(resource_link=resource_link, assignment=assignment)

@@ -5,11 +5,10 @@ launch. Every refusal is a page that says why."""
 import time
 from urllib.parse import urljoin
 
-import requests
-
 import pytest
+import requests
 from django.contrib.auth import get_user_model
-from lti_tool.models import LtiDeployment, LtiResourceLink, LtiUser
+from lti_tool.models import LtiDeployment, LtiUser
 
 from courses.models import Assignment, Course, Membership, Role
 from lti.models import AssignmentLink, CourseLink
@@ -21,6 +20,7 @@ from tests.lti_platform import (
     Browser,
     TestPlatform,
     form_of,
+    link_course_1,
     new_key,
     registered,
 )
@@ -38,17 +38,8 @@ def lms(live_server, settings):
 
 
 @pytest.fixture
-def linked(lms, course, assignment, people):
-    """The LMS's course-1 is linked to cs1; its link-1 opens the ``add`` assignment."""
-    hint = lms.launch("lms-teacher", [INSTRUCTOR])
-    browser = Browser()
-    page = browser.launch(lms, hint)
-    assert "/lti/link/" in page.url, page.text[:300]
-    context = LtiResourceLink.objects.get(id_on_platform="link-1").context
-    CourseLink.objects.create(context=context, course=course)
-    AssignmentLink.objects.create(
-        resource_link=LtiResourceLink.objects.get(id_on_platform="link-1"), assignment=assignment
-    )
+def linked(lms, course, assignment):
+    link_course_1(lms, course, assignment)
     return course
 
 
