@@ -1,12 +1,12 @@
 from django.urls import path
-from lti_tool.views import OIDCLoginInitView, jwks
+from lti_tool.views import jwks
 
 from lti import views
 
 app_name = "lti"
 urlpatterns = [
     path(".well-known/jwks.json", jwks, name="jwks"),
-    path("lti/login/", OIDCLoginInitView.as_view(), name="login"),
+    path("lti/login/", views.LoginView.as_view(), name="login"),
     path("lti/launch/", views.LaunchView.as_view(), name="launch"),
     path("lti/link/", views.link_course, name="link_course"),
     path("lti/connect/", views.connect_account, name="connect_account"),

@@ -19,14 +19,24 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from lti_tool.constants import SESSION_KEY
 from lti_tool.models import LtiDeployment, LtiLaunch, LtiRegistration
-from lti_tool.utils import sync_data_from_launch
+from lti_tool.utils import DjangoToolConfig, sync_data_from_launch
+from lti_tool.views import OIDCLoginInitView
+from pylti1p3.contrib.django import DjangoOIDCLogin
 from pylti1p3.deep_link_resource import DeepLinkResource
+from pylti1p3.exception import LtiException, OIDCException
 from pylti1p3.lineitem import LineItem
 
 from courses import policy
 from courses.models import Assignment, Role
 from lti import linking
-from lti.launch import LaunchRefused, account_for, launch_from_cache, validated_launch
+from lti.launch import (
+    FramedRequest,
+    LaunchRefused,
+    account_for,
+    launch_from_cache,
+    launch_storage,
+    validated_launch,
+)
 from lti.linking import launch_role
 from lti.middleware import FRAME_ANCESTORS
 from lti.platforms import PlatformForm, activate_deployment, register_platform
@@ -49,6 +59,37 @@ def _frame_ancestors(launch: LtiLaunch) -> list[str]:
         f"{p.scheme}://{p.netloc}" for p in map(urlsplit, urls) if p.scheme in ("http", "https") and p.netloc
     }
     return sorted(origins)
+
+
+class FramedOIDCLogin(DjangoOIDCLogin):
+    def get_cookies_allowed_js_check(self) -> str:
+        # The library's page tests whether the iframe may keep a SameSite=None; Secure cookie;
+        # the tool's framed cookies are also Partitioned, which browsers that block third-party
+        # cookies still keep: test the kind of cookie the tool sets.
+        return (
+            super()
+            .get_cookies_allowed_js_check()
+            .replace("'; SameSite=None; secure'", "'; SameSite=None; secure; Partitioned'")
+        )
+
+
+class LoginView(OIDCLoginInitView):
+    """OIDC third-party login initiation (django-lti's), with the launch's request and storage,
+    and a clear page when the LMS is not registered."""
+
+    def get_oidc_response(self, request, registration_uuid, params):
+        target_link_uri = params.get("target_link_uri")
+        if not target_link_uri:
+            return refused(request, LaunchRefused("The LMS sent no target_link_uri.", status=400))
+        login = FramedOIDCLogin(
+            FramedRequest(request), DjangoToolConfig(registration_uuid), launch_data_storage=launch_storage()
+        )
+        try:
+            return login.enable_check_cookies(self.main_msg, self.click_msg, self.loading_msg).redirect(
+                self.get_redirect_url(target_link_uri)
+            )
+        except (LtiException, OIDCException) as error:
+            return refused(request, LaunchRefused(f"The LMS's login was refused: {error}", status=400))
 
 
 @method_decorator((csrf_exempt, xframe_options_exempt), name="dispatch")
