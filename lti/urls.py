@@ -15,6 +15,7 @@ urlpatterns = [
     path("lti/deep-link/", views.deep_link, name="deep_link"),
     path("lti/setup/", views.setup, name="setup"),
     path("lti/platforms/", views.platforms, name="platforms"),
+    path("lti/register/<str:token>/", views.DynamicRegistrationView.as_view(), name="dynamic_registration"),
     path(
         "lti/deployments/<int:deployment_id>/activate/", views.deployment_activate, name="deployment_activate"
     ),
