@@ -21,7 +21,9 @@ Roles (LTI context roles, short or full URIs, ``membership#`` or ``membership/``
     Mentor                                   -> ta
     Learner                                  -> student
 
-The strongest role wins (an Instructor who is also a Learner is an instructor). Institution
+The strongest role wins (an Instructor who is also a Learner is an instructor), except that
+the TeachingAssistant sub-role outranks the Instructor principal role sent along with it.
+Institution
 roles (``institution/person#...``) and system roles give nothing in a course.
 """
 
@@ -75,13 +77,13 @@ def _context_role_name(role: str) -> str | None:
 
 def course_role(roles: list[str] | None) -> str | None:
     """The course role the LTI roles claim grants (see the table above), or None."""
-    best = None
-    for raw in roles or []:
-        name = _context_role_name(raw)
-        granted = next((r for key, r in ROLE_RULES if name == key), None)
-        if granted and (best is None or RANK[granted] > RANK[best]):
-            best = granted
-    return best
+    names = {_context_role_name(raw) for raw in roles or []}
+    if "Instructor#TeachingAssistant" in names:
+        # LTI asks platforms to send a sub-role's principal role with it: a teaching assistant
+        # comes as Instructor and Instructor#TeachingAssistant, and is a TA.
+        names.discard("Instructor")
+    granted = [role for key, role in ROLE_RULES if key in names]
+    return max(granted, key=RANK.__getitem__, default=None)
 
 
 class FramedRequest(DjangoRequest):
