@@ -96,6 +96,26 @@ class FramedRequest(DjangoRequest):
         return settings.LTI_FRAMED_COOKIES or super().is_secure()
 
 
+class Launch(DjangoMessageLaunch):
+    """pylti1p3's launch, which also fetches the platform's key set again, once, when a token
+    names a key that the cached set lacks: platforms rotate their keys, and a launch signed
+    with the new one must not fail until the cache expires. The fresh set is not cached, so a
+    token with a made-up key id costs one fetch and no more."""
+
+    def get_public_key(self):
+        try:
+            return super().get_public_key()
+        except LtiException:
+            cached, self._public_key_cache_data_storage = self._public_key_cache_data_storage, None
+            if cached is None:
+                raise
+            try:
+                self._registration.set_key_set(None)
+                return super().get_public_key()
+            finally:
+                self._public_key_cache_data_storage = cached
+
+
 def tool_config() -> DjangoToolConfig:
     return DjangoToolConfig()
 
@@ -109,7 +129,7 @@ def launch_storage() -> DjangoCacheDataStorage:
 def validated_launch(request) -> LtiLaunch:
     """The launch in this POST, validated by the library and by the two rules above.
     Raises LaunchRefused with the reason."""
-    message_launch = DjangoMessageLaunch(
+    message_launch = Launch(
         FramedRequest(request, post_only=True), tool_config(), launch_data_storage=launch_storage()
     )
     message_launch.set_public_key_caching(launch_storage(), cache_lifetime=settings.LTI_JWKS_CACHE_SECONDS)

@@ -110,6 +110,13 @@ def test_it_fetches_the_platform_keys_once_and_caches_them(lms, linked):
     assert lms.jwks_hits == 1  # the fixture's launch fetched them; these two used the cache
 
 
+def test_it_fetches_the_keys_again_when_the_lms_has_rotated_them(lms, linked):
+    lms.rotate_key()
+    page = Browser().launch(lms, lms.launch("lms-student-15", [LEARNER]))
+    assert page.status_code == 200, page.text[:300]
+    assert lms.jwks_hits == 2
+
+
 # --- refusals ---------------------------------------------------------------------------------
 
 
@@ -124,6 +131,7 @@ def test_it_refuses_an_unknown_key_id(lms, linked):
     page = Browser().launch(lms, lms.launch("mallory", [INSTRUCTOR], kid="not-a-key-of-this-lms"))
     assert page.status_code == 403
     assert "Unable to find public key" in refusal(page)
+    assert lms.jwks_hits == 2  # fetched once more in case the LMS had rotated its keys, then refused
 
 
 def test_it_refuses_a_token_for_another_audience(lms, linked):
