@@ -21,8 +21,8 @@ from django.db import transaction
 from lti_tool.models import LtiContext, LtiLaunch, LtiResourceLink, LtiUser
 
 from courses import policy, roster
-from courses.policy import Cap
 from courses.models import Assignment, Course, Role
+from courses.policy import Cap
 from lti.launch import LaunchRefused, course_role
 from lti.models import AssignmentLink, CourseLink
 
