@@ -178,3 +178,15 @@ def staff_course_ids(user):
     """Courses where the user sees everyone's submissions (a queryset of ids, for filters)."""
     roles = [role for role, caps in ROLE_CAPABILITIES.items() if Cap.VIEW_SUBMISSIONS in caps]
     return Membership.objects.filter(user=user, role__in=roles).values("course_id")
+
+
+def can_register_lti_platforms(user) -> bool:
+    """An LTI platform registration lets an LMS vouch for who its people are and what role they
+    hold in every course linked to it: the site's administrators alone add one."""
+    return bool(getattr(user, "is_active", False) and getattr(user, "is_superuser", False))
+
+
+def can_link_lms_course(user, course: Course | int) -> bool:
+    """Linking an LMS course to a course enrols the LMS's people in it: whoever manages the
+    course's people may link it."""
+    return can(user, course, Cap.MANAGE_PEOPLE)

@@ -60,12 +60,16 @@ INSTALLED_APPS = [
     "grading.apps.GradingConfig",
     "feedback",
     "webhooks",
+    "lti_tool",
+    "lti",
     "api",
     "web",
 ]
 
 MIDDLEWARE = [
-    # First: /healthz, /readyz and /metrics answered before host checks and HTTPS redirects;
+    # First: it adjusts framing and cookies after every other middleware (see lti.middleware).
+    "lti.middleware.LtiFramingMiddleware",
+    # Next: /healthz, /readyz and /metrics answered before host checks and HTTPS redirects;
     # every other request gets its id and log context (grader/ops.py).
     "grader.ops.OpsMiddleware",
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
@@ -188,6 +192,14 @@ except ValidationError:
     ) from None
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3 * 24 * 3600, minimum=60)
+
+# --- LTI 1.3 tool (docs/lti.md) ---------------------------------------------------------
+# How long a platform's JWKS is kept before it is fetched again.
+LTI_JWKS_CACHE_SECONDS = env_int("LTI_JWKS_CACHE_SECONDS", 600, minimum=0)
+# How long a used launch nonce is remembered (longer than any id token lives).
+LTI_NONCE_SECONDS = env_int("LTI_NONCE_SECONDS", 86_400, minimum=600)
+# SameSite=None; Secure cookies for sessions begun by a launch, so they work in the LMS's iframe.
+LTI_FRAMED_COOKIES = env_bool("LTI_FRAMED_COOKIES", True)
 
 # --- Celery --------------------------------------------------------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")

@@ -30,5 +30,6 @@ urlpatterns = [
     ),
     path("admin/", admin.site.urls),
     path("api/v1/", include("api.urls")),
+    path("", include("lti.urls")),
     path("", include("web.urls")),
 ]

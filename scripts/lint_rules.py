@@ -18,6 +18,7 @@ PACKAGES = (
     "api",
     "feedback",
     "webhooks",
+    "lti",
     "grading",
     "courses",
     "sandbox",
@@ -33,7 +34,7 @@ RULES = [
         "name": "sandbox-is-django-free",
         "applies": lambda path: path.parts[0] == "sandbox",
         "pattern": re.compile(
-            r"^\s*(from|import)\s+(django|rest_framework|courses|grader|grading|feedback|webhooks|api|web)\b",
+            r"^\s*(from|import)\s+(django|rest_framework|courses|grader|grading|feedback|webhooks|lti|api|web)\b",
             re.M,
         ),
         "why": "sandbox/ is a plain library; Django code calls it, never the other way round",
