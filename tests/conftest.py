@@ -144,6 +144,7 @@ def celery_worker(django_db_setup, django_db_blocker, sandbox_image, tmp_path_fa
         WEBHOOK_ALLOWED_HOSTS="127.0.0.1",  # the tests' webhook receiver
         LLM_BASE_URL=llm_server_process.url,  # hints from the project's vLLM-like server
         LLM_REDIS_URL=broker,
+        LTI_SERVICE_TIMEOUT_SECONDS="2",  # the test LMS's slow answers outlast it
     )
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(

@@ -64,6 +64,7 @@ class Request:
     query: dict[str, str]
     form: dict[str, str]
     headers: dict[str, str]
+    body: str = ""  # as sent (JSON service calls)
 
 
 @dataclass
@@ -300,6 +301,7 @@ def _handler_for(platform: TestPlatform):
                 {k: v[0] for k, v in parse_qs(parts.query).items()},
                 {k: v[0] for k, v in parse_qs(body).items()},
                 dict(self.headers),
+                body,
             )
             handler = platform.routes.get((self.command, parts.path))
             response = handler(request) if handler else Response(404, "no such route")
