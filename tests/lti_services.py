@@ -12,7 +12,8 @@ and scores, and NRPS memberships, plugged into its routes.
 
 Every call is recorded (``calls``, ``token_requests``, ``assertions``, ``scores``). Faults are
 queued per kind of call with ``fail(kind, *faults)``: ``500`` (an error answer), ``"slow"`` (an
-answer after ``slow_seconds``, past the tool's timeout) or ``401`` (the token refused once).
+answer after ``slow_seconds``, past the tool's timeout), ``401`` (the token refused once) or
+``None`` (this call answers normally).
 Like an LMS, a line item keeps per user the score with the latest ``timestamp``: an older one
 arriving late is acknowledged and dropped.
 """
