@@ -18,7 +18,7 @@ from decimal import Decimal
 from uuid import uuid4
 
 from django.db import transaction
-from lti_tool.models import LtiContext, LtiLaunch, LtiResourceLink
+from lti_tool.models import LtiContext, LtiLaunch, LtiResourceLink, LtiUser
 
 from courses import policy, roster
 from courses.models import Assignment, Course, Role
@@ -169,6 +169,19 @@ def create_course_for(context: LtiContext, user, role: str) -> CourseLink:
     )
     roster.set_role(course, user, Role.INSTRUCTOR)
     return CourseLink.objects.create(context=context, course=course, linked_by=user)
+
+
+@transaction.atomic
+def connect_account(lti_user: LtiUser, user) -> None:
+    """The person launching proved (by signing in) that this existing account is theirs: their
+    LTI identity signs in as it from now on. Refused for the site's administrators (an LMS must
+    not hold the keys to the whole site) and for an account another person of this LMS uses."""
+    if user.is_superuser or user.is_staff:
+        raise LaunchRefused("An administrator's account cannot be used through an LMS.")
+    issuer = lti_user.registration.issuer
+    if LtiUser.objects.filter(registration__issuer=issuer, auth_user=user).exclude(sub=lti_user.sub).exists():
+        raise LaunchRefused("That account is already used by another person of this LMS.")
+    LtiUser.objects.filter(registration__issuer=issuer, sub=lti_user.sub).update(auth_user=user)
 
 
 def courses_to_link(user):

@@ -12,6 +12,7 @@ from lti_tool.models import LtiDeployment, LtiRegistration
 
 class PlatformForm(forms.ModelForm):
     deployment_ids = forms.CharField(
+        error_messages={"required": "Give at least one deployment id."},
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="One per line, as the LMS shows them (Moodle: the tool's deployment id; Canvas: "
         "Settings → Apps → the app's deployment id).",

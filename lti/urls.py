@@ -9,6 +9,7 @@ urlpatterns = [
     path("lti/login/", OIDCLoginInitView.as_view(), name="login"),
     path("lti/launch/", views.LaunchView.as_view(), name="launch"),
     path("lti/link/", views.link_course, name="link_course"),
+    path("lti/connect/", views.connect_account, name="connect_account"),
     path("lti/resume/", views.resume, name="resume"),
     path("lti/pick/", views.pick_assignment, name="pick_assignment"),
     path("lti/deep-link/", views.deep_link, name="deep_link"),

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -143,6 +144,30 @@ def link_course(request):
     return render(
         request, "lti/link_course.html", {"context": context, "choices": choices, "current": current}
     )
+
+
+@_lti_page
+@require_POST
+def connect_account(request):
+    """On the linking page: an LMS instructor signs in with the grader account they already
+    have, so that their launches use it (and its courses can be linked)."""
+    launch = _session_launch(request)
+    if launch_role(launch) != Role.INSTRUCTOR:
+        raise LaunchRefused(linking.NOT_SET_UP, status=409)
+    form = AuthenticationForm(request, data=request.POST)
+    if not form.is_valid():
+        context = {
+            "context": launch.context,
+            "choices": linking.courses_to_link(request.user),
+            "login_form": form,
+        }
+        return render(request, "lti/link_course.html", context, status=400)
+    linking.connect_account(launch.user, form.get_user())
+    kept = {key: request.session[key] for key in (SESSION_KEY, FRAME_ANCESTORS)}
+    login(request, form.get_user())
+    request.session.update(kept)
+    after = "?next=deep_link" if request.GET.get("next") == "deep_link" else ""
+    return redirect(reverse("lti:link_course") + after)
 
 
 @_lti_page

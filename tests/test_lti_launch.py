@@ -12,6 +12,7 @@ from lti_tool.models import LtiDeployment, LtiUser
 
 from courses.models import Assignment, Course, Membership, Role
 from lti.models import AssignmentLink, CourseLink
+from tests.conftest import PASSWORD
 from tests.lti_platform import (
     INSTRUCTOR,
     LEARNER,
@@ -255,3 +256,31 @@ def test_a_launch_session_may_be_framed_by_its_lms_only(live_server, lms, linked
     assert "X-Frame-Options" not in page.headers
     elsewhere = requests.get(live_server.url + "/accounts/login/", timeout=30)
     assert elsewhere.headers["X-Frame-Options"] == "DENY"  # a session not begun by a launch: never framed
+
+
+def test_an_instructor_connects_their_grader_account_and_links_its_course(lms, course, assignment, people):
+    browser = Browser()
+    page = browser.launch(lms, lms.launch("lms-prof", [INSTRUCTOR], context_id="course-8"))
+    assert "cs1" not in page.text  # the new LTI account teaches nothing here yet
+    wrong = browser.csrf_post(lms.tool_url + "/lti/connect/", {"username": "instructor", "password": "nope"})
+    assert wrong.status_code == 400 and "correct username and password" in wrong.text
+    page = browser.csrf_post(lms.tool_url + "/lti/connect/", {"username": "instructor", "password": PASSWORD})
+    assert page.url.endswith("/lti/link/") and "cs1: CS 1" in page.text
+    page = browser.csrf_post(page.url, {"course": str(course.pk)})
+    assert page.url.endswith("/lti/pick/")
+    page = browser.csrf_post(page.url, {"assignment": str(assignment.pk)})
+    assert page.url.endswith(f"/courses/{course.code}/{assignment.slug}/")
+    assert LtiUser.objects.get(sub="lms-prof").auth_user == people["instructor"]
+    assert CourseLink.objects.get(context__id_on_platform="course-8").course == course
+    # The LMS's students now land on the assignment.
+    student = Browser().launch(lms, lms.launch("lms-pupil", [LEARNER], context_id="course-8"))
+    assert student.url.endswith(f"/courses/{course.code}/{assignment.slug}/")
+
+
+def test_an_lms_identity_cannot_take_over_an_administrators_account(lms, course, django_user_model):
+    django_user_model.objects.create_superuser("root", "root@example.edu", PASSWORD)
+    browser = Browser()
+    browser.launch(lms, lms.launch("lms-prof-2", [INSTRUCTOR], context_id="course-8"))
+    page = browser.csrf_post(lms.tool_url + "/lti/connect/", {"username": "root", "password": PASSWORD})
+    assert page.status_code == 403
+    assert LtiUser.objects.get(sub="lms-prof-2").auth_user.username != "root"
