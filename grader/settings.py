@@ -169,7 +169,7 @@ LTI_FRAMED_COOKIES = env_bool("LTI_FRAMED_COOKIES", True)
 # how often every linked course's roster is synced from its LMS.
 LTI_SERVICE_TIMEOUT_SECONDS = env_float("LTI_SERVICE_TIMEOUT_SECONDS", 10.0, minimum=0.5, maximum=120)
 LTI_PASSBACK_MAX_RETRIES = env_int("LTI_PASSBACK_MAX_RETRIES", 10, minimum=0, maximum=50)
-LTI_PASSBACK_STALE_SECONDS = env_int("LTI_PASSBACK_STALE_SECONDS", 900, minimum=60)
+LTI_PASSBACK_STALE_SECONDS = env_int("LTI_PASSBACK_STALE_SECONDS", 900, minimum=700)  # > the longest backoff
 LTI_ROSTER_SYNC_SECONDS = env_int("LTI_ROSTER_SYNC_SECONDS", 21_600, minimum=60)
 
 # --- Celery --------------------------------------------------------------------------------

@@ -72,20 +72,22 @@ def record_delivery(result: str) -> None:
     log.info("grade passback %s", result, extra={"passback_result": result})
 
 
+# Rows change by UPDATE (atomic counters, conditional states), which skips auto_now:
+# updated_at is set by hand, for resend_stale.
+
+
 # --- asking for a send (in the grading transaction) -----------------------------------------
 def request_passbacks(submission: Submission) -> list[int]:
     """Mark the student's grade pending in every LMS grade column of the assignment where the
     LMS knows them (an LTI identity at that LMS), and send the task on commit. Staff's own test
     submissions are not sent. Returns the rows' ids."""
     student = submission.student
-    if policy.role_in(student, submission.assignment.course_id) != Role.STUDENT:
+    links = AssignmentLink.objects.filter(assignment_id=submission.assignment_id)
+    if not links.exists() or policy.role_in(student, submission.assignment.course_id) != Role.STUDENT:
         return []
     issuers = set(LtiUser.objects.filter(auth_user=student).values_list("registration__issuer", flat=True))
-    links = AssignmentLink.objects.filter(
-        assignment_id=submission.assignment_id,
-        resource_link__context__deployment__registration__issuer__in=issuers,
-    )
-    ids = [_mark_pending(link, student) for link in links]
+    known = links.filter(resource_link__context__deployment__registration__issuer__in=issuers)
+    ids = [_mark_pending(link, student) for link in known]
     for pk in ids:
         transaction.on_commit(lambda pk=pk: enqueue(pk))
     return ids
@@ -96,7 +98,10 @@ def _mark_pending(link: AssignmentLink, student) -> int:
         link=link, student=student, defaults={"requested_at": timezone.now()}
     )
     GradePassback.objects.filter(pk=passback.pk).update(
-        state=PassbackState.PENDING, version=F("version") + 1, requested_at=timezone.now()
+        state=PassbackState.PENDING,
+        version=F("version") + 1,
+        requested_at=timezone.now(),
+        updated_at=timezone.now(),
     )
     return passback.pk
 
@@ -115,19 +120,24 @@ def send_again(passback: GradePassback, by) -> None:
         raise PermissionError("Only the course's staff may send grades to the LMS.")
     with transaction.atomic():
         GradePassback.objects.filter(pk=passback.pk).update(
-            state=PassbackState.PENDING, version=F("version") + 1, attempts=0, requested_at=timezone.now()
+            state=PassbackState.PENDING,
+            version=F("version") + 1,
+            attempts=0,
+            requested_at=timezone.now(),
+            updated_at=timezone.now(),
         )
         transaction.on_commit(lambda: enqueue(passback.pk))
 
 
 def resend_stale() -> int:
-    """Send again the rows left pending longer than LTI_PASSBACK_STALE_SECONDS (their message
-    was lost, e.g. with a broker restart). Returns how many."""
+    """Send again the rows left pending or retrying, untouched for LTI_PASSBACK_STALE_SECONDS
+    (longer than the longest backoff: their message was lost, e.g. with a broker restart).
+    Returns how many."""
     cutoff = timezone.now() - timedelta(seconds=settings.LTI_PASSBACK_STALE_SECONDS)
     ids = list(
-        GradePassback.objects.filter(state=PassbackState.PENDING, updated_at__lt=cutoff).values_list(
-            "pk", flat=True
-        )
+        GradePassback.objects.filter(
+            state__in=[PassbackState.PENDING, PassbackState.RETRYING], updated_at__lt=cutoff
+        ).values_list("pk", flat=True)
     )
     for pk in ids:
         GradePassback.objects.filter(pk=pk).update(updated_at=timezone.now())
@@ -259,7 +269,7 @@ def _find_or_create_line_item(link: AssignmentLink, service: AssignmentsGradesSe
 def _settle(passback: GradePassback, version: int, score: Score | None, at) -> None:
     """Record what the LMS took. The row is sent only if no newer change asked for a send in
     the meantime (that one's task is on its way)."""
-    fields: dict = {"attempts": 0, "last_error": ""}
+    fields: dict = {"attempts": 0, "last_error": "", "updated_at": timezone.now()}
     if score is not None:
         fields.update(
             sent_score=score.given, sent_maximum=score.maximum, sent_progress=score.grading, sent_at=at
@@ -271,7 +281,7 @@ def _settle(passback: GradePassback, version: int, score: Score | None, at) -> N
 def _failed(passback: GradePassback, error: str, final_attempt: bool) -> str:
     state = PassbackState.FAILED if final_attempt else PassbackState.RETRYING
     GradePassback.objects.filter(pk=passback.pk).exclude(state=PassbackState.SENT).update(
-        state=state, attempts=F("attempts") + 1, last_error=error[:2000]
+        state=state, attempts=F("attempts") + 1, last_error=error[:2000], updated_at=timezone.now()
     )
     log.warning("grade passback failed: %s", error, extra={"passback_id": passback.pk})
     if final_attempt:

@@ -3,7 +3,7 @@ tests/lti_services.py) verifies the tool's client-assertion JWTs against its JWK
 expiring tokens and records the scores it receives; the tool grades with the real Celery
 worker and real containers."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -279,5 +279,22 @@ def test_staff_send_a_failed_grade_again(lms, column, assignment, client, people
     client.force_login(people["ta"])
     answer = client.post(reverse("lti:send_again", args=["cs1", row.pk]))
     assert answer.status_code == 302
+    assert wait_for(sent(sent_score=Decimal("3.00")), 60)
+    assert lms.kept(column, STUDENT)["scoreGiven"] == 3.0
+
+
+@pytest.mark.docker
+@pytest.mark.worker
+def test_a_grade_whose_message_was_lost_is_sent_by_the_sweep(
+    lms, column, assignment, celery_worker, wait_for
+):
+    student = student_of(lms)
+    graded(assignment, student)
+    row = GradePassback.objects.create(
+        link=AssignmentLink.objects.get(), student=student, requested_at=timezone.now()
+    )
+    assert ags.resend_stale() == 0  # pending, but not for long: its message may be on its way
+    GradePassback.objects.filter(pk=row.pk).update(updated_at=timezone.now() - timedelta(hours=1))
+    assert ags.resend_stale() == 1
     assert wait_for(sent(sent_score=Decimal("3.00")), 60)
     assert lms.kept(column, STUDENT)["scoreGiven"] == 3.0
