@@ -10,8 +10,9 @@ gradebook shows (``Submission.objects.counted()``, ``grading.scoring``), never r
 - ``send_passback`` (the task ``lti.send_grade``, queue ``default``): reads the counted score
   *at send time*, so however many changes and retries pile up, the last send carries the latest
   score, and its AGS ``timestamp`` (the moment it was read) lets the LMS drop an older score
-  arriving late. A failure records the error and the task retries with exponential backoff;
-  past ``LTI_PASSBACK_MAX_RETRIES`` the row shows as failed, and course staff can send it again.
+  arriving late. A failure records the error; a passing one (see ``retryable``) is retried with exponential
+  backoff, past ``LTI_PASSBACK_MAX_RETRIES`` or at once for a refusal the row shows as failed,
+  and course staff can send it again.
   Nothing is lost: a row stays pending or failed until the LMS accepted the latest score, and
   ``resend_stale`` re-sends pending rows whose message was lost.
 
@@ -40,7 +41,7 @@ from django.db.models import F
 from django.utils import timezone
 from lti_tool.models import LtiUser
 from pylti1p3.assignments_grades import AssignmentsGradesService
-from pylti1p3.exception import LtiException
+from pylti1p3.exception import LtiException, LtiServiceException
 from pylti1p3.grade import Grade
 from pylti1p3.lineitem import LineItem
 
@@ -202,9 +203,20 @@ def send_passback(passback_id: int, final_attempt: bool = False) -> str:
     try:
         _post(passback, score, now)
     except (LtiException, OSError) as error:  # requests' errors are OSErrors
-        return _failed(passback, describe(error), final_attempt)
+        return _failed(passback, describe(error), final_attempt or not retryable(error))
     _settle(passback, version, score, now)
     return _done("sent")
+
+
+def retryable(error: Exception) -> bool:
+    """Worth trying again later: the LMS failed or was busy (5xx, 408, 429), a token refused
+    even after a fresh one (401), a timeout or a network error. Not: the LMS refused this score
+    (another 4xx: a deleted line item, a malformed score) or the link does not allow sending
+    (scope, no identity): those fail at once, for staff to see and send again."""
+    if isinstance(error, LtiServiceException):
+        status = error.response.status_code
+        return status >= 500 or status in (401, 408, 429)
+    return isinstance(error, OSError)
 
 
 def _post(passback: GradePassback, score: Score, at) -> None:

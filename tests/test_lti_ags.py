@@ -236,6 +236,10 @@ def test_staff_see_retrying_and_failed_sends_and_may_send_again(lms, column, ass
     with pytest.raises(ags.PassbackFailed):
         ags.send_passback(row.pk)
     client.force_login(people["ta"])
+    assert (
+        reverse("lti:course_lms", args=["cs1"])
+        in client.get(reverse("course", args=["cs1"])).content.decode()
+    )
     page = client.get(reverse("lti:course_lms", args=["cs1"]))
     assert page.status_code == 200
     assert "Failed, retrying" in page.content.decode() and "HTTP 500" in page.content.decode()
@@ -256,6 +260,10 @@ def test_a_student_cannot_send_a_grade_again(lms, column, assignment, client, pe
         state=PassbackState.FAILED,
     )
     client.force_login(student)
+    assert (
+        reverse("lti:course_lms", args=["cs1"])
+        not in client.get(reverse("course", args=["cs1"])).content.decode()
+    )
     answer = client.post(reverse("lti:send_again", args=["cs1", row.pk]))
     assert answer.status_code == 404
     assert client.get(reverse("lti:course_lms", args=["cs1"])).status_code == 404
@@ -298,3 +306,22 @@ def test_a_grade_whose_message_was_lost_is_sent_by_the_sweep(
     assert ags.resend_stale() == 1
     assert wait_for(sent(sent_score=Decimal("3.00")), 60)
     assert lms.kept(column, STUDENT)["scoreGiven"] == 3.0
+
+
+def test_a_score_the_lms_refuses_fails_at_once_and_so_does_a_link_without_the_score_scope(
+    lms, column, assignment
+):
+    student = student_of(lms)
+    graded(assignment, student)
+    row = GradePassback.objects.create(
+        link=AssignmentLink.objects.get(), student=student, requested_at=timezone.now()
+    )
+    lms.fail("scores", 400)
+    assert ags.send_passback(row.pk) == "failed"  # no retry: the same score would be refused again
+    row.refresh_from_db()
+    assert (row.state, row.attempts) == (PassbackState.FAILED, 1) and "HTTP 400" in row.last_error
+    launched(lms, ags={"scope": [AGS_SCOPES[0]], "lineitem": column})  # the LMS took the score scope away
+    GradePassback.objects.filter(pk=row.pk).update(state=PassbackState.PENDING)
+    assert ags.send_passback(row.pk) == "failed"
+    row.refresh_from_db()
+    assert "Missing required scope" in row.last_error
