@@ -34,9 +34,11 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import transaction
+from django.utils.text import slugify
 from lti_tool.models import LtiLaunch, LtiUser
 from lti_tool.utils import DjangoToolConfig
 from pylti1p3.contrib.django import DjangoCacheDataStorage, DjangoMessageLaunch
+from pylti1p3.contrib.django.request import DjangoRequest
 from pylti1p3.exception import LtiException
 
 from courses.models import Role
@@ -82,6 +84,16 @@ def course_role(roles: list[str] | None) -> str | None:
     return best
 
 
+class FramedRequest(DjangoRequest):
+    """With LTI_FRAMED_COOKIES the tool's cookies are ``SameSite=None; Secure`` whatever the
+    scheme (browsers take Secure cookies from http://localhost in development), so the library
+    is told the request is secure: its state and session cookies, its launch storage's keys and
+    its cookie-check page (which tests whether the iframe may keep such a cookie) then agree."""
+
+    def is_secure(self) -> bool:
+        return settings.LTI_FRAMED_COOKIES or super().is_secure()
+
+
 def tool_config() -> DjangoToolConfig:
     return DjangoToolConfig()
 
@@ -95,7 +107,9 @@ def launch_storage() -> DjangoCacheDataStorage:
 def validated_launch(request) -> LtiLaunch:
     """The launch in this POST, validated by the library and by the two rules above.
     Raises LaunchRefused with the reason."""
-    message_launch = DjangoMessageLaunch(request, tool_config(), launch_data_storage=launch_storage())
+    message_launch = DjangoMessageLaunch(
+        FramedRequest(request, post_only=True), tool_config(), launch_data_storage=launch_storage()
+    )
     message_launch.set_public_key_caching(launch_storage(), cache_lifetime=settings.LTI_JWKS_CACHE_SECONDS)
     try:
         message_launch.validate()
@@ -111,7 +125,7 @@ def launch_from_cache(launch_id: str, request) -> LtiLaunch:
     """A launch validated earlier in this session (deep linking answers after a page or two)."""
     try:
         message_launch = DjangoMessageLaunch.from_cache(
-            launch_id, request, tool_config(), launch_data_storage=launch_storage()
+            launch_id, FramedRequest(request), tool_config(), launch_data_storage=launch_storage()
         )
     except LtiException as error:
         raise LaunchRefused("This LMS launch has expired: launch the tool from your LMS again.") from error
@@ -166,8 +180,10 @@ def _new_account(lti_user: LtiUser):
     email = lti_user.email or ""
     if email and User.objects.filter(email__iexact=email).exists():
         email = ""  # kept on the LTI identity; two accounts with one address confuse the roster
+    # Readable (the page header shows it) and never guessable from the LMS alone.
+    who = slugify(lti_user.name or f"{lti_user.given_name} {lti_user.family_name}".strip())[:40] or "lms-user"
     user = User.objects.create_user(
-        f"lti-{uuid4().hex[:20]}",
+        f"{who}-{uuid4().hex[:6]}",
         email=email,
         first_name=(lti_user.given_name or "")[:150],
         last_name=(lti_user.family_name or "")[:150],

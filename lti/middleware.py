@@ -4,7 +4,9 @@
   ``Content-Security-Policy: frame-ancestors`` naming them, in place of ``X-Frame-Options:
   DENY``). Every other session keeps DENY.
 - Cookies: inside a frame on another site, a browser sends only ``SameSite=None; Secure``
-  cookies. The OIDC state cookie (``lti1p3-*``, set at login initiation, checked at launch) is
+  cookies, and browsers that block third-party cookies (Chromium's default now) keep only
+  ``Partitioned`` ones (CHIPS: a cookie jar per top-level site, so the tool's session inside
+  one LMS is not the tool's session anywhere else). The OIDC state cookie (``lti1p3-*``, set at login initiation, checked at launch) is
   sent that way always; the session and CSRF cookies only in a session begun by a launch.
   Browsers take Secure cookies over https, and over http from localhost (development).
   ``LTI_FRAMED_COOKIES=false`` turns the cookie part off (e.g. an http-only test set-up on
@@ -12,6 +14,8 @@
 """
 
 from __future__ import annotations
+
+from http.cookies import Morsel
 
 from django.conf import settings
 
@@ -40,4 +44,19 @@ class LtiFramingMiddleware:
             for name in names:
                 response.cookies[name]["samesite"] = "None"
                 response.cookies[name]["secure"] = True
+                dict.__setitem__(response.cookies, name, _partitioned(response.cookies[name]))
         return response
+
+
+class PartitionedMorsel(Morsel):
+    """Python learns the Partitioned attribute only in 3.14; Django has no argument for it."""
+
+    def OutputString(self, attrs=None):
+        return super().OutputString(attrs) + "; Partitioned"
+
+
+def _partitioned(morsel: Morsel) -> Morsel:
+    copy = PartitionedMorsel()
+    copy.update(morsel)
+    copy.set(morsel.key, morsel.value, morsel.coded_value)
+    return copy

@@ -1,12 +1,12 @@
 from django.urls import path
-from lti_tool.views import OIDCLoginInitView, jwks
+from lti_tool.views import jwks
 
 from lti import service_views, views
 
 app_name = "lti"
 urlpatterns = [
     path(".well-known/jwks.json", jwks, name="jwks"),
-    path("lti/login/", OIDCLoginInitView.as_view(), name="login"),
+    path("lti/login/", views.LoginView.as_view(), name="login"),
     path("lti/launch/", views.LaunchView.as_view(), name="launch"),
     path("lti/link/", views.link_course, name="link_course"),
     path("lti/connect/", views.connect_account, name="connect_account"),
@@ -15,6 +15,7 @@ urlpatterns = [
     path("lti/deep-link/", views.deep_link, name="deep_link"),
     path("lti/setup/", views.setup, name="setup"),
     path("lti/platforms/", views.platforms, name="platforms"),
+    path("lti/register/<str:token>/", views.DynamicRegistrationView.as_view(), name="dynamic_registration"),
     path(
         "lti/deployments/<int:deployment_id>/activate/", views.deployment_activate, name="deployment_activate"
     ),

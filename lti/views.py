@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+import requests
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
@@ -17,16 +18,27 @@ from django.views import View
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
+from lti_dynamic_registration.views import DynamicRegistrationBaseView
 from lti_tool.constants import SESSION_KEY
 from lti_tool.models import LtiDeployment, LtiLaunch, LtiRegistration
-from lti_tool.utils import sync_data_from_launch
+from lti_tool.utils import DjangoToolConfig, sync_data_from_launch
+from lti_tool.views import OIDCLoginInitView
+from pylti1p3.contrib.django import DjangoOIDCLogin
 from pylti1p3.deep_link_resource import DeepLinkResource
+from pylti1p3.exception import LtiException, OIDCException
 from pylti1p3.lineitem import LineItem
 
 from courses import policy
 from courses.models import Assignment, Role
-from lti import linking
-from lti.launch import LaunchRefused, account_for, launch_from_cache, validated_launch
+from lti import dynamic, linking
+from lti.launch import (
+    FramedRequest,
+    LaunchRefused,
+    account_for,
+    launch_from_cache,
+    launch_storage,
+    validated_launch,
+)
 from lti.linking import launch_role
 from lti.middleware import FRAME_ANCESTORS
 from lti.platforms import PlatformForm, activate_deployment, register_platform
@@ -51,6 +63,37 @@ def _frame_ancestors(launch: LtiLaunch) -> list[str]:
     return sorted(origins)
 
 
+class FramedOIDCLogin(DjangoOIDCLogin):
+    def get_cookies_allowed_js_check(self) -> str:
+        # The library's page tests whether the iframe may keep a SameSite=None; Secure cookie;
+        # the tool's framed cookies are also Partitioned, which browsers that block third-party
+        # cookies still keep: test the kind of cookie the tool sets.
+        return (
+            super()
+            .get_cookies_allowed_js_check()
+            .replace("'; SameSite=None; secure'", "'; SameSite=None; secure; Partitioned'")
+        )
+
+
+class LoginView(OIDCLoginInitView):
+    """OIDC third-party login initiation (django-lti's), with the launch's request and storage,
+    and a clear page when the LMS is not registered."""
+
+    def get_oidc_response(self, request, registration_uuid, params):
+        target_link_uri = params.get("target_link_uri")
+        if not target_link_uri:
+            return refused(request, LaunchRefused("The LMS sent no target_link_uri.", status=400))
+        login = FramedOIDCLogin(
+            FramedRequest(request), DjangoToolConfig(registration_uuid), launch_data_storage=launch_storage()
+        )
+        try:
+            return login.enable_check_cookies(self.main_msg, self.click_msg, self.loading_msg).redirect(
+                self.get_redirect_url(target_link_uri)
+            )
+        except (LtiException, OIDCException) as error:
+            return refused(request, LaunchRefused(f"The LMS's login was refused: {error}", status=400))
+
+
 @method_decorator((csrf_exempt, xframe_options_exempt), name="dispatch")
 class LaunchView(View):
     """The launch (redirect) URL: resource links and deep linking requests."""
@@ -72,18 +115,10 @@ class LaunchView(View):
             if launch.is_deep_link_launch:
                 return self.deep_linking(launch, person.user)
             if launch.is_resource_launch:
-                return self.resource(request, launch, person.user)
+                return _land(launch, person.user)
             raise LaunchRefused("This kind of LTI launch is not supported by grader.", status=400)
         except LaunchRefused as refusal:
             return refused(request, refusal, launch)
-
-    def resource(self, request, launch: LtiLaunch, user):
-        placement = linking.place_resource_launch(launch, user)
-        if placement.course is None:
-            return redirect("lti:link_course")
-        if placement.assignment is None:
-            return redirect("lti:pick_assignment")
-        return redirect("assignment", course_code=placement.course.code, slug=placement.assignment.slug)
 
     def deep_linking(self, launch: LtiLaunch, user):
         role = launch_role(launch)
@@ -96,6 +131,16 @@ class LaunchView(View):
             return redirect(reverse("lti:link_course") + "?next=deep_link")
         linking.enrol(course, user, role)
         return redirect("lti:deep_link")
+
+
+def _land(launch: LtiLaunch, user) -> HttpResponse:
+    """A resource link's launch: the assignment, or the page that sets up what is missing."""
+    placement = linking.place_resource_launch(launch, user)
+    if placement.course is None:
+        return redirect("lti:link_course")
+    if placement.assignment is None:
+        return redirect("lti:pick_assignment")
+    return redirect("assignment", course_code=placement.course.code, slug=placement.assignment.slug)
 
 
 def _session_launch(request) -> LtiLaunch:
@@ -173,8 +218,7 @@ def connect_account(request):
 @_lti_page
 def resume(request):
     """After linking: where the launch would have landed."""
-    launch = _session_launch(request)
-    return LaunchView().resource(request, launch, request.user)
+    return _land(_session_launch(request), request.user)
 
 
 @_lti_page
@@ -234,6 +278,7 @@ def _urls(request) -> dict[str, str]:
         "launch": request.build_absolute_uri(reverse("lti:launch")),
         "deep_link": request.build_absolute_uri(reverse("lti:launch")),
         "jwks": request.build_absolute_uri(reverse("lti:jwks")),
+        "dynamic": request.build_absolute_uri(reverse("lti:platforms")),
         "domain": request.get_host(),
     }
 
@@ -251,7 +296,11 @@ def platforms(request):
     """Register an LMS (site administrators only) and see the ones registered."""
     if not policy.can_register_lti_platforms(request.user):
         raise PermissionDenied
-    form = PlatformForm(request.POST or None)
+    dynamic_url = None
+    if request.method == "POST" and "make_dynamic_url" in request.POST:
+        token = dynamic.new_token(request.user)
+        dynamic_url = request.build_absolute_uri(reverse("lti:dynamic_registration", args=[token]))
+    form = PlatformForm(None if dynamic_url else request.POST or None)
     if request.method == "POST" and form.is_valid():
         registration = register_platform(form)
         return redirect(reverse("lti:platforms") + f"#platform-{registration.pk}")
@@ -259,7 +308,7 @@ def platforms(request):
     return render(
         request,
         "lti/platforms.html",
-        {"form": form, "registrations": registrations, "urls": _urls(request)},
+        {"form": form, "registrations": registrations, "urls": _urls(request), "dynamic_url": dynamic_url},
         status=400 if form.errors else 200,
     )
 
@@ -274,3 +323,28 @@ def deployment_activate(request, deployment_id: int):
         raise Http404
     activate_deployment(deployment)
     return redirect(reverse("lti:platforms") + f"#platform-{deployment.registration_id}")
+
+
+@method_decorator(xframe_options_exempt, name="dispatch")
+class DynamicRegistrationView(DynamicRegistrationBaseView):
+    """LTI Dynamic Registration: the LMS opens this (in a frame) with its configuration URL and
+    a registration token; see ``lti.dynamic``."""
+
+    tool_friendly_name = "grader"
+
+    def get(self, request, token: str):
+        if not dynamic.use_token(token):
+            message = (
+                "This registration URL is unknown, used or expired: ask grader's administrator for a new one."
+            )
+            return refused(request, LaunchRefused(message))
+        try:
+            openid_config = self.get_openid_config()
+            tool = dynamic.tool_registration(_urls(request))
+            client_id, deployment_id = dynamic.register_in_platform(
+                openid_config, request.GET["registration_token"], tool
+            )
+            dynamic.store_platform(openid_config, client_id, deployment_id)
+        except (ValueError, KeyError, requests.RequestException, dynamic.RegistrationFailed) as error:
+            return refused(request, LaunchRefused(f"Registration failed: {error}", status=400))
+        return self.success_response()

@@ -64,7 +64,7 @@ class Request:
     query: dict[str, str]
     form: dict[str, str]
     headers: dict[str, str]
-    body: str = ""  # as sent (JSON service calls)
+    body: str = ""
 
 
 @dataclass
@@ -142,6 +142,47 @@ class TestPlatform:
             return handler
 
         return add
+
+    # --- LTI Dynamic Registration ----------------------------------------------------------
+    def offer_dynamic_registration(self) -> str:
+        """Serve an OpenID configuration and a registration endpoint; returns the registration
+        token the LMS hands the tool (with the configuration's URL)."""
+        self.registration_token = uuid.uuid4().hex
+        self.tool_registrations: list[dict] = []
+        self.routes[("GET", "/.well-known/openid-configuration")] = self.openid_configuration
+        self.routes[("POST", "/register")] = self.register_tool
+        return self.registration_token
+
+    def _bearer_ok(self, request: Request) -> bool:
+        return request.headers.get("Authorization") == f"Bearer {self.registration_token}"
+
+    def openid_configuration(self, request: Request) -> Response:
+        if not self._bearer_ok(request):
+            return Response(401, "registration token required")
+        config = {
+            "issuer": self.issuer,
+            "authorization_endpoint": self.url + "/authorize",
+            "token_endpoint": self.url + "/token",
+            "jwks_uri": self.url + self.jwks_path,
+            "registration_endpoint": self.url + "/register",
+            "https://purl.imsglobal.org/spec/lti-platform-configuration": {"product_family_code": "test-lms"},
+        }
+        return Response(body=json.dumps(config), content_type="application/json")
+
+    def register_tool(self, request: Request) -> Response:
+        if not self._bearer_ok(request):
+            return Response(401, "registration token required")
+        self.tool_registrations.append(json.loads(request.body))
+        self.client_id, self.deployment_id = f"dyn-{uuid.uuid4().hex[:8]}", "dyn-deployment"
+        answer = {
+            "client_id": self.client_id,
+            **self.tool_registrations[-1],
+            "https://purl.imsglobal.org/spec/lti-tool-configuration": {
+                **self.tool_registrations[-1]["https://purl.imsglobal.org/spec/lti-tool-configuration"],
+                "deployment_id": self.deployment_id,
+            },
+        }
+        return Response(body=json.dumps(answer), content_type="application/json")
 
     # --- what the tool's administrator registers ------------------------------------------
     @property

@@ -284,3 +284,12 @@ def test_an_lms_identity_cannot_take_over_an_administrators_account(lms, course,
     page = browser.csrf_post(lms.tool_url + "/lti/connect/", {"username": "root", "password": PASSWORD})
     assert page.status_code == 403
     assert LtiUser.objects.get(sub="lms-prof-2").auth_user.username != "root"
+
+
+def test_it_refuses_a_login_from_an_lms_it_does_not_know(lms, linked):
+    url = lms.login_url(lms.launch("lms-student-14", [LEARNER])).replace(
+        "client_id=grader-tool", "client_id=nobody"
+    )
+    page = Browser().get(url + "&lti1p3_new_window=1")
+    assert page.status_code == 400
+    assert "login was refused" in refusal(page)

@@ -1,11 +1,15 @@
 """Registering an LMS, the tool's keys and JWKS, and the set-up page that lists every URL an
 LMS administrator pastes."""
 
+import re
+
 import pytest
+import requests
 from django.core.management import call_command
 from lti_tool.models import Key, LtiDeployment, LtiRegistration
 
 from tests.conftest import login
+from tests.lti_platform import INSTRUCTOR, Browser, TestPlatform
 
 pytestmark = pytest.mark.django_db
 
@@ -100,3 +104,50 @@ def test_rotating_keys_keeps_the_old_one_published_until_it_ages_out(client):
     assert len(kids) == 2  # platforms still verify messages signed just before the rotation
     call_command("rotate_keys", deactivate_after=0)
     assert len(client.get("/.well-known/jwks.json").json()["keys"]) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_lms_registers_itself_with_a_one_time_url(
+    client, admin, live_server, settings, course, assignment
+):
+    settings.LTI_FRAMED_COOKIES = False  # see tests.lti_platform.Browser
+    call_command("lti_ensure_key")
+    lms = TestPlatform(live_server.url).start()
+    try:
+        host = live_server.url.split("//")[1]  # the URL names the live server
+        page = login(client, admin).post("/lti/platforms/", {"make_dynamic_url": "1"}, HTTP_HOST=host)
+        url = re.search(r'id="dynamic-url">([^<]+)<', page.content.decode()).group(1)
+        token = lms.offer_dynamic_registration()
+        params = {
+            "openid_configuration": lms.url + "/.well-known/openid-configuration",
+            "registration_token": token,
+        }
+        # The LMS opens the URL (in a frame) for its administrator.
+        answer = requests.get(url, params=params, timeout=30)
+        assert answer.status_code == 200 and "org.imsglobal.lti.close" in answer.text
+        [sent] = lms.tool_registrations
+        assert sent["initiate_login_uri"] == live_server.url + "/lti/login/"
+        assert sent["jwks_uri"] == live_server.url + "/.well-known/jwks.json"
+        assert sent["redirect_uris"] == [live_server.url + "/lti/launch/"]
+        messages = sent["https://purl.imsglobal.org/spec/lti-tool-configuration"]["messages"]
+        assert {m["type"] for m in messages} == {"LtiResourceLinkRequest", "LtiDeepLinkingRequest"}
+        assert "https://purl.imsglobal.org/spec/lti-ags/scope/score" in sent["scope"]
+        registration = LtiRegistration.objects.get(issuer=lms.issuer)
+        assert registration.client_id == lms.client_id and registration.keyset_url.startswith(lms.url)
+        assert LtiDeployment.objects.get(registration=registration).deployment_id == "dyn-deployment"
+        # The URL works once.
+        again = requests.get(url, params=params, timeout=30)
+        assert again.status_code == 403 and "unknown, used or expired" in again.text
+        assert LtiRegistration.objects.count() == 1
+        # And the LMS launches with what it was given.
+        page = Browser().launch(lms, lms.launch("lms-teacher", [INSTRUCTOR]))
+        assert page.url.endswith("/lti/link/")
+    finally:
+        lms.close()
+
+
+def test_only_site_administrators_make_registration_urls(client, people, course):
+    assert (
+        login(client, people["instructor"]).post("/lti/platforms/", {"make_dynamic_url": "1"}).status_code
+        == 403
+    )
