@@ -325,3 +325,39 @@ def test_a_score_the_lms_refuses_fails_at_once_and_so_does_a_link_without_the_sc
     assert ags.send_passback(row.pk) == "failed"
     row.refresh_from_db()
     assert "Missing required scope" in row.last_error
+
+
+@pytest.mark.docker
+@pytest.mark.worker
+def test_a_rejected_rubric_score_makes_the_grade_fully_graded(
+    lms, column, assignment, people, celery_worker, wait_for
+):
+    item = RubricItem.objects.create(assignment=assignment, name="style", max_points=2)
+    student = student_of(lms)
+    with transaction.atomic():  # as grading records a grade: the announcement sends it
+        submission = graded(assignment, student)
+        ags.request_passbacks(submission)
+    assert wait_for(sent(sent_progress="PendingManual"), 60)
+    proposed = RubricScore.objects.create(submission=submission, item=item, points=1, justification="meh")
+    do_decide_rubric(proposed, approve=False, by=people["ta"])  # the points stay 0: no score change
+    assert wait_for(sent(sent_progress="FullyGraded"), 60)
+    kept = lms.kept(column, STUDENT)
+    assert (kept["scoreGiven"], kept["scoreMaximum"], kept["gradingProgress"]) == (3.0, 5.0, "FullyGraded")
+
+
+def test_the_last_allowed_attempt_completes_the_activity(lms, column, assignment):
+    assignment.attempt_limit = 2
+    assignment.save()
+    student = student_of(lms)
+    graded(assignment, student)
+    row = GradePassback.objects.create(
+        link=AssignmentLink.objects.get(), student=student, requested_at=timezone.now()
+    )
+    assert ags.send_passback(row.pk) == "sent"
+    graded(assignment, student, score="2")
+    GradePassback.objects.filter(pk=row.pk).update(state=PassbackState.PENDING)
+    assert ags.send_passback(row.pk) == "sent"
+    assert [(s["scoreGiven"], s["activityProgress"]) for s in lms.scores_for(STUDENT)] == [
+        (3.0, "Submitted"),
+        (2.0, "Completed"),  # no attempt left; the last graded attempt counts
+    ]
