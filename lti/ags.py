@@ -57,7 +57,6 @@ from lti.service_models import GradePassback, PassbackState
 
 log = logging.getLogger(__name__)
 
-SCORE_SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
 FULLY_GRADED, PENDING_MANUAL = "FullyGraded", "PendingManual"
 COMPLETED, SUBMITTED = "Completed", "Submitted"
 
