@@ -361,3 +361,19 @@ def test_the_last_allowed_attempt_completes_the_activity(lms, column, assignment
         (3.0, "Submitted"),
         (2.0, "Completed"),  # no attempt left; the last graded attempt counts
     ]
+
+
+def test_an_lms_that_does_not_answer_in_time_is_a_failure_to_retry(lms, column, assignment, settings):
+    settings.LTI_SERVICE_TIMEOUT_SECONDS = 1
+    lms.slow_seconds = 3
+    student = student_of(lms)
+    graded(assignment, student)
+    row = GradePassback.objects.create(
+        link=AssignmentLink.objects.get(), student=student, requested_at=timezone.now()
+    )
+    lms.fail("scores", "slow")
+    with pytest.raises(ags.PassbackFailed):
+        ags.send_passback(row.pk)
+    row.refresh_from_db()
+    assert row.state == PassbackState.RETRYING
+    assert row.last_error == "the LMS did not answer within 1 s"
