@@ -16,6 +16,7 @@ from lti_tool.models import LtiUser
 from courses.models import RubricItem
 from feedback.models import RubricScore
 from feedback.services import do_decide_rubric
+from grader.celery import app
 from grading.models import Status, Submission
 from grading.staff import do_override_score, do_regrade_submission
 from lti import ags
@@ -377,3 +378,12 @@ def test_an_lms_that_does_not_answer_in_time_is_a_failure_to_retry(lms, column, 
     row.refresh_from_db()
     assert row.state == PassbackState.RETRYING
     assert row.last_error == "the LMS did not answer within 1 s"
+
+
+def test_sending_runs_on_the_default_queue_and_beat_sweeps_lost_grades(settings):
+    app.loader.import_default_modules()
+    for task in ("lti.send_grade", "lti.resend_stale_grades", "lti.sync_roster", "lti.sync_rosters"):
+        assert task in app.tasks
+        assert app.amqp.router.route({}, task)["queue"].name == "default"
+    scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert {"lti.resend_stale_grades", "lti.sync_rosters"} <= scheduled
