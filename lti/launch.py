@@ -21,7 +21,9 @@ Roles (LTI context roles, short or full URIs, ``membership#`` or ``membership/``
     Mentor                                   -> ta
     Learner                                  -> student
 
-The strongest role wins (an Instructor who is also a Learner is an instructor). Institution
+The strongest role wins (an Instructor who is also a Learner is an instructor), except that
+the TeachingAssistant sub-role outranks the Instructor principal role sent along with it.
+Institution
 roles (``institution/person#...``) and system roles give nothing in a course.
 """
 
@@ -75,13 +77,13 @@ def _context_role_name(role: str) -> str | None:
 
 def course_role(roles: list[str] | None) -> str | None:
     """The course role the LTI roles claim grants (see the table above), or None."""
-    best = None
-    for raw in roles or []:
-        name = _context_role_name(raw)
-        granted = next((r for key, r in ROLE_RULES if name == key), None)
-        if granted and (best is None or RANK[granted] > RANK[best]):
-            best = granted
-    return best
+    names = {_context_role_name(raw) for raw in roles or []}
+    if "Instructor#TeachingAssistant" in names:
+        # LTI asks platforms to send a sub-role's principal role with it: a teaching assistant
+        # comes as Instructor and Instructor#TeachingAssistant, and is a TA.
+        names.discard("Instructor")
+    granted = [role for key, role in ROLE_RULES if key in names]
+    return max(granted, key=RANK.__getitem__, default=None)
 
 
 class FramedRequest(DjangoRequest):
@@ -92,6 +94,26 @@ class FramedRequest(DjangoRequest):
 
     def is_secure(self) -> bool:
         return settings.LTI_FRAMED_COOKIES or super().is_secure()
+
+
+class Launch(DjangoMessageLaunch):
+    """pylti1p3's launch, which also fetches the platform's key set again, once, when a token
+    names a key that the cached set lacks: platforms rotate their keys, and a launch signed
+    with the new one must not fail until the cache expires. The fresh set is not cached, so a
+    token with a made-up key id costs one fetch and no more."""
+
+    def get_public_key(self):
+        try:
+            return super().get_public_key()
+        except LtiException:
+            cached, self._public_key_cache_data_storage = self._public_key_cache_data_storage, None
+            if cached is None:
+                raise
+            try:
+                self._registration.set_key_set(None)
+                return super().get_public_key()
+            finally:
+                self._public_key_cache_data_storage = cached
 
 
 def tool_config() -> DjangoToolConfig:
@@ -107,7 +129,7 @@ def launch_storage() -> DjangoCacheDataStorage:
 def validated_launch(request) -> LtiLaunch:
     """The launch in this POST, validated by the library and by the two rules above.
     Raises LaunchRefused with the reason."""
-    message_launch = DjangoMessageLaunch(
+    message_launch = Launch(
         FramedRequest(request, post_only=True), tool_config(), launch_data_storage=launch_storage()
     )
     message_launch.set_public_key_caching(launch_storage(), cache_lifetime=settings.LTI_JWKS_CACHE_SECONDS)

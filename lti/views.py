@@ -109,6 +109,8 @@ class LaunchView(View):
                     f"activate deployment {launch.deployment.deployment_id} on grader's LTI platforms page."
                 )
             person = account_for(launch.user)
+            if not person.user.is_active:
+                raise LaunchRefused("This grader account is deactivated: ask the site's administrator.")
             login(request, person.user, backend="django.contrib.auth.backends.ModelBackend")
             request.session[SESSION_KEY] = launch.get_launch_id()
             request.session[FRAME_ANCESTORS] = _frame_ancestors(launch)

@@ -157,7 +157,12 @@ else
   "$VENV/bin/python" manage.py migrate --noinput
 fi
 # The LTI tool's signing key (its JWKS): made once, kept across runs.
-"$VENV/bin/python" manage.py lti_ensure_key
+if "$VENV/bin/python" manage.py lti_ensure_key --check >/dev/null 2>&1; then
+  say "LTI signing key: ok"
+else
+  say "creating the LTI signing key"
+  "$VENV/bin/python" manage.py lti_ensure_key >/dev/null
+fi
 
 # --- front-end: the code editor (CodeMirror from the npm registry, bundled by esbuild) ---------
 # static/build/ is generated, never committed; it is rebuilt when frontend/ changes.

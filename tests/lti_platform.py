@@ -136,6 +136,10 @@ class TestPlatform:
         self.server.shutdown()
         self.server.server_close()
 
+    def rotate_key(self) -> None:
+        """A new signing key and kid; the JWKS serves only the new one from now on."""
+        self.key, self.kid = new_key(), f"lms-{uuid.uuid4().hex[:8]}"
+
     def route(self, method: str, path: str):
         def add(handler: Callable[[Request], Response]):
             self.routes[(method, path)] = handler

@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from lti_tool.models import LtiDeployment, LtiUser
 
 from courses.models import Assignment, Course, Membership, Role
+from lti.launch import course_role
 from lti.models import AssignmentLink, CourseLink
 from tests.conftest import PASSWORD
 from tests.lti_platform import (
@@ -109,6 +110,13 @@ def test_it_fetches_the_platform_keys_once_and_caches_them(lms, linked):
     assert lms.jwks_hits == 1  # the fixture's launch fetched them; these two used the cache
 
 
+def test_it_fetches_the_keys_again_when_the_lms_has_rotated_them(lms, linked):
+    lms.rotate_key()
+    page = Browser().launch(lms, lms.launch("lms-student-15", [LEARNER]))
+    assert page.status_code == 200, page.text[:300]
+    assert lms.jwks_hits == 2
+
+
 # --- refusals ---------------------------------------------------------------------------------
 
 
@@ -123,6 +131,7 @@ def test_it_refuses_an_unknown_key_id(lms, linked):
     page = Browser().launch(lms, lms.launch("mallory", [INSTRUCTOR], kid="not-a-key-of-this-lms"))
     assert page.status_code == 403
     assert "Unable to find public key" in refusal(page)
+    assert lms.jwks_hits == 2  # fetched once more in case the LMS had rotated its keys, then refused
 
 
 def test_it_refuses_a_token_for_another_audience(lms, linked):
@@ -293,3 +302,34 @@ def test_it_refuses_a_login_from_an_lms_it_does_not_know(lms, linked):
     page = Browser().get(url + "&lti1p3_new_window=1")
     assert page.status_code == 400
     assert "login was refused" in refusal(page)
+
+
+def test_it_refuses_a_deactivated_account(lms, linked):
+    Browser().launch(lms, lms.launch("lms-leaver", [LEARNER]))
+    get_user_model().objects.filter(lti_users__sub="lms-leaver").update(is_active=False)
+    page = Browser().launch(lms, lms.launch("lms-leaver", [LEARNER]))
+    assert page.status_code == 403
+    assert "deactivated" in refusal(page)
+
+
+MEMBERSHIP = "http://purl.imsglobal.org/vocab/lis/v2/membership"
+
+
+@pytest.mark.parametrize(
+    ("roles", "role"),
+    [
+        ([INSTRUCTOR], Role.INSTRUCTOR),
+        (["Instructor"], Role.INSTRUCTOR),  # the short form LTI allows for context roles
+        ([MEMBERSHIP + "#Administrator"], Role.INSTRUCTOR),
+        ([MEMBERSHIP + "/Instructor#TeachingAssistant"], Role.TA),
+        ([INSTRUCTOR, MEMBERSHIP + "/Instructor#TeachingAssistant"], Role.TA),  # principal role sent along
+        ([MEMBERSHIP + "#Mentor"], Role.TA),
+        ([LEARNER], Role.STUDENT),
+        ([LEARNER, INSTRUCTOR], Role.INSTRUCTOR),
+        (["http://purl.imsglobal.org/vocab/lis/v2/institution/person#Instructor"], None),
+        (["http://purl.imsglobal.org/vocab/lis/v2/system/person#Administrator"], None),
+        ([], None),
+    ],
+)
+def test_the_role_mapping(roles, role):
+    assert course_role(roles) == role

@@ -32,6 +32,7 @@ def test_a_second_run_changes_nothing():
         "Docker Engine",
         "sandbox image",
         "migrations",
+        "LTI signing key",
     ):
         assert any(line.startswith(f"[setup] {step}") and line.endswith(": ok") for line in lines), (
             step,
