@@ -189,10 +189,14 @@ def _rubric_waits(counted: Submission) -> bool:
 def send_passback(passback_id: int, final_attempt: bool = False) -> str:
     """Send the latest counted score of one row. Returns the result (see record_delivery);
     raises PassbackFailed to be retried, unless ``final_attempt`` (then the row is failed)."""
-    passback = GradePassback.objects.select_related(
-        "link__assignment", "link__resource_link__context__deployment__registration", "student"
-    ).get(pk=passback_id)
-    if passback.state == PassbackState.SENT:
+    passback = (
+        GradePassback.objects.select_related(
+            "link__assignment", "link__resource_link__context__deployment__registration", "student"
+        )
+        .filter(pk=passback_id)
+        .first()
+    )
+    if passback is None or passback.state == PassbackState.SENT:  # gone with its link, or done
         return _done("skipped")
     version, now = passback.version, timezone.now()
     score = counted_score(passback.link, passback.student)

@@ -80,9 +80,13 @@ def _enqueue(course_link_id: int) -> None:
 
 def run_sync(course_link_id: int) -> dict:
     """The task's body: sync, and record the outcome for course staff."""
-    course_link = CourseLink.objects.select_related("course", "context__deployment__registration").get(
-        pk=course_link_id
+    course_link = (
+        CourseLink.objects.select_related("course", "context__deployment__registration")
+        .filter(pk=course_link_id)
+        .first()
     )
+    if course_link is None:  # unlinked since the sync was asked for
+        return {"error": "the LMS course is no longer linked"}
     try:
         summary = sync_from_lms(course_link)
     except (SyncRefused, LtiException, OSError, roster.RosterRejected) as error:
