@@ -22,6 +22,7 @@ from lti_tool.models import LtiContext, LtiLaunch, LtiResourceLink, LtiUser
 
 from courses import policy, roster
 from courses.models import Assignment, Course, Role
+from courses.policy import Cap
 from lti.launch import LaunchRefused, course_role
 from lti.models import AssignmentLink, CourseLink
 
@@ -80,6 +81,8 @@ def place_resource_launch(launch: LtiLaunch, user) -> Placement:
         if role != Role.INSTRUCTOR:
             raise LaunchRefused(NOT_SET_UP, status=409)
         return Placement(role, course)
+    if not policy.can(user, course, Cap.VIEW_DRAFTS) and not link.assignment.published:
+        raise LaunchRefused("Your instructor has not published this assignment yet.", status=409)
     return Placement(role, course, link.assignment)
 
 

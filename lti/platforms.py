@@ -6,8 +6,14 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from django import forms
-from django.db import transaction
+from django.db import models, transaction
 from lti_tool.models import LtiDeployment, LtiRegistration
+
+
+def _https_by_default(field, **kwargs):
+    if isinstance(field, models.URLField):
+        kwargs["assume_scheme"] = "https"  # an LMS's URLs pasted without a scheme are https
+    return field.formfield(**kwargs)
 
 
 class PlatformForm(forms.ModelForm):
@@ -20,6 +26,7 @@ class PlatformForm(forms.ModelForm):
 
     class Meta:
         model = LtiRegistration
+        formfield_callback = _https_by_default
         fields = ["name", "issuer", "client_id", "auth_url", "token_url", "keyset_url"]
         labels = {
             "issuer": "Issuer (platform id)",

@@ -217,6 +217,15 @@ def test_it_refuses_a_role_that_gives_no_access(lms, linked):
     assert "gives no access" in refusal(page)
 
 
+def test_a_student_is_told_the_assignment_is_not_published_yet(lms, linked, assignment):
+    Assignment.objects.filter(pk=assignment.pk).update(published=False)
+    page = Browser().launch(lms, lms.launch("lms-student-16", [LEARNER]))
+    assert page.status_code == 409
+    assert "not published this assignment yet" in refusal(page)
+    ta = Browser().launch(lms, lms.launch("lms-ta-2", [TEACHING_ASSISTANT]))
+    assert ta.url.endswith(f"/courses/{linked.code}/{assignment.slug}/")  # staff see drafts
+
+
 # --- first launches from an LMS course that is not linked yet ---------------------------------
 
 
