@@ -200,6 +200,14 @@ LTI_JWKS_CACHE_SECONDS = env_int("LTI_JWKS_CACHE_SECONDS", 600, minimum=0)
 LTI_NONCE_SECONDS = env_int("LTI_NONCE_SECONDS", 86_400, minimum=600)
 # SameSite=None; Secure cookies for sessions begun by a launch, so they work in the LMS's iframe.
 LTI_FRAMED_COOKIES = env_bool("LTI_FRAMED_COOKIES", True)
+# Calls to an LMS's services (grades, roster): how long one HTTP call may take, how many times a
+# grade is retried (exponential backoff, up to 10 minutes apart) before it shows as failed, how
+# long a grade may wait unsent before the periodic sweep sends it again (a lost message), and
+# how often every linked course's roster is synced from its LMS.
+LTI_SERVICE_TIMEOUT_SECONDS = env_float("LTI_SERVICE_TIMEOUT_SECONDS", 10.0, minimum=0.5, maximum=120)
+LTI_PASSBACK_MAX_RETRIES = env_int("LTI_PASSBACK_MAX_RETRIES", 10, minimum=0, maximum=50)
+LTI_PASSBACK_STALE_SECONDS = env_int("LTI_PASSBACK_STALE_SECONDS", 900, minimum=700)  # > the longest backoff
+LTI_ROSTER_SYNC_SECONDS = env_int("LTI_ROSTER_SYNC_SECONDS", 21_600, minimum=60)
 
 # --- Celery --------------------------------------------------------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
@@ -214,11 +222,14 @@ CELERY_TASK_ROUTES = {
     "feedback.dispatch": {"queue": "feedback"},
     "webhooks.deliver": {"queue": "default"},
     "grader.sweep_stuck": {"queue": "default"},
+    "lti.*": {"queue": "default"},
 }
 SWEEP_INTERVAL_SECONDS = env_int("SWEEP_INTERVAL_SECONDS", 60, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     "sweep-stuck-submissions": {"task": "grader.sweep_stuck", "schedule": float(SWEEP_INTERVAL_SECONDS)},
     "dispatch-feedback": {"task": "feedback.dispatch", "schedule": 10.0, "kwargs": {"budget_seconds": 8.0}},
+    "lti-resend-stale-grades": {"task": "lti.resend_stale_grades", "schedule": float(SWEEP_INTERVAL_SECONDS)},
+    "lti-sync-rosters": {"task": "lti.sync_rosters", "schedule": float(LTI_ROSTER_SYNC_SECONDS)},
 }
 # Publishing while the broker is down fails fast (the row stays queued for the sweeper)
 # instead of holding the student's request.

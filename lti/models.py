@@ -70,3 +70,7 @@ class AssignmentLink(models.Model):
     @property
     def can_publish_scores(self) -> bool:
         return "https://purl.imsglobal.org/spec/lti-ags/scope/score" in self.ags_scopes
+
+
+# Grades sent back and roster syncs (AGS, NRPS) live in their own module.
+from lti.service_models import GradePassback, RosterSync  # noqa: E402,F401

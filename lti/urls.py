@@ -1,7 +1,7 @@
 from django.urls import path
 from lti_tool.views import jwks
 
-from lti import views
+from lti import service_views, views
 
 app_name = "lti"
 urlpatterns = [
@@ -18,5 +18,17 @@ urlpatterns = [
     path("lti/register/<str:token>/", views.DynamicRegistrationView.as_view(), name="dynamic_registration"),
     path(
         "lti/deployments/<int:deployment_id>/activate/", views.deployment_activate, name="deployment_activate"
+    ),
+    # Grades sent back and the roster from the LMS (course staff).
+    path("lti/courses/<slug:course_code>/", service_views.course_lms, name="course_lms"),
+    path(
+        "lti/courses/<slug:course_code>/grades/<int:passback_id>/send/",
+        service_views.send_again,
+        name="send_again",
+    ),
+    path(
+        "lti/courses/<slug:course_code>/roster/<int:course_link_id>/sync/",
+        service_views.sync_roster,
+        name="sync_roster",
     ),
 ]

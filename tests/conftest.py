@@ -151,6 +151,7 @@ def celery_worker(django_db_setup, django_db_blocker, sandbox_image, tmp_path_fa
         LOG_FORMAT="json",
         PROMETHEUS_MULTIPROC_DIR=str(tmp_path_factory.mktemp("worker-metrics")),
         WORKER_METRICS_PORT=str(metrics_port),
+        LTI_SERVICE_TIMEOUT_SECONDS="2",  # the test LMS's slow answers outlast it
     )
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
