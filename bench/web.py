@@ -27,8 +27,6 @@ import asyncio
 import multiprocessing
 import os
 import random
-import re
-import statistics
 import subprocess
 import sys
 import time
@@ -189,7 +187,7 @@ def crowd(people: list[dict], seconds: float, seed_value: int, queue) -> None:
     queue.put((out, usage.user + usage.system))
 
 
-def alone(person: dict, rounds: int, queue) -> None:
+def alone(person: dict, rounds: int, _index: int, queue) -> None:
     """One student, one request at a time: the figures without a crowd."""
     import aiohttp
 
