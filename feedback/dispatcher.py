@@ -68,6 +68,7 @@ from feedback.llm import (
 )
 from feedback.models import Feedback, FeedbackRequest, RequestStatus, RubricScore, RubricStatus, Source
 from feedback.services import recount_rubric
+from grading import live
 from grading.code_reading import findings_for
 from grading.disclosure import line_in_file, students_view
 from grading.models import Submission, TrialRun, TrialStatus
@@ -824,9 +825,11 @@ def _record_spent(submission: Submission, spent: HintResult) -> None:
         left_out="; ".join(spent.left_out),
         candidates=spent.candidates,
     )
+    live.changed(submission.pk)  # staff see the tokens on the live part
 
 
 def _finish(request: FeedbackRequest, error: str) -> None:
     FeedbackRequest.objects.filter(pk=request.pk).update(
         status=RequestStatus.DONE, lease_until=None, last_error=error
     )
+    live.changed(request.submission_id)  # no hint is coming any more: the page stops waiting

@@ -11,6 +11,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from grading import live
 from grading.models import Status, Submission, SubmissionEvent
 
 
@@ -34,6 +35,7 @@ def transition(
         ).update(status=to, status_changed_at=timezone.now(), **fields)
         if updated:
             SubmissionEvent.objects.create(submission_id=submission_id, status=to, detail=detail[:500])
+            live.changed(submission_id)
     return bool(updated)
 
 

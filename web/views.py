@@ -14,10 +14,12 @@ from courses.policy import Cap, user_capabilities
 from feedback.dispatcher import model_server_problem
 from feedback.models import Feedback
 from feedback.services import feedback_pending, model_usage
+from grading.live import changed
 from grading.models import Status, Submission
 from grading.presentation import code_listings, file_diffs, results_for_viewer
 from grading.scoring import explain_lateness
 from grading.services import SubmissionRejected, do_submit
+from web import live
 from web.course_views import assignment_context, editor_code
 from web.forms import SubmitForm
 from web.wrong_answers import answer_filter
@@ -109,11 +111,19 @@ def submission_detail(request, submission_id):
     return render(request, "grader/submission.html", submission_context(request, submission, caps))
 
 
-@login_required
 def submission_status(request, submission_id):
-    """The live part of the submission page, fetched by static/js/live.js until finished."""
+    """The live part of the submission page, fetched by static/js/live.js until finished: a 304
+    from the cache alone while the reader's copy is current (web.live), else the fragment."""
+    return live.not_modified(request, submission_id) or _live_fragment(request, submission_id)
+
+
+@login_required
+def _live_fragment(request, submission_id):
+    version = live.current_version(submission_id)  # before the rows it versions are read
     submission, caps = _submission_for(request, submission_id)
-    return render(request, "grader/_submission_live.html", submission_context(request, submission, caps))
+    response = render(request, "grader/_submission_live.html", submission_context(request, submission, caps))
+    live.remember(request, submission_id, version, response)
+    return response
 
 
 @login_required
@@ -190,6 +200,7 @@ def rate_hint(request, submission_id):
         messages.error(request, "Nothing to rate.")
     else:
         Feedback.objects.filter(pk=feedback.pk).update(rating=rating)
+        changed(submission.pk)  # the live part shows the rating
         messages.success(request, "Thanks — your rating helps us improve the hints.")
     return redirect("submission", submission_id=submission.pk)
 
