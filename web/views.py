@@ -16,10 +16,10 @@ from feedback.models import Feedback
 from feedback.services import feedback_pending, model_usage
 from grading.live import changed
 from grading.models import Status, Submission
-from grading.presentation import code_listings, file_diffs, results_for_viewer
+from grading.presentation import file_diffs, results_for_viewer
 from grading.scoring import explain_lateness
 from grading.services import SubmissionRejected, do_submit
-from web import live
+from web import fragments, live
 from web.course_views import assignment_context, editor_code
 from web.forms import SubmitForm
 from web.wrong_answers import answer_filter
@@ -57,7 +57,7 @@ def _submission_for(request, submission_id) -> tuple[Submission, frozenset[Cap]]
     """The submission, if it is the reader's own or they may see everyone's (else 404), and the
     reader's capabilities in its course (one lookup: the live part polls this)."""
     submission = get_object_or_404(
-        Submission.objects.select_related("assignment__course", "student"), pk=submission_id
+        Submission.objects.select_related("assignment__course", "student", "feedback"), pk=submission_id
     )
     caps = user_capabilities(request.user, submission.assignment.course_id)
     if submission.student_id != request.user.pk and Cap.VIEW_SUBMISSIONS not in caps:
@@ -85,7 +85,7 @@ def submission_context(request, submission, caps: frozenset[Cap]):
         "can_grade": can_grade,
         "can_regrade": can_grade and submission.status in (Status.GRADED, Status.ERROR),
         "late_note": _late_note(submission),
-        "listings": code_listings(
+        "listings": fragments.listings(
             submission.files, assignment.main_file, feedback.line if feedback else None
         ),
         # A fallback hint may still be replaced by the model's: keep polling while one is pending.
