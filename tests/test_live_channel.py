@@ -2,6 +2,9 @@
 the cache alone; every change of the submission gives a new body; nobody gets a 304 about a
 submission the full view would not show them."""
 
+import html
+import re
+
 import pytest
 from django.conf import settings
 from django.db import connection
@@ -55,6 +58,22 @@ def test_it_answers_a_current_copy_with_304_and_no_query(client, people, assignm
     assert again.status_code == 304
     assert len(queries) == 0
     assert again["ETag"] == first["ETag"]
+
+
+def page_etag(client, submission) -> str:
+    page = client.get(f"/submissions/{submission.pk}/")
+    return html.unescape(re.search(rb'data-etag="([^"]+)"', page.content).group(1).decode())
+
+
+def test_the_pages_own_copy_is_current_for_the_first_poll(client, people, assignment):
+    submission = submit(people["alice"], assignment)
+    etag = page_etag(login(client, people["alice"]), submission)
+    with CaptureQueriesContext(connection) as queries:
+        assert poll(client, submission, etag).status_code == 304
+    assert len(queries) == 0
+    grading.claim(submission.pk, redelivered=False)
+    running = poll(client, submission, etag)
+    assert running.status_code == 200 and b'data-status="running"' in running.content
 
 
 def test_queued_graded_and_the_hint_each_give_a_new_body(client, people, assignment, settings):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import secrets
 
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
@@ -78,13 +79,27 @@ def current_version(submission_id: int) -> str | None:
 
 def remember(request: HttpRequest, submission_id: int, version: str | None, response: HttpResponse) -> None:
     """Stamp the fragment the reader was allowed to see, and grant its session 304s for it."""
+    if version and response.status_code == 200:
+        etag = _etag(version, response.content)
+        if _grant(request, submission_id, etag):
+            response["ETag"] = etag
+
+
+def page_etag(request: HttpRequest, submission_id: int, version: str | None) -> str:
+    """For the submission page, which shows the live part too: the ETag live.js starts with, so
+    its first poll is a 304 as well ("" if there is none)."""
+    etag = f'"{version}.{secrets.token_hex(8)}"' if version else ""
+    return etag if etag and _grant(request, submission_id, etag) else ""
+
+
+def _grant(request: HttpRequest, submission_id: int, etag: str) -> bool:
     session_key = request.session.session_key
-    if not version or not session_key or response.status_code != 200:
-        return
-    etag = _etag(version, response.content)
-    response["ETag"] = etag
+    if not session_key:
+        return False
     grant = {"etag": etag, "user": request.session.get(SESSION_KEY), "tz": request.COOKIES.get(TZ_COOKIE, "")}
     try:
         cache.set(_grant_key(session_key, submission_id), grant, GRANT_SECONDS)
     except Exception:  # noqa: BLE001 - without the grant the next poll takes the full way
         log.exception("live grant not stored", extra={"submission_id": submission_id})
+        return False
+    return True

@@ -107,8 +107,12 @@ def _late_note(submission) -> str:
 
 @login_required
 def submission_detail(request, submission_id):
+    version = live.current_version(submission_id)  # before the rows it versions are read
     submission, caps = _submission_for(request, submission_id)
-    return render(request, "grader/submission.html", submission_context(request, submission, caps))
+    context = submission_context(request, submission, caps)
+    if not context["live_done"]:  # live.js polls: its first poll can be a 304 too
+        context["live_etag"] = live.page_etag(request, submission.pk, version)
+    return render(request, "grader/submission.html", context)
 
 
 def submission_status(request, submission_id):

@@ -84,6 +84,7 @@
   document.addEventListener("DOMContentLoaded", function () {
     var live = document.getElementById("live");
     if (live) settle(live);
+    if (live && live.dataset.etag) etag = live.dataset.etag; // the page showed this version
     poll(1000);
   });
 })();
