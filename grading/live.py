@@ -60,17 +60,17 @@ def _forget(keys: list[str]) -> None:
         log.exception("could not invalidate live versions", extra={"keys": keys})
 
 
-def on_saved(sender, instance, **kwargs) -> None:
+def on_saved(sender: type, instance: object, **kwargs: object) -> None:
     """post_save of any model: a Submission, or a row with a ``submission`` of its own."""
-    if sender is Submission:
+    if isinstance(instance, Submission):
         changed(instance.pk)
-    elif isinstance(getattr(instance, "submission_id", None), int):
-        changed(instance.submission_id)
+    elif isinstance(submission_id := getattr(instance, "submission_id", None), int):
+        changed(submission_id)
 
 
-def on_scored(sender, submission, **kwargs) -> None:
+def on_scored(sender: type, submission: Submission, **kwargs: object) -> None:
     changed(submission.pk)
 
 
-def on_requeued(sender, submission_ids, **kwargs) -> None:
+def on_requeued(sender: type, submission_ids: list[int], **kwargs: object) -> None:
     changed(*submission_ids)

@@ -20,5 +20,6 @@ TARGETS=(
   grading/tasks.py
   grading/static_checks.py
   grading/code_reading.py
+  grading/live.py
 )
 exec "${MYPY:-.venv/bin/mypy}" "$@" "${TARGETS[@]}"
