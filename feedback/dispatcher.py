@@ -76,6 +76,7 @@ from feedback.models import (
     Source,
 )
 from feedback.services import recount_rubric
+from grading import live
 from grading.code_reading import findings_for
 from grading.disclosure import line_in_file, students_view
 from grading.models import Submission, TrialRun, TrialStatus
@@ -844,9 +845,11 @@ def _record_spent(submission: Submission, spent: HintResult) -> None:
         left_out="; ".join(spent.left_out),
         candidates=spent.candidates,
     )
+    live.changed(submission.pk)  # staff see the tokens on the live part
 
 
 def _finish(request: FeedbackRequest, error: str) -> None:
     FeedbackRequest.objects.filter(pk=request.pk).update(
         status=RequestStatus.DONE, lease_until=None, last_error=error
     )
+    live.changed(request.submission_id)  # no hint is coming any more: the page stops waiting

@@ -9,6 +9,13 @@ class GradingConfig(AppConfig):
     verbose_name = "Grading"
 
     def ready(self):
-        # Celery signal handlers of the grading worker (janitor at start, pool at shutdown).
-        # Its own measurements on its announcements (submit to graded).
-        from grading import metrics, worker  # noqa: F401
+        from django.db.models.signals import post_save
+
+        # worker: the Celery signal handlers of the grading worker (janitor at start, pool at
+        # shutdown), connected on import; metrics: its measurements on its announcements.
+        from grading import live, metrics, signals, worker  # noqa: F401
+
+        # What a submission's live part shows changed: its cached version goes (grading.live).
+        post_save.connect(live.on_saved, dispatch_uid="grading.live")
+        signals.submission_scored.connect(live.on_scored, dispatch_uid="grading.live")
+        signals.submission_requeued.connect(live.on_requeued, dispatch_uid="grading.live")

@@ -11,6 +11,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from grading import live
 from grading.models import Status, Submission, SubmissionEvent
 from observe import metrics
 
@@ -36,6 +37,7 @@ def transition(
         if updated:
             SubmissionEvent.objects.create(submission_id=submission_id, status=to, detail=detail[:500])
             transaction.on_commit(lambda: metrics.submission_moved(to.value))
+            live.changed(submission_id)
     return bool(updated)
 
 

@@ -23,5 +23,6 @@ TARGETS=(
   observe/metrics.py
   observe/logs.py
   observe/exporter.py
+  grading/live.py
 )
 exec "${MYPY:-.venv/bin/mypy}" "$@" "${TARGETS[@]}"

@@ -7,12 +7,12 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from courses import access
-from courses.markdown import render as render_markdown
 from courses.models import Assignment, Extension
 from courses.policy import Cap, membership_capabilities
 from grading import scoring
 from grading.models import Submission
 from grading.services import attempt_allowance
+from web import fragments
 from web.forms import SubmitForm
 
 
@@ -75,10 +75,15 @@ def course_detail(request, course_code):
 def editor_code(assignment, submissions) -> str:
     """What the editor opens with: the main file of the student's latest attempt (whatever its
     status), else the starter code."""
-    files = submissions.order_by("-attempt").values_list("files", flat=True).first()
+    return _latest(assignment, submissions)[1]
+
+
+def _latest(assignment, submissions) -> tuple[int, str]:
+    """The student's latest attempt number (0: none) and the editor's code, in one query."""
+    attempt, files = submissions.order_by("-attempt").values_list("attempt", "files").first() or (0, None)
     if isinstance(files, dict) and isinstance(files.get(assignment.main_file), str):
-        return files[assignment.main_file]
-    return assignment.starter_code
+        return attempt, files[assignment.main_file]
+    return attempt, assignment.starter_code
 
 
 def assignment_context(request, membership, assignment, form=None):
@@ -104,18 +109,20 @@ def assignment_context(request, membership, assignment, form=None):
     except scoring.LateRejected as exc:
         closed = str(exc)
     allowance = attempt_allowance(assignment, submissions, now)
-    latest_attempt = submissions.order_by("-attempt").values_list("attempt", flat=True).first() or 0
+    latest_attempt, code = _latest(assignment, submissions)
+    tests = list(assignment.tests.all())
+    attempts = list(submissions)
     return {
         "membership": membership,
         "course": membership.course,
         "assignment": assignment,
-        "statement": render_markdown(assignment.statement),
-        "visible_tests": assignment.tests.filter(visible=True),
-        "hidden_count": assignment.tests.filter(visible=False).count(),
-        "form": form or SubmitForm(initial={"code": editor_code(assignment, submissions)}),
-        "submissions": submissions,
+        "statement": fragments.statement_html(assignment.statement),
+        "visible_tests": [t for t in tests if t.visible],
+        "hidden_count": sum(1 for t in tests if not t.visible),
+        "form": form or SubmitForm(initial={"code": code}),
+        "submissions": attempts,
         "latest_attempt": latest_attempt,
-        "counted": submissions.counted().first(),
+        "counted": _counted(submissions, attempts),
         "now": now,
         "allowance": allowance,
         "wait_seconds": math.ceil(allowance.wait_seconds),
@@ -132,6 +139,19 @@ def assignment_context(request, membership, assignment, form=None):
         "closed": closed,
         "can_submit": not closed and not allowance.exhausted,
     }
+
+
+def _counted(submissions, attempts: list[Submission]) -> Submission | None:
+    """The attempt that counts (the rule's SQL: SubmissionQuerySet.counted), annotated with
+    ``final``: taken from ``attempts``, which already carry their overrides."""
+    row = submissions.counted().values_list("pk", "final").first()
+    if row is None:
+        return None
+    counted = next((s for s in attempts if s.pk == row[0]), None)
+    if counted is None:  # graded between the two reads: ask for it alone
+        return submissions.counted().first()
+    counted.final = row[1]
+    return counted
 
 
 def duration_text(seconds: float) -> str:

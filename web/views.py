@@ -14,10 +14,12 @@ from courses.policy import Cap, user_capabilities
 from feedback.dispatcher import model_server_problem
 from feedback.models import Feedback
 from feedback.services import feedback_pending, model_usage
+from grading.live import changed
 from grading.models import Status, Submission
-from grading.presentation import code_listings, file_diffs, results_for_viewer
+from grading.presentation import file_diffs, results_for_viewer
 from grading.scoring import explain_lateness
 from grading.services import SubmissionRejected, do_submit
+from web import fragments, live
 from web.course_views import assignment_context, editor_code
 from web.forms import SubmitForm
 from web.wrong_answers import answer_filter
@@ -55,7 +57,7 @@ def _submission_for(request, submission_id) -> tuple[Submission, frozenset[Cap]]
     """The submission, if it is the reader's own or they may see everyone's (else 404), and the
     reader's capabilities in its course (one lookup: the live part polls this)."""
     submission = get_object_or_404(
-        Submission.objects.select_related("assignment__course", "student"), pk=submission_id
+        Submission.objects.select_related("assignment__course", "student", "feedback"), pk=submission_id
     )
     caps = user_capabilities(request.user, submission.assignment.course_id)
     if submission.student_id != request.user.pk and Cap.VIEW_SUBMISSIONS not in caps:
@@ -83,7 +85,7 @@ def submission_context(request, submission, caps: frozenset[Cap]):
         "can_grade": can_grade,
         "can_regrade": can_grade and submission.status in (Status.GRADED, Status.ERROR),
         "late_note": _late_note(submission),
-        "listings": code_listings(
+        "listings": fragments.listings(
             submission.files, assignment.main_file, feedback.line if feedback else None
         ),
         # A fallback hint may still be replaced by the model's: keep polling while one is pending.
@@ -105,15 +107,27 @@ def _late_note(submission) -> str:
 
 @login_required
 def submission_detail(request, submission_id):
+    version = live.current_version(submission_id)  # before the rows it versions are read
     submission, caps = _submission_for(request, submission_id)
-    return render(request, "grader/submission.html", submission_context(request, submission, caps))
+    context = submission_context(request, submission, caps)
+    if not context["live_done"]:  # live.js polls: its first poll can be a 304 too
+        context["live_etag"] = live.page_etag(request, submission.pk, version)
+    return render(request, "grader/submission.html", context)
+
+
+def submission_status(request, submission_id):
+    """The live part of the submission page, fetched by static/js/live.js until finished: a 304
+    from the cache alone while the reader's copy is current (web.live), else the fragment."""
+    return live.not_modified(request, submission_id) or _live_fragment(request, submission_id)
 
 
 @login_required
-def submission_status(request, submission_id):
-    """The live part of the submission page, fetched by static/js/live.js until finished."""
+def _live_fragment(request, submission_id):
+    version = live.current_version(submission_id)  # before the rows it versions are read
     submission, caps = _submission_for(request, submission_id)
-    return render(request, "grader/_submission_live.html", submission_context(request, submission, caps))
+    response = render(request, "grader/_submission_live.html", submission_context(request, submission, caps))
+    live.remember(request, submission_id, version, response)
+    return response
 
 
 @login_required
@@ -190,6 +204,7 @@ def rate_hint(request, submission_id):
         messages.error(request, "Nothing to rate.")
     else:
         Feedback.objects.filter(pk=feedback.pk).update(rating=rating)
+        changed(submission.pk)  # the live part shows the rating
         messages.success(request, "Thanks — your rating helps us improve the hints.")
     return redirect("submission", submission_id=submission.pk)
 

@@ -6,24 +6,34 @@
   var started = Date.now();
   var GIVE_UP_MS = 15 * 60 * 1000; // a model hint later than this shows on reload
   var FINISHED = ["graded", "error", "rejected"];
+  var etag = null; // of the part shown: the server answers 304, from its cache, while it is current
   function poll(delay) {
     var live = document.getElementById("live");
     if (!live || live.dataset.done === "1" || Date.now() - started > GIVE_UP_MS) return;
     setTimeout(function () {
-      fetch(live.dataset.url, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
-        .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+      var headers = { "X-Requested-With": "fetch" };
+      if (etag) headers["If-None-Match"] = etag;
+      fetch(live.dataset.url, { credentials: "same-origin", headers: headers })
+        .then(function (r) {
+          if (r.status === 304) return null;
+          if (!r.ok) return Promise.reject(r.status);
+          etag = r.headers.get("ETag");
+          return r.text();
+        })
         .then(function (html) {
-          var box = document.createElement("div");
-          box.innerHTML = html;
-          var fresh = box.querySelector("#live");
-          var current = document.getElementById("live");
-          if (fresh && current) {
-            swap(current, fresh);
-            markHintLine(fresh);
-            settle(fresh);
+          if (html !== null) {
+            var box = document.createElement("div");
+            box.innerHTML = html;
+            var fresh = box.querySelector("#live");
+            var current = document.getElementById("live");
+            if (fresh && current) {
+              swap(current, fresh);
+              markHintLine(fresh);
+              settle(fresh);
+            }
           }
           // Grading takes seconds; once graded, a hint may take longer: poll less often.
-          var graded = fresh && fresh.querySelector("[data-status='graded']");
+          var graded = document.querySelector("#live [data-status='graded']");
           poll(graded ? 3000 : 1000);
         })
         .catch(function () { poll(Math.min(delay * 2, 10000)); });
@@ -74,6 +84,7 @@
   document.addEventListener("DOMContentLoaded", function () {
     var live = document.getElementById("live");
     if (live) settle(live);
+    if (live && live.dataset.etag) etag = live.dataset.etag; // the page showed this version
     poll(1000);
   });
 })();
