@@ -1,0 +1,55 @@
+"""Red team of the REST API's newest surfaces, through real requests with real tokens: the bulk
+roster sync must never hand one person's account to another (re-addressing it, then resetting
+its password by e-mail)."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.core import mail
+from rest_framework.test import APIClient
+
+from api.models import ApiToken
+from courses.models import Membership
+
+pytestmark = pytest.mark.django_db
+User = get_user_model()
+
+
+def _token_client(course, owner, scopes=("manage",)):
+    _, plain = ApiToken.issue("lms", list(scopes), [course], owner)
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {plain}")
+    return api
+
+
+def _sync(api, *members):
+    return api.put("/api/v1/courses/cs1/roster/", {"members": list(members)}, format="json")
+
+
+def test_it_never_re_addresses_an_account_someone_signed_in_to(course, people, client):
+    """An account in no other course (a new colleague allowed to create courses, say) is
+    enrolled by its address, then re-addressed by its external id to the attacker's mailbox;
+    a password reset would then hand the attacker the account and its platform rights."""
+    dana = User.objects.create_user("dana", "dana@example.edu", "dana-secret-pass")
+    dana.user_permissions.add(Permission.objects.get(codename="add_course"))
+    api = _token_client(course, people["instructor"])
+    assert _sync(api, {"email": "dana@example.edu", "external_id": "d-1"}).status_code == 200
+    answer = _sync(api, {"email": "mallory@evil.example", "external_id": "d-1", "first_name": "D"})
+    assert answer.status_code == 200, answer.content
+    dana.refresh_from_db()
+    assert dana.email == "dana@example.edu"
+    assert dana.first_name == "D"  # the LMS's name still applies
+    assert answer.json()["unchanged_shared_accounts"] == 1
+    client.post("/accounts/password-reset/", {"email": "mallory@evil.example"})
+    assert not [m for m in mail.outbox if "mallory@evil.example" in m.to]
+    assert Membership.objects.get(course=course, external_id="d-1").user == dana
+
+
+def test_it_still_re_addresses_an_account_nobody_has_claimed(course, people):
+    api = _token_client(course, people["instructor"])
+    assert _sync(api, {"email": "zed@example.edu", "external_id": "z-1"}).status_code == 200
+    assert _sync(api, {"email": "zed@new.example", "external_id": "z-1"}).status_code == 200
+    zed = Membership.objects.get(course=course, external_id="z-1").user
+    assert zed.email == "zed@new.example" and not zed.has_usable_password()
