@@ -299,8 +299,12 @@ _SEVERAL = (
 
 
 def find_account(who: str):
-    """An account by exact username, else by e-mail (see account_with_email), or None."""
-    return get_user_model().objects.filter(username=who).first() or account_with_email(who)
+    """An account by e-mail when ``who`` is an address (see account_with_email), else by exact
+    username; or None. An address is never looked up as a username: a roster sync chooses
+    usernames, and one named after someone else's address would be found in their place."""
+    if "@" in who:
+        return account_with_email(who)
+    return get_user_model().objects.filter(username=who).first()
 
 
 def _free_usernames(wanted: list[str]) -> list[str]:

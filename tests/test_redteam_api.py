@@ -11,7 +11,7 @@ from django.core import mail
 from rest_framework.test import APIClient
 
 from api.models import ApiToken
-from courses.models import Membership
+from courses.models import Course, Membership, Role
 
 pytestmark = pytest.mark.django_db
 User = get_user_model()
@@ -53,3 +53,25 @@ def test_it_still_re_addresses_an_account_nobody_has_claimed(course, people):
     assert _sync(api, {"email": "zed@new.example", "external_id": "z-1"}).status_code == 200
     zed = Membership.objects.get(course=course, external_id="z-1").user
     assert zed.email == "zed@new.example" and not zed.has_usable_password()
+
+
+def test_an_account_named_after_someone_elses_address_is_not_found_by_that_address(
+    course, people, client
+):
+    """A roster sync may choose usernames. One named after a colleague's address (while its own
+    address is the attacker's) must not be the account another course's people page finds when
+    its instructor adds that colleague by e-mail."""
+    other = Course.objects.create(code="cs2", title="CS 2")
+    ivy = User.objects.create_user("ivy", "ivy@example.edu", "ivy-secret-pass")
+    Membership.objects.create(course=other, user=ivy, role=Role.INSTRUCTOR)
+    dana = User.objects.create_user("dana", "dana@example.edu", "dana-secret-pass")
+    api = _token_client(course, people["instructor"])
+    made = _sync(api, {"email": "mallory@evil.example", "username": "dana@example.edu"})
+    assert made.status_code == 200 and made.json()["created_users"] == 1
+    client.force_login(ivy)
+    page = client.post("/courses/cs2/-/members/", {"who": "dana@example.edu", "role": "ta"})
+    assert page.status_code == 302, page.content
+    assert list(other.memberships.filter(role=Role.TA).values_list("user", flat=True)) == [dana.pk]
+    # An account is still found by its username when that is not an address.
+    assert client.post("/courses/cs2/-/members/", {"who": "dana", "role": "student"}).status_code == 302
+    assert other.memberships.get(user=dana).role == Role.STUDENT
