@@ -11,7 +11,7 @@ from django.core import mail
 from rest_framework.test import APIClient
 
 from api.models import ApiToken
-from courses.models import Course, Membership, Role
+from courses.models import Course, Membership, RubricItem, Role
 
 pytestmark = pytest.mark.django_db
 User = get_user_model()
@@ -75,3 +75,19 @@ def test_an_account_named_after_someone_elses_address_is_not_found_by_that_addre
     # An account is still found by its username when that is not an address.
     assert client.post("/courses/cs2/-/members/", {"who": "dana", "role": "student"}).status_code == 302
     assert other.memberships.get(user=dana).role == Role.STUDENT
+
+
+def test_an_archived_assignments_tests_and_rubric_cannot_be_deleted_or_added(client, people, assignment):
+    """Editing an archived assignment's tests is refused (TestCase.clean); deleting its hidden
+    test, or changing the rubric the model grades against, must be refused as well."""
+    hidden = assignment.tests.get(visible=False)
+    item = RubricItem.objects.create(assignment=assignment, name="style", max_points=1)
+    assignment.archived_at = assignment.created_at
+    assignment.save(update_fields=["archived_at"])
+    client.force_login(people["instructor"])
+    deleted = client.post(f"/courses/cs1/add/tests/{hidden.pk}/delete/", follow=True)
+    assert "restore it before changing its tests" in deleted.content.decode()
+    assert assignment.tests.filter(pk=hidden.pk).exists()
+    client.post("/courses/cs1/add/rubric/", {"delete": item.pk})
+    client.post("/courses/cs1/add/rubric/", {"name": "naming", "description": "", "max_points": 1})
+    assert list(assignment.rubric_items.values_list("name", flat=True)) == ["style"]
