@@ -4,6 +4,8 @@ its password by e-mail)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
@@ -91,3 +93,29 @@ def test_an_archived_assignments_tests_and_rubric_cannot_be_deleted_or_added(cli
     client.post("/courses/cs1/add/rubric/", {"delete": item.pk})
     client.post("/courses/cs1/add/rubric/", {"name": "naming", "description": "", "max_points": 1})
     assert list(assignment.rubric_items.values_list("name", flat=True)) == ["style"]
+
+
+# -- password resets: the link goes to this site, whatever the request's headers say ----------
+def test_a_reset_link_never_points_at_a_host_the_attacker_names(client, people):
+    poisoned = client.post(
+        "/accounts/password-reset/", {"email": "alice@example.edu"}, HTTP_HOST="evil.example"
+    )
+    assert poisoned.status_code == 400 and mail.outbox == []
+    client.post(
+        "/accounts/password-reset/",
+        {"email": "alice@example.edu"},
+        HTTP_X_FORWARDED_HOST="evil.example",
+        HTTP_FORWARDED="host=evil.example",
+    )
+    assert len(mail.outbox) == 1 and "evil.example" not in mail.outbox[0].body
+    assert "http://testserver/accounts/reset/" in mail.outbox[0].body
+
+
+def test_a_link_sent_before_the_roster_re_addressed_an_account_stops_working(client, course, people):
+    api = _token_client(course, people["instructor"])
+    _sync(api, {"email": "zed@example.edu", "external_id": "z-1"})
+    client.post("/accounts/password-reset/", {"email": "zed@example.edu"})
+    link = re.search(r"https?://[^/\s]+(/accounts/reset/\S+/)", mail.outbox[0].body).group(1)
+    _sync(api, {"email": "zed@new.example", "external_id": "z-1"})
+    page = client.get(link, follow=True)
+    assert "already been used or has expired" in page.content.decode()
