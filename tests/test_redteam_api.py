@@ -119,3 +119,46 @@ def test_a_link_sent_before_the_roster_re_addressed_an_account_stops_working(cli
     _sync(api, {"email": "zed@new.example", "external_id": "z-1"})
     page = client.get(link, follow=True)
     assert "already been used or has expired" in page.content.decode()
+
+
+# -- hidden tests, the reference solution and the setup code reach authors only -------------
+SECRET = "add(91823, 7)"
+CORRECT_MARK = "return a + b"  # the reference solution's
+
+
+@pytest.mark.parametrize(
+    "who, scopes",
+    [
+        ("alice", None),  # a student's session
+        ("instructor", ("read",)),
+        ("instructor", ("grades",)),
+        ("instructor", ("submit", "read")),
+        ("ta", ("read", "grades", "submit")),
+    ],
+)
+def test_only_authors_read_an_assignments_tests_back(people, course, assignment, who, scopes):
+    assignment.tests.filter(visible=False).update(spec={"expr": SECRET, "expected": "91830"})
+    if scopes is None:
+        api = APIClient()
+        api.force_login(people[who])
+    else:
+        api = _token_client(course, people[who], scopes)
+    for url in (
+        "/api/v1/courses/cs1/assignments/",
+        "/api/v1/courses/cs1/assignments/add/",
+        "/api/v1/courses/",
+        "/api/v1/courses/cs1/",
+    ):
+        body = api.get(url).content.decode()
+        assert SECRET not in body and CORRECT_MARK not in body, (url, body[:300])
+    for method in ("post", "delete"):
+        answer = getattr(api, method)("/api/v1/courses/cs1/assignments/add/archive/")
+        assert answer.status_code in (403, 404) and SECRET not in answer.content.decode()
+    put = api.put("/api/v1/courses/cs1/assignments/add/", {}, format="json")
+    assert put.status_code in (403, 404) and SECRET not in put.content.decode()
+
+
+def test_an_author_does_read_them_back(people, course, assignment):  # the control of the test above
+    assignment.tests.filter(visible=False).update(spec={"expr": SECRET, "expected": "91830"})
+    body = _token_client(course, people["instructor"]).get("/api/v1/courses/cs1/assignments/add/")
+    assert SECRET in body.content.decode() and CORRECT_MARK in body.content.decode()
