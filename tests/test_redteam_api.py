@@ -13,7 +13,7 @@ from django.core import mail
 from rest_framework.test import APIClient
 
 from api.models import ApiToken
-from courses.models import Course, Membership, RubricItem, Role
+from courses.models import Course, Membership, Role, RubricItem
 
 pytestmark = pytest.mark.django_db
 User = get_user_model()
@@ -57,9 +57,7 @@ def test_it_still_re_addresses_an_account_nobody_has_claimed(course, people):
     assert zed.email == "zed@new.example" and not zed.has_usable_password()
 
 
-def test_an_account_named_after_someone_elses_address_is_not_found_by_that_address(
-    course, people, client
-):
+def test_an_account_named_after_someone_elses_address_is_not_found_by_that_address(course, people, client):
     """A roster sync may choose usernames. One named after a colleague's address (while its own
     address is the attacker's) must not be the account another course's people page finds when
     its instructor adds that colleague by e-mail."""

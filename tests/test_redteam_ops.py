@@ -31,7 +31,10 @@ def test_metrics_are_not_served_to_a_client_relayed_by_a_local_proxy(client, set
     assert client.get("/metrics", REMOTE_ADDR=PUBLIC, HTTP_X_FORWARDED_FOR="127.0.0.1").status_code == 403
     settings.METRICS_TOKEN = "s3cret-token"
     with_token = client.get(
-        "/metrics", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR=PUBLIC, HTTP_AUTHORIZATION="Bearer s3cret-token"
+        "/metrics",
+        REMOTE_ADDR="127.0.0.1",
+        HTTP_X_FORWARDED_FOR=PUBLIC,
+        HTTP_AUTHORIZATION="Bearer s3cret-token",
     )
     assert with_token.status_code == 200
     assert client.get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 200  # Prometheus, direct
