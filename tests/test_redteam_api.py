@@ -14,6 +14,8 @@ from rest_framework.test import APIClient
 
 from api.models import ApiToken
 from courses.models import Course, Membership, Role, RubricItem
+from feedback.models import RubricScore, RubricStatus
+from grading.models import RegradeRun, ScoreOverride, Status, Submission
 
 pytestmark = pytest.mark.django_db
 User = get_user_model()
@@ -160,3 +162,32 @@ def test_an_author_does_read_them_back(people, course, assignment):  # the contr
     assignment.tests.filter(visible=False).update(spec={"expr": SECRET, "expected": "91830"})
     body = _token_client(course, people["instructor"]).get("/api/v1/courses/cs1/assignments/add/")
     assert SECRET in body.content.decode() and CORRECT_MARK in body.content.decode()
+
+
+# -- an archived assignment's grades are read-only too ---------------------------------------
+def test_an_archived_assignments_grades_are_not_regraded_or_overridden(client, people, assignment):
+    graded = Submission.objects.create(
+        assignment=assignment,
+        student=people["alice"],
+        attempt=1,
+        files={"solution.py": "def add(a, b):\n    return 0\n"},
+        status=Status.GRADED,
+        score=1,
+        raw_score=1,
+        max_score=3,
+    )
+    item = RubricItem.objects.create(assignment=assignment, name="style", max_points=1)
+    proposed = RubricScore.objects.create(submission=graded, item=item, points=1, justification="tidy")
+    assignment.archived_at = assignment.created_at
+    assignment.save(update_fields=["archived_at"])
+    client.force_login(people["instructor"])
+    client.post(f"/submissions/{graded.pk}/rubric/{proposed.pk}/", {"decision": "approve"})
+    client.post("/courses/cs1/add/regrade/")
+    client.post(f"/submissions/{graded.pk}/regrade/")
+    refused = client.post(f"/submissions/{graded.pk}/override/", {"score": "3", "reason": "after the term"})
+    assert refused.status_code == 400 and "archived" in refused.content.decode()
+    graded.refresh_from_db()
+    assert graded.status == Status.GRADED and graded.override_score is None and graded.final_score == 1
+    assert not RegradeRun.objects.exists() and not ScoreOverride.objects.exists()
+    proposed.refresh_from_db()
+    assert proposed.status == RubricStatus.PENDING and graded.rubric_points == 0
