@@ -191,3 +191,20 @@ def test_an_archived_assignments_grades_are_not_regraded_or_overridden(client, p
     assert not RegradeRun.objects.exists() and not ScoreOverride.objects.exists()
     proposed.refresh_from_db()
     assert proposed.status == RubricStatus.PENDING and graded.rubric_points == 0
+
+
+# -- a token shows only the courses its creator may still see --------------------------------
+def test_a_token_lists_no_course_its_creator_has_left_or_cannot_use(course, people):
+    Membership.objects.create(course=course, user=people["charlie"], role=Role.INSTRUCTOR)
+    Course.objects.filter(pk=course.pk).update(description="Exam on 3 March, room 12")
+    api = _token_client(course, people["instructor"], ("read",))
+    assert [c["code"] for c in api.get("/api/v1/courses/").json()["results"]] == ["cs1"]
+    Membership.objects.filter(course=course, user=people["instructor"]).delete()
+    assert api.get("/api/v1/courses/").json()["results"] == []
+    assert api.get("/api/v1/courses/cs1/").status_code == 404
+    dana = User.objects.create_user("dana", "dana@example.edu", "dana-secret-pass")
+    Membership.objects.create(course=course, user=dana, role=Role.INSTRUCTOR)
+    other = _token_client(course, dana, ("read",))
+    User.objects.filter(pk=dana.pk).update(is_active=False)
+    assert other.get("/api/v1/courses/").json()["results"] == []
+    assert "Exam on 3 March" not in other.get("/api/v1/courses/cs1/").content.decode()
