@@ -10,6 +10,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core import mail
+from django.test import Client
 from rest_framework.test import APIClient
 
 from api.models import ApiToken
@@ -208,3 +209,18 @@ def test_a_token_lists_no_course_its_creator_has_left_or_cannot_use(course, peop
     User.objects.filter(pk=dana.pk).update(is_active=False)
     assert other.get("/api/v1/courses/").json()["results"] == []
     assert "Exam on 3 March" not in other.get("/api/v1/courses/cs1/").content.decode()
+
+
+def test_an_archived_courses_assignments_are_not_archived_or_restored_one_by_one(people, course, assignment):
+    manage = _token_client(course, people["instructor"])
+    assert manage.post("/api/v1/courses/cs1/archive/").status_code == 200
+    refused = manage.post("/api/v1/courses/cs1/assignments/add/archive/")
+    assert refused.status_code == 400 and "restore the course" in refused.content.decode()
+    assignment.refresh_from_db()
+    assert assignment.archived_at is None
+    page = Client()
+    page.force_login(people["instructor"])
+    shown = page.post("/courses/cs1/-/archive/", {"assignment": "add", "archived": "1"}, follow=True)
+    assert "restore the course" in shown.content.decode()
+    assignment.refresh_from_db()
+    assert assignment.archived_at is None

@@ -77,7 +77,11 @@ def archive(request, course_code):
     slug = request.POST.get("assignment")
     if slug:
         assignment = get_object_or_404(membership.course.assignments, slug=slug)
-        set_assignment_archived(assignment, archived)
+        try:
+            set_assignment_archived(assignment, archived)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return redirect("course", course_code=course_code)
         done = "archived: it takes no submissions and students no longer see it" if archived else "restored"
         messages.success(request, f"“{assignment.title}” {done}.")
     else:
