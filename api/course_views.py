@@ -206,5 +206,8 @@ class AssignmentArchive(APIView):
 
     def _set(self, request, code, slug, archived: bool) -> Response:
         course = course_or_404(request, code, Cap.ARCHIVE)
-        assignment = set_assignment_archived(get_object_or_404(course.assignments, slug=slug), archived)
+        try:
+            assignment = set_assignment_archived(get_object_or_404(course.assignments, slug=slug), archived)
+        except DjangoValidationError as exc:
+            raise validation_error(exc) from None
         return Response(AssignmentAuthorSerializer(assignment).data)

@@ -39,10 +39,18 @@ PERMISSIONS = [Authenticated]
 
 
 def visible_courses(request):
+    """A session's courses; a token's courses where its creator may still see them (as
+    policy.token_capabilities narrows it: an account that left a course, or was deactivated,
+    shows it no more through its old tokens)."""
     token = token_of(request)
-    if token is not None:
+    if token is None:
+        return Course.objects.filter(memberships__user=request.user)
+    creator = token.created_by
+    if not creator.is_active:
+        return Course.objects.none()
+    if creator.is_superuser:
         return token.courses.all()
-    return Course.objects.filter(memberships__user=request.user)
+    return token.courses.filter(memberships__user=creator)
 
 
 def course_and_caps(request, code: str, cap: Cap) -> tuple[Course, frozenset[Cap]]:

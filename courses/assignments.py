@@ -84,7 +84,14 @@ def delete_assignment(assignment: Assignment) -> None:
 
 
 def set_assignment_archived(assignment: Assignment, archived: bool) -> Assignment:
-    """Archive (no submissions, hidden from students; submissions and grades stay) or restore."""
+    """Archive (no submissions, hidden from students; submissions and grades stay) or restore.
+    Raises ValidationError (nothing changed) in an archived course: all of it is read-only, and
+    what its instructors may still do there (Cap.ARCHIVE) is restoring the course itself."""
+    if assignment.course.archived_at is not None:
+        raise ValidationError(
+            f"The course {assignment.course.code} is archived: restore the course before archiving "
+            "or restoring one of its assignments."
+        )
     assignment.archived_at = (assignment.archived_at or timezone.now()) if archived else None
     assignment.save(update_fields=["archived_at", "updated_at"])
     return assignment

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
@@ -403,9 +404,17 @@ class TestCase(models.Model):
     def __str__(self) -> str:
         return f"{self.assignment}: {self.name}"
 
-    def clean(self) -> None:
+    def refuse_if_archived(self) -> None:
         if self.assignment_id and self.assignment.archived_at is not None:
             raise ValidationError("The assignment is archived: restore it before changing its tests.")
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        """Deleting a test changes every grade too: refused while the assignment is archived."""
+        self.refuse_if_archived()
+        return super().delete(*args, **kwargs)
+
+    def clean(self) -> None:
+        self.refuse_if_archived()
         try:
             self.validated_spec()
         except SchemaError as exc:
@@ -483,3 +492,11 @@ class RubricItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.assignment}: {self.name}"
+
+    def clean(self) -> None:
+        if self.assignment_id and self.assignment.archived_at is not None:
+            raise ValidationError("The assignment is archived: restore it before changing its rubric.")
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        self.clean()  # an archived assignment's rubric is read-only, as its tests are
+        return super().delete(*args, **kwargs)

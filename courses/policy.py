@@ -17,7 +17,8 @@ Students see the course's published assignments and submit their own work.
 An archived course is read-only for everyone: what remains is reading (the course, its
 assignments, submissions and grades) and, for instructors, restoring it (``ARCHIVE``). An
 archived assignment takes no submissions and students no longer see it in lists
-(``closed_reason``, asked by the submit service whatever the surface).
+(``closed_reason``, asked by the submit service whatever the surface), and its grades no longer
+change (``frozen_reason``, asked by the regrade, override and rubric services).
 
 Creating courses is a platform-wide right, not a course role: people with Django's
 ``courses.add_course`` permission (given in the admin; superusers have it) and tokens with the
@@ -167,6 +168,18 @@ def closed_reason(assignment: Assignment) -> str | None:
         return f"The course {assignment.course.code} is archived: it takes no more submissions."
     if assignment.archived_at is not None:
         return "This assignment is archived: it takes no more submissions."
+    return None
+
+
+def frozen_reason(assignment: Assignment) -> str | None:
+    """Why the assignment's grades may not change now (regrades, overrides, rubric decisions,
+    asked by each grading service whatever the surface), or None. An archived course has no
+    GRADE capability at all; an archived assignment of a live course keeps its grades as they
+    were when it was archived."""
+    if assignment.course.archived_at is not None:
+        return f"The course {assignment.course.code} is archived: its grades are read-only."
+    if assignment.archived_at is not None:
+        return "This assignment is archived: its grades are read-only (restore it first)."
     return None
 
 

@@ -110,7 +110,8 @@ def sync_roster(course: Course, entries: list[dict]) -> dict:
     - An unknown e-mail creates an account (no usable password: they sign in through the LMS or
       reset it by e-mail). A known one is enrolled as it is.
     - Names and e-mail addresses are updated only on accounts that belong to this course
-      alone; shared accounts keep theirs (counted in ``unchanged_shared_accounts``).
+      alone; shared accounts keep theirs (counted in ``unchanged_shared_accounts``), and so
+      does the address of an account someone has claimed (see _claimed).
     - Nobody is removed (an LMS export may be partial). The course keeps an instructor.
     - Two entries for the same person (the same e-mail, external id or account) are refused.
     All or nothing: one transaction; RosterRejected leaves the roster as it was.
@@ -236,11 +237,23 @@ def _update_accounts(course: Course, entries: list[dict], users: list, by_email:
         if user.is_staff or user.is_superuser or user.pk in shared_ids:
             shared += 1
             continue
+        if "email" in changes and _claimed(user):
+            del changes["email"]  # the address a password reset goes to is its owner's
+            shared += 1
+            if not changes:
+                continue
         for field, value in changes.items():
             setattr(user, field, value)
         changed.append(user)
     User.objects.bulk_update(changed, ["first_name", "last_name", "email"], batch_size=1000)
     return shared
+
+
+def _claimed(user) -> bool:
+    """Whether a person has taken the account (set a password, or signed in): from then on its
+    e-mail address is theirs, since a password reset sent there hands over the account. A
+    course re-addresses only the accounts a roster created and nobody has used yet."""
+    return user.has_usable_password() or user.last_login is not None
 
 
 def _upsert_memberships(course: Course, entries: list[dict], users: list) -> int:
@@ -286,8 +299,12 @@ _SEVERAL = (
 
 
 def find_account(who: str):
-    """An account by exact username, else by e-mail (see account_with_email), or None."""
-    return get_user_model().objects.filter(username=who).first() or account_with_email(who)
+    """An account by e-mail when ``who`` is an address (see account_with_email), else by exact
+    username; or None. An address is never looked up as a username: a roster sync chooses
+    usernames, and one named after someone else's address would be found in their place."""
+    if "@" in who:
+        return account_with_email(who)
+    return get_user_model().objects.filter(username=who).first()
 
 
 def _free_usernames(wanted: list[str]) -> list[str]:

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import Avg, Count, Q, QuerySet, Sum
 from django.utils import timezone
 
+from courses.policy import frozen_reason
 from feedback.models import (
     Feedback,
     FeedbackRequest,
@@ -22,6 +23,7 @@ from feedback.models import (
 )
 from grading.models import Submission
 from grading.signals import ScoreEvent, announce
+from grading.staff import ActionRejected
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +85,11 @@ def recount_rubric(submission: Submission) -> bool:
 
 def do_decide_rubric(score: RubricScore, approve: bool, by) -> RubricScore:
     """An instructor or TA approves (it counts) or rejects (it does not) the model's rubric score.
-    Side effects: the score's status and the submission's rubric_points, atomically."""
+    Side effects: the score's status and the submission's rubric_points, atomically. Raises
+    ActionRejected (nothing changed) while the assignment's grades are frozen (archived)."""
+    reason = frozen_reason(score.submission.assignment)
+    if reason:
+        raise ActionRejected(reason)
     with transaction.atomic():
         locked = RubricScore.objects.select_for_update().get(pk=score.pk)
         locked.status = RubricStatus.APPROVED if approve else RubricStatus.REJECTED

@@ -7,8 +7,9 @@ Scrape-time reads stay cheap on big tables: only unfinished work is counted (que
 running submissions, open hint requests), on indexed columns; finished work is counted by
 ``grader_submission_transitions_total`` where it happens.
 
-Access: from ``METRICS_ALLOWED_NETWORKS`` (default: loopback only), or with
-``Authorization: Bearer $METRICS_TOKEN`` when a token is set. Anything else gets 403.
+Access: from ``METRICS_ALLOWED_NETWORKS`` (default: loopback only) when no proxy relayed the
+request, or with ``Authorization: Bearer $METRICS_TOKEN`` when a token is set. Anything else
+gets 403.
 """
 
 from __future__ import annotations
@@ -147,12 +148,19 @@ PLATFORM = CollectorRegistry(auto_describe=False)
 PLATFORM.register(PlatformCollector())
 
 
+# Headers a reverse proxy adds to what it relays; Prometheus scraping directly sends none.
+RELAYED = ("HTTP_X_FORWARDED_FOR", "HTTP_X_REAL_IP", "HTTP_FORWARDED")
+
+
 def allowed(request: HttpRequest) -> bool:
     token = settings.METRICS_TOKEN
     if token:
         sent = request.META.get("HTTP_AUTHORIZATION", "").encode()
         if hmac.compare_digest(sent, f"Bearer {token}".encode()):
             return True
+    if any(request.META.get(header) for header in RELAYED):
+        # A proxy relayed it: REMOTE_ADDR is the proxy's (often loopback, allowed), not the client's.
+        return False
     try:
         address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
     except ValueError:

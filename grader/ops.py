@@ -1,10 +1,10 @@
 """The operator's endpoints and the request's log context, in the first middleware.
 
 ``/healthz`` (the process answers; no dependency), ``/readyz`` (the database and the broker:
-200, or 503 with a JSON body naming what failed) and ``/metrics`` (grader.metrics) are answered
-before any other middleware: a load balancer or Prometheus calls them by the instance's address
-(not an allowed host) over plain HTTP (no HTTPS redirect), and they need no session, user or
-CSRF work.
+200, or 503 with a JSON body naming what failed, and why to /metrics' clients only) and
+``/metrics`` (grader.metrics) are answered before any other middleware: a load balancer or
+Prometheus calls them by the instance's address (not an allowed host) over plain HTTP (no HTTPS
+redirect), and they need no session, user or CSRF work.
 
 Every other request gets an id — the caller's ``X-Request-ID`` when it is a sane one (a proxy
 or load balancer that sets it ties its logs to ours), else a new one — bound to every log line
@@ -16,6 +16,7 @@ context-variable writes.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import uuid
 from collections.abc import Callable
@@ -23,10 +24,12 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 
+from grader.metrics import allowed as metrics_allowed
 from grader.metrics import metrics_view
 from grading import health
 from observe import exporter, logs
 
+log = logging.getLogger(__name__)
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
@@ -35,7 +38,12 @@ def healthz(request: HttpRequest) -> HttpResponse:
 
 
 def readyz(request: HttpRequest) -> HttpResponse:
+    """What failed, to anyone (a load balancer needs the status); why, only to the clients
+    allowed to read /metrics: the reasons name internal hosts, ports and database users."""
     status, answer = exporter.problems(health.web)
+    if status != 200 and not metrics_allowed(request):
+        log.warning("not ready: %s", answer["failed"])
+        answer = {"status": answer["status"], "failed": sorted(answer["failed"])}
     return HttpResponse(json.dumps(answer), status=status, content_type="application/json")
 
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from django.db import transaction
 
 from courses.models import Assignment
+from courses.policy import frozen_reason
 from grading.models import RegradeRun, ScoreOverride, Status, Submission, TrialPurpose, TrialRun
 from grading.services import LOWEST_PRIORITY, enqueue_grading, enqueue_trial
 from grading.signals import ScoreEvent, announce, announce_requeued
@@ -28,6 +29,7 @@ def do_override_score(submission: Submission, score: object, reason: str, by: Us
     """Set a graded submission's score by hand. Side effects: a ScoreOverride audit row and
     the submission's override_score, atomically. No retries (a plain database write)."""
     reason = (reason or "").strip()
+    _refuse_if_frozen(submission.assignment)
     if not reason:
         raise ActionRejected("An override needs a reason (it is kept in the audit trail).")
     try:
@@ -50,6 +52,12 @@ def do_override_score(submission: Submission, score: object, reason: str, by: Us
     return override
 
 
+def _refuse_if_frozen(assignment: Assignment) -> None:
+    reason = frozen_reason(assignment)
+    if reason:
+        raise ActionRejected(reason)
+
+
 def _requeue(ids: list[int], queue: str = "grading", priority: int | None = None) -> None:
     """Inside a transaction: announce that these submissions are being graded again (their
     hints are dropped by the feedback app), and send their grading messages once it commits."""
@@ -70,6 +78,7 @@ def do_regrade_submission(submission_id: int, by: User) -> None:
         submission = Submission.objects.select_related("assignment").filter(pk=submission_id).first()
         if submission is None or not submission.assignment.tests.exists():
             raise ActionRejected("The assignment has no tests; add tests before regrading.")
+        _refuse_if_frozen(submission.assignment)
         finished = [Status.GRADED, Status.ERROR]
         # A regrade is a new run: it gets a fresh retry budget.
         if not transition(
@@ -87,6 +96,7 @@ def do_regrade_assignment(assignment_id: int, by: User) -> RegradeRun:
         assignment = Assignment.objects.select_for_update().filter(pk=assignment_id).first()
         if assignment is None:
             raise ActionRejected("This assignment no longer exists; there is nothing to regrade.")
+        _refuse_if_frozen(assignment)
         if not assignment.tests.exists():
             raise ActionRejected("The assignment has no tests; add tests before regrading.")
         run = RegradeRun.objects.create(assignment=assignment, requested_by=by)

@@ -77,7 +77,11 @@ def archive(request, course_code):
     slug = request.POST.get("assignment")
     if slug:
         assignment = get_object_or_404(membership.course.assignments, slug=slug)
-        set_assignment_archived(assignment, archived)
+        try:
+            set_assignment_archived(assignment, archived)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return redirect("course", course_code=course_code)
         done = "archived: it takes no submissions and students no longer see it" if archived else "restored"
         messages.success(request, f"“{assignment.title}” {done}.")
     else:
@@ -181,7 +185,11 @@ def test_edit(request, course_code, slug, test_id):
 def test_delete(request, course_code, slug, test_id):
     _, assignment = _assignment(request, course_code, slug)
     test = get_object_or_404(assignment.tests, pk=test_id)
-    test.delete()
+    try:
+        test.delete()
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("assignment_edit", course_code=course_code, slug=slug)
     messages.success(request, f"Test “{test.name}” deleted.")
     _remind_regrade(request, assignment)
     return redirect("assignment_edit", course_code=course_code, slug=slug)
@@ -193,8 +201,13 @@ def rubric(request, course_code, slug):
     """Add a rubric item, or delete one (the model grades against these items)."""
     membership, assignment = _assignment(request, course_code, slug)
     if "delete" in request.POST:
-        assignment.rubric_items.filter(pk=row_id(request.POST["delete"])).delete()
-        messages.success(request, "Rubric item deleted.")
+        try:
+            for item in assignment.rubric_items.filter(pk=row_id(request.POST["delete"])):
+                item.delete()
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, "Rubric item deleted.")
         return redirect("assignment_edit", course_code=course_code, slug=slug)
     form = RubricItemForm(request.POST, instance=assignment.rubric_items.model(assignment=assignment))
     if form.is_valid():

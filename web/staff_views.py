@@ -111,8 +111,12 @@ def decide_rubric(request, submission_id, score_id):
     if decision not in ("approve", "reject"):
         messages.error(request, "Choose approve or reject.")
     else:
-        do_decide_rubric(score, decision == "approve", request.user)
-        messages.success(request, f"Rubric score for “{score.item.name}” {decision}d.")
+        try:
+            do_decide_rubric(score, decision == "approve", request.user)
+        except ActionRejected as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"Rubric score for “{score.item.name}” {decision}d.")
     return redirect("submission", submission_id=submission_id)
 
 
