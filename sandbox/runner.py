@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import secrets
 import socket
 import time
@@ -81,6 +82,11 @@ def container_options(
         command=HARNESS,
         stdin_open=True,
         network_mode="none",
+        # No libnetwork sandbox at all: the runtime still gives the container a network namespace
+        # of its own with only loopback (as "none" does), without dockerd re-executing itself as
+        # an OCI hook to set one up, which cost more CPU than the rest of the container's start
+        # (bench/PROFILE.md). "none" stays as the second lock.
+        network_disabled=True,
         read_only=True,
         tmpfs={
             "/tmp": f"rw,nosuid,nodev,size={limits.tmpfs_mb}m,mode=1777",
@@ -145,11 +151,10 @@ def run(
     """
     started = time.monotonic()
     try:
-        client = client or docker.from_env()
         if pool:
             sandbox = pool.take(job.limits, image, job.uses_pytest)
         else:
-            sandbox = start(client, job.limits, image, runtime=runtime)
+            sandbox = start(client or default_client(), job.limits, image, runtime=runtime)
         try:
             body = exchange(sandbox, job)
         finally:
@@ -160,6 +165,20 @@ def run(
         result = Result(status=RunStatus.INFRA_ERROR, message=str(exc)[:2000])
     result.duration = round(time.monotonic() - started, 4)
     return result
+
+
+_clients: dict[int, docker.DockerClient] = {}
+
+
+def default_client() -> docker.DockerClient:
+    """This process's Docker client, made once: each new one asks the daemon for its version,
+    which makes dockerd run ``runc --version`` and ``docker-init --version``. Per process id,
+    as a client's open connections must not be shared with a forked child."""
+    pid = os.getpid()
+    client = _clients.get(pid)
+    if client is None:
+        client = _clients[pid] = docker.from_env()
+    return client
 
 
 class AttachedSocket(Protocol):
