@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import ctypes
 import os
 import re
 import subprocess
@@ -29,7 +30,7 @@ import threading
 import time
 from pathlib import Path
 
-import docker
+from docker.api.client import APIClient
 
 import sandbox
 from bench.sandbox import bench_job, run_bare
@@ -58,6 +59,21 @@ def _proc_cpu_ms(pid: int | None) -> float:
     return sum(int(v) for v in fields[11:15]) * 1000 / TICK
 
 
+def become_subreaper() -> None:
+    """The bare harness's spawner outlives it (it exits when the harness has gone) and takes the
+    students' processes' CPU with it: as their subreaper this process collects it, so the bare
+    figure counts the same processes as the container's."""
+    ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+
+
+def reap_orphans() -> None:
+    while True:
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            return
+
+
 def _machine_busy_ms() -> float:
     fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     idle = fields[3] + fields[4]
@@ -70,24 +86,35 @@ def _self_cpu_ms() -> float:
 
 
 class ApiCounter:
-    """Counts every HTTP request the docker SDK sends (attach is a request too)."""
+    """Counts every HTTP request any docker SDK client of this process sends (the version
+    check of a new client and the attach included)."""
 
-    def __init__(self, client: docker.DockerClient) -> None:
+    def __init__(self) -> None:
         self.calls: collections.Counter[str] = collections.Counter()
         self._lock = threading.Lock()
-        client.api.hooks["response"].append(self._hook)
+        self._send = APIClient.send
 
-    def _hook(self, response, *args, **kwargs):
-        path = re.sub(r"/v[\d.]+/", "/", response.request.path_url.split("?")[0])
-        path = re.sub(r"[0-9a-f]{64}", "{id}", path)
-        with self._lock:
-            self.calls[f"{response.request.method} {path}"] += 1
-        return response
+    def install(self) -> None:
+        counter, send = self, self._send
+
+        def counted(session, request, **kwargs):
+            path = re.sub(r"/v[\d.]+/", "/", request.path_url.split("?")[0])
+            path = re.sub(r"[0-9a-f]{64}", "{id}", path)
+            with counter._lock:
+                counter.calls[f"{request.method} {path}"] += 1
+            return send(session, request, **kwargs)
+
+        APIClient.send = counted
+
+    def uninstall(self) -> None:
+        APIClient.send = self._send
 
 
 class Watch(threading.Thread):
-    """Polls one container's cpuacct cgroup and its containerd-shim every 5 ms while it lives
-    (both vanish when it is removed: the last reading before that is kept)."""
+    """Polls one container's cpuacct cgroup and its containerd-shim every 20 ms while they live
+    (both vanish when it is removed: the last reading before that is kept). The shim outlives
+    the container's processes until the removal, and its children's CPU (runc, and the
+    container's processes it reaped) is complete by then."""
 
     def __init__(self, container_id: str) -> None:
         super().__init__(daemon=True)
@@ -103,8 +130,12 @@ class Watch(threading.Thread):
             except (OSError, ValueError):
                 pass
             if shim is None:
-                found = subprocess.run(["pgrep", "-f", f"-id {self.cid}"], capture_output=True, text=True)
+                found = subprocess.run(
+                    ["pgrep", "-f", "--", f"-id {self.cid}"], capture_output=True, text=True
+                )
                 shim = int(found.stdout.split()[0]) if found.stdout.split() else None
+                if shim is None:
+                    self.stop.wait(0.02)  # pgrep costs CPU too: look for the shim less often
             if shim is not None:
                 try:
                     f = Path(f"/proc/{shim}/stat").read_text().rsplit(")", 1)[1].split()
@@ -112,7 +143,7 @@ class Watch(threading.Thread):
                     self.shim_children_ms = (int(f[13]) + int(f[14])) * 1000 / TICK
                 except (OSError, IndexError):
                     pass
-            self.stop.wait(0.005)
+            self.stop.wait(0.02)
 
 
 class Phases:
@@ -168,14 +199,16 @@ class Phases:
         runner.start, runner.exchange, runner.remove_container, WarmPool.take = self._originals
 
 
-def profile(mode: str, n: int, client: docker.DockerClient, tag: str, use_perf: bool) -> dict:
+def profile(mode: str, n: int, tag: str, use_perf: bool) -> dict:
+    """``n`` submissions one at a time, through the production path (no client passed in)."""
     jobs = [bench_job(i % 2 == 0) for i in range(n)]
-    pool = WarmPool(size=1, client=client) if mode == "pooled" else None
-    counter = ApiCounter(client)
+    pool = WarmPool(size=1) if mode == "pooled" else None
+    counter = ApiCounter()
+    counter.install()
     phases = Phases()
     phases.install()
     if pool is not None:
-        sandbox.run(jobs[0], tag, client=client, pool=pool)  # fills the pool
+        sandbox.run(jobs[0], tag, pool=pool)  # fills the pool
         time.sleep(1.5)
     dockerd, containerd = _daemons()
     counter.calls.clear()
@@ -196,8 +229,9 @@ def profile(mode: str, n: int, client: docker.DockerClient, tag: str, use_perf: 
     for job in jobs:
         if mode == "bare":
             run_bare(job)
+            reap_orphans()
         else:
-            result = sandbox.run(job, tag, client=client, pool=pool)
+            result = sandbox.run(job, tag, pool=pool)
             if result.status != sandbox.RunStatus.OK:
                 raise SystemExit(f"{mode}: {result.message}")
     if pool is not None:
@@ -206,6 +240,7 @@ def profile(mode: str, n: int, client: docker.DockerClient, tag: str, use_perf: 
     after = (_proc_cpu_ms(dockerd), _proc_cpu_ms(containerd), _self_cpu_ms(), _machine_busy_ms())
     children_after = os.times()
     phases.uninstall()
+    counter.uninstall()
     by_comm: dict[str, float] = {}
     if perf is not None:
         perf.send_signal(2)
@@ -228,13 +263,14 @@ def profile(mode: str, n: int, client: docker.DockerClient, tag: str, use_perf: 
         "mode": mode,
         "n": n,
         "wall_ms": wall * 1000 / n,
+        "wall_s": wall,
         "api": {k: v / n for k, v in sorted(counter.calls.items())},
         "phases": {k: v / n for k, v in phases.ms.items()},
         "cpu": {
             "dockerd": (after[0] - before[0]) / n,
             "containerd": (after[1] - before[1]) / n,
             **{k: v / n for k, v in phases.cpu.items()},
-            "bare harness (child processes)": bare_child_ms / n,
+            "bare harness (its processes, spawner and students included)": bare_child_ms / n,
             "this process (runner, docker SDK)": (after[2] - before[2]) / n,
             "whole machine": (after[3] - before[3]) / n,
         },
@@ -263,23 +299,64 @@ def print_profile(row: dict) -> None:
             print(f"    {ms:7.1f}  {comm}")
 
 
+def cpu_budget(rows: list[dict]) -> None:
+    """What one submission costs in CPU, all processes on its path, per mode; on a machine with
+    nothing else to do, throughput with as many workers as cores goes as the inverse of it.
+    dockerd and containerd serve other people's containers too: their rate while the bare
+    harness ran (no Docker call of ours) is taken off the container modes."""
+    bare = next((r for r in rows if r["mode"] == "bare"), None)
+    if bare is None:
+        return
+    background = {d: bare["cpu"][d] * bare["n"] / bare["wall_s"] for d in ("dockerd", "containerd")}
+    bare_ms = (
+        bare["cpu"]["bare harness (its processes, spawner and students included)"]
+        + bare["cpu"]["this process (runner, docker SDK)"]
+    )
+    print("\n== CPU per submission, every process on its path (ms)")
+    print(f"  bare: {bare_ms:.0f} (the harness and its children, and this process)")
+    for row in rows:
+        if row["mode"] == "bare":
+            continue
+        cpu = row["cpu"]
+        parts = {
+            "container processes + runc (the shim's reaped children)": cpu.get(
+                "shim's children (runc + container, reaped)", 0.0
+            ),
+            "containerd-shim": cpu.get("containerd-shim (own)", 0.0),
+            **{
+                f"{d} (less its background rate)": max(0.0, cpu[d] - background[d] * row["wall_s"] / row["n"])
+                for d in ("dockerd", "containerd")
+            },
+            "this process (runner, docker SDK)": cpu["this process (runner, docker SDK)"],
+        }
+        total = sum(parts.values())
+        print(f"  {row['mode']}: {total:.0f}  -> CPU-bound throughput vs bare: {bare_ms / total:.2f}")
+        for name, ms in parts.items():
+            print(f"    {ms:7.1f}  {name}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--n", type=int, default=30)
     parser.add_argument("--perf", action="store_true", help="also sample the whole machine with perf")
-    parser.add_argument("--modes", default="bare,fresh,pooled")
+    parser.add_argument(
+        "--modes", default="bare,fresh,pooled", help="bare first: its daemon rates are the background"
+    )
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
         raise SystemExit("run as root (as bench.sandbox)")
     tag = image.ensure()
-    client = docker.from_env()
-    sandbox.run(bench_job(True), tag, client=client)  # warm-up
+    become_subreaper()
+    sandbox.run(bench_job(True), tag)  # warm-up
     print(f"image {tag}; load before: {os.getloadavg()[0]:.2f}")
+    rows = []
     for mode in args.modes.split(","):
-        print_profile(profile(mode, args.n, client, tag, args.perf))
+        rows.append(profile(mode, args.n, tag, args.perf))
+        print_profile(rows[-1])
         print(f"  load after: {os.getloadavg()[0]:.2f}")
+    cpu_budget(rows)
     return 0
 
 

@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LABEL = "grader.sandbox"
+# Which process made a container ("host:pid"): for operators, and for checks that a process
+# left none of its own behind on a daemon that other processes use too.
+OWNER_LABEL = "grader.owner"
 HARNESS = ["python3", "-I", "-B", "/opt/grader/grader_harness.py"]
 MAX_RESULT_BYTES = 16 * 1024 * 1024
 RESULT_MARKER = "GRADER-RESULT"
@@ -115,11 +118,16 @@ def container_options(
             "LANG": "C.UTF-8",
             "GRADER_PRELOAD_PYTEST": "1" if preload_pytest else "0",
         },
-        labels={LABEL: "1", "grader.deadline": str(int(deadline))},
+        labels={LABEL: "1", "grader.deadline": str(int(deadline)), OWNER_LABEL: owner()},
         log_config=LogConfig(type="none"),
         hostname="sandbox",
         working_dir="/tmp",
     )
+
+
+def owner() -> str:
+    """This process, as the ``grader.owner`` label names it (read at call time: Celery forks)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def job_message(job: Job, token: str) -> bytes:
