@@ -85,10 +85,11 @@ def container_options(
         command=HARNESS,
         stdin_open=True,
         network_mode="none",
-        # No libnetwork sandbox at all: the runtime still gives the container a network namespace
-        # of its own with only loopback (as "none" does), without dockerd re-executing itself as
-        # an OCI hook to set one up, which cost more CPU than the rest of the container's start
-        # (bench/PROFILE.md). "none" stays as the second lock.
+        # No libnetwork sandbox at all: dockerd leaves Docker's default new network namespace in
+        # the spec, so the runtime gives the container one of its own with only loopback (as
+        # "none" does), without dockerd running itself again as an OCI hook to set it up: about
+        # half of the CPU that dockerd and runc spent per container (bench/PROFILE.md). "none"
+        # stays as the second lock.
         network_disabled=True,
         read_only=True,
         tmpfs={
