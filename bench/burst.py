@@ -1,6 +1,7 @@
 """Deadline-burst benchmark: N submissions within S seconds through HTTP, graded by the real pipeline.
 
     python -m bench.burst [--n 1000] [--seconds 60] [--courses 4]
+                          [--database grader_bench] [--broker URL] [--cache URL] [--port 8765]
 
 What runs (all on this machine, on a database and Redis database of its own):
   gunicorn (2 processes x 4 threads) <- load generator (another process, 8 threads, paced)
@@ -29,8 +30,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = ROOT / ".venv" / "bin"
+# Its own database, Redis databases and port (flags), so that it can run beside other people's
+# tests and benchmarks on a shared machine.
 DB = "grader_bench"
 BROKER = "redis://127.0.0.1:6379/12"
+CACHE = "redis://127.0.0.1:6379/13"
 PORT = 8765
 
 
@@ -39,6 +43,7 @@ def environment() -> dict:
         os.environ,
         DATABASE_URL=f"postgres://grader:grader@127.0.0.1:5432/{DB}",
         CELERY_BROKER_URL=BROKER,
+        CACHE_URL=CACHE,
         DJANGO_SETTINGS_MODULE="grader.settings",
         SANDBOX_POOL_SIZE="1",
         LOG_LEVEL="WARNING",
@@ -98,13 +103,13 @@ def seed(courses: int, students_per_course: int) -> list[tuple[str, str, str]]:
     return people
 
 
-def load(people, n: int, seconds: float, out) -> None:
+def load(people, n: int, seconds: float, out, port: int) -> None:
     """The load generator (its own process): n POSTs paced evenly over ``seconds``."""
     import requests
 
     from bench.sandbox import CORRECT, WRONG
 
-    base = f"http://127.0.0.1:{PORT}"
+    base = f"http://127.0.0.1:{port}"
     sessions = []
     for key, course, slug in people:
         http = requests.Session()
@@ -202,6 +207,7 @@ def sandbox_only_per_minute(n: int) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
+    global DB, BROKER, CACHE, PORT
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -209,7 +215,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--courses", type=int, default=4)
     parser.add_argument("--students", type=int, default=25, help="per course")
+    parser.add_argument(
+        "--database", default=DB, help=f"PostgreSQL database, dropped and made again (default {DB})"
+    )
+    parser.add_argument(
+        "--broker", default=BROKER, help=f"Celery's Redis database, flushed (default {BROKER})"
+    )
+    parser.add_argument("--cache", default=CACHE, help=f"the cache's Redis database (default {CACHE})")
+    parser.add_argument("--port", type=int, default=PORT, help=f"the web server's port (default {PORT})")
     args = parser.parse_args(argv)
+    DB, BROKER, CACHE, PORT = args.database, args.broker, args.cache, args.port
     os.environ.update(environment())
     fresh_database()
     import django
@@ -223,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         spawn = multiprocessing.get_context("spawn")  # a clean process: no inherited connections
         results = spawn.Queue()
-        generator = spawn.Process(target=load, args=(people, args.n, args.seconds, results))
+        generator = spawn.Process(target=load, args=(people, args.n, args.seconds, results, PORT))
         generator.start()
         answers = []
         while (item := results.get()) is not None:

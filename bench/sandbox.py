@@ -9,7 +9,7 @@ and the ratios between them, all measured in the same run (the machines are nois
 Half the submissions are correct, half wrong; every result is checked, so a fast wrong
 answer cannot look like a good figure.
 
-    python -m bench.sandbox [--n 40] [--workers 2]
+    python -m bench.sandbox [--n 40] [--workers 2] [--rounds 4] [--without-pytest] [--without-runsc]
 
 Targets (on a 2-core machine): p50 <= 0.5 s per submission, >= 300 submissions
 per minute with 2 workers. No assertion on them: this prints, a person judges.
@@ -154,20 +154,41 @@ def _check(result: sandbox.Result, job: Job) -> None:
 
 
 def measure(label: str, fn, jobs: list[Job], workers: int) -> dict:
+    return summarize(label, workers, *timed_batch(fn, jobs, workers))
+
+
+def timed_batch(fn, jobs: list[Job], workers: int) -> tuple[list[float], float]:
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=workers) as pool:
         latencies = list(pool.map(fn, jobs))
-    wall = time.perf_counter() - started
-    latencies.sort()
+    return latencies, time.perf_counter() - started
+
+
+def summarize(label: str, workers: int, latencies: list[float], wall: float) -> dict:
+    latencies = sorted(latencies)
     return {
         "label": label,
         "workers": workers,
-        "n": len(jobs),
+        "n": len(latencies),
         "p50": statistics.median(latencies),
         "p95": latencies[max(0, int(round(0.95 * len(latencies))) - 1)],
-        "per_minute": len(jobs) / wall * 60,
+        "per_minute": len(latencies) / wall * 60,
         "wall": wall,
     }
+
+
+def interleaved(configurations: list[tuple[str, object, int]], jobs: list[Job], rounds: int) -> list[dict]:
+    """Each configuration grades len(jobs) submissions, in ``rounds`` slices taken in turn, so
+    that every row sees the same mix of the (shared, drifting) machine's load."""
+    latencies: dict[str, list[float]] = {label: [] for label, _, _ in configurations}
+    walls = dict.fromkeys(latencies, 0.0)
+    size = max(1, len(jobs) // rounds)
+    for start in range(0, len(jobs), size):
+        for label, fn, workers in configurations:
+            batch, wall = timed_batch(fn, jobs[start : start + size], workers)
+            latencies[label] += batch
+            walls[label] += wall
+    return [summarize(label, w, latencies[label], walls[label]) for label, _, w in configurations]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -180,6 +201,12 @@ def main(argv: list[str] | None = None) -> int:
         "--without-pytest", action="store_true", help="10th test an expression, not a pytest file"
     )
     parser.add_argument("--without-runsc", action="store_true", help="skip the gVisor (runsc) rows")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=4,
+        help="slices per configuration, taken in turn so that all rows share the machine's load (default 4)",
+    )
     args = parser.parse_args(argv)
     global WITH_PYTEST
     WITH_PYTEST = not args.without_pytest
@@ -192,30 +219,41 @@ def main(argv: list[str] | None = None) -> int:
     pool = WarmPool(size=w)
     run_container(jobs[1], tag, pool)  # fills the pool
     time.sleep(1)
-    rows = [
-        measure("bare subprocess", run_bare, jobs, 1),
-        measure(f"bare, {w} workers", run_bare, jobs, w),
-        measure("container, sequential", lambda j: run_container(j, tag), jobs, 1),
-        measure(f"container, {w} workers", lambda j: run_container(j, tag), jobs, w),
-        measure("pooled, sequential", lambda j: run_container(j, tag, pool), jobs, 1),
-        measure(f"pooled, {w} workers", lambda j: run_container(j, tag, pool), jobs, w),
-    ]
+    rows = interleaved(
+        [
+            ("bare subprocess", run_bare, 1),
+            (f"bare, {w} workers", run_bare, w),
+            ("container, sequential", lambda j: run_container(j, tag), 1),
+            (f"container, {w} workers", lambda j: run_container(j, tag), w),
+            ("pooled, sequential", lambda j: run_container(j, tag, pool), 1),
+            (f"pooled, {w} workers", lambda j: run_container(j, tag, pool), w),
+        ],
+        jobs,
+        args.rounds,
+    )
     pool.close()
     if not args.without_runsc:
         gvisor = WarmPool(size=w, runtime="runsc")
         run_container(jobs[0], tag, runtime="runsc")  # warm-up
         run_container(jobs[1], tag, gvisor, runtime="runsc")  # fills the pool
         time.sleep(1)
-        rows += [
-            measure("runsc, sequential", lambda j: run_container(j, tag, runtime="runsc"), jobs, 1),
-            measure(f"runsc pooled, {w} workers", lambda j: run_container(j, tag, gvisor, "runsc"), jobs, w),
-        ]
+        rows += interleaved(
+            [
+                ("runsc, sequential", lambda j: run_container(j, tag, runtime="runsc"), 1),
+                (f"runsc pooled, {w} workers", lambda j: run_container(j, tag, gvisor, "runsc"), w),
+            ],
+            jobs,
+            args.rounds,
+        )
         gvisor.close()
     print(
         f"sandbox benchmark: {len(bench_tests())} tests per submission (6 expression, 3 stdin/stdout, "
         f"{'1 pytest file' if WITH_PYTEST else '1 more expression'}),"
     )
-    print(f"{args.n} submissions per row, half of them correct, every score checked; image {tag}")
+    print(
+        f"{args.n} submissions per row in {args.rounds} interleaved rounds, half of them correct, "
+        f"every score checked; image {tag}; load average {os.getloadavg()[0]:.2f} at the end"
+    )
     print(f"{'configuration':<24}{'p50 s':>8}{'p95 s':>8}{'subs/min':>10}")
     for row in rows:
         print(f"{row['label']:<24}{row['p50']:>8.3f}{row['p95']:>8.3f}{row['per_minute']:>10.0f}")

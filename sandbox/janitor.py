@@ -22,21 +22,22 @@ def sweep(client: docker.DockerClient | None = None, now: float | None = None) -
     client = client or docker.from_env()
     now = time.time() if now is None else now
     removed: list[str] = []
-    for container in client.containers.list(all=True, filters={"label": LABEL}):
+    # One listing call with the labels in it: the models' list() inspects each container
+    # afterwards, and fails outright when another process removes one in between.
+    for summary in client.api.containers(all=True, filters={"label": LABEL}):
         try:
-            deadline = float(container.labels.get("grader.deadline", "0"))
+            deadline = float((summary.get("Labels") or {}).get("grader.deadline", "0"))
         except ValueError:
             deadline = 0.0
         if deadline > now:
             continue
         try:
-            container.remove(force=True, v=True)
-            assert container.id is not None  # the daemon lists every container with its id
-            removed.append(container.id)
+            client.api.remove_container(summary["Id"], force=True, v=True)
+            removed.append(summary["Id"])
         except NotFound:
             pass
         except DockerException as exc:
-            log.warning("janitor could not remove %s: %s", container.short_id, exc)
+            log.warning("janitor could not remove %s: %s", summary["Id"][:12], exc)
     if removed:
         log.info("janitor removed %d stale sandbox containers", len(removed))
     return removed

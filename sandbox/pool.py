@@ -48,13 +48,15 @@ class WarmPool:
         self._pending: defaultdict[PoolKey, int] = defaultdict(int)
         self._lock = threading.Lock()
         self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sandbox-pool")
+        # Removals wait on their own thread: a slow one never holds back a refill.
+        self._remover = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sandbox-remove")
         self._closed = False
         atexit.register(self.close)
 
     @property
     def client(self) -> docker.DockerClient:
         if self._client is None:
-            self._client = docker.from_env()
+            self._client = runner.default_client()
         return self._client
 
     def take(self, limits: Limits, image: str, preload_pytest: bool = False) -> runner.Started:
@@ -68,10 +70,10 @@ class WarmPool:
 
     def dispose(self, container: Container) -> None:
         """Remove a used container without making the caller wait."""
-        if self._closed:
+        try:
+            self._remover.submit(runner.remove_container, container)
+        except RuntimeError:  # closed: nothing runs in the background any more
             runner.remove_container(container)
-        else:
-            self._executor.submit(runner.remove_container, container)
 
     def _pop_fresh(self, key: PoolKey) -> runner.Started | None:
         stale = []
@@ -131,6 +133,7 @@ class WarmPool:
         for started in leftovers:
             runner.remove_container(started.container)
         self._executor.shutdown(wait=True)
+        self._remover.shutdown(wait=True)
 
 
 def _connected(started: runner.Started) -> bool:

@@ -8,6 +8,7 @@ import pytest
 import sandbox
 from sandbox import ExprSpec, Job, Test
 from sandbox.pool import WarmPool
+from sandbox.runner import LABEL, OWNER_LABEL, owner
 
 pytestmark = pytest.mark.docker
 
@@ -18,7 +19,10 @@ JOB = Job(
 
 
 def ids():
-    return {c.id for c in docker.from_env().containers.list(all=True, filters={"label": "grader.sandbox"})}
+    """This process's sandbox containers (the daemon is shared with other processes' workers).
+    Sparse: a full listing inspects each container and fails if another process removes one."""
+    owned = {"label": [LABEL, f"{OWNER_LABEL}={owner()}"]}
+    return {c.id for c in docker.from_env().containers.list(all=True, sparse=True, filters=owned)}
 
 
 def test_it_never_reuses_a_container(sandbox_image):

@@ -8,6 +8,7 @@ from pydantic import ValidationError
 
 import sandbox
 from sandbox import ExprSpec, IOSpec, Job, Limits, PytestSpec, Test
+from sandbox.runner import LABEL, OWNER_LABEL, owner
 from tests.conftest import SandboxTarget
 
 pytestmark = pytest.mark.docker
@@ -40,7 +41,10 @@ def pytest_test(test_id, source, time_limit=5.0):
 
 
 def sandbox_containers():
-    return {c.id for c in docker.from_env().containers.list(all=True, filters={"label": "grader.sandbox"})}
+    """This process's sandbox containers (the daemon is shared with other processes' workers).
+    Sparse: a full listing inspects each container and fails if another process removes one."""
+    owned = {"label": [LABEL, f"{OWNER_LABEL}={owner()}"]}
+    return {c.id for c in docker.from_env().containers.list(all=True, sparse=True, filters=owned)}
 
 
 def run(target, code, tests, **limits):
