@@ -5,10 +5,18 @@
 set -eu
 role="${1:-web}"
 [ "$#" -gt 0 ] && shift
+# Operators' metrics (README: "Operating it"): each process tree keeps its numbers in a directory
+# of its own; workers serve theirs, with /healthz and /readyz, on WORKER_METRICS_PORT.
+export PROMETHEUS_MULTIPROC_DIR="${PROMETHEUS_MULTIPROC_DIR:-/tmp/grader-metrics}"
+mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
+case "$role" in
+    grading-worker|worker)
+        export WORKER_METRICS_PORT="${WORKER_METRICS_PORT:-9808}" WORKER_METRICS_ADDR="${WORKER_METRICS_ADDR:-0.0.0.0}" ;;
+esac
 case "$role" in
     web)
         # gunicorn reads WEB_CONCURRENCY (workers) and GUNICORN_CMD_ARGS itself.
-        exec gunicorn grader.wsgi --bind "0.0.0.0:${PORT:-8000}" --threads 4 --graceful-timeout 20 \
+        exec gunicorn -c python:grader.gunicorn_conf grader.wsgi --bind "0.0.0.0:${PORT:-8000}" --threads 4 --graceful-timeout 20 \
             --access-logfile - "$@" ;;
     migrate)
         exec python manage.py migrate --noinput "$@" ;;

@@ -23,21 +23,23 @@ import os
 import subprocess
 import sys
 import tarfile
+import tomllib
 from pathlib import Path
 
 from sandbox import image as sandbox_image
 
 ROOT = Path(__file__).resolve().parent.parent
 REPOSITORY = "grader-app"
+# The application's packages are the ones pyproject.toml installs: one list, so a new package
+# cannot be left out of the image.
+PACKAGES = tuple(
+    pattern.rstrip("*")
+    for pattern in tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"][
+        "find"
+    ]["include"]
+)
 CONTEXT = (
-    "grader",
-    "web",
-    "api",
-    "feedback",
-    "webhooks",
-    "grading",
-    "courses",
-    "sandbox",
+    *PACKAGES,
     "templates",
     "static",
     "deploy/Dockerfile",

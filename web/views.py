@@ -59,7 +59,7 @@ def _submission_for(request, submission_id) -> tuple[Submission, frozenset[Cap]]
     submission = get_object_or_404(
         Submission.objects.select_related("assignment__course", "student", "feedback"), pk=submission_id
     )
-    caps = user_capabilities(request.user, submission.assignment.course_id)
+    caps = user_capabilities(request.user, submission.assignment.course)  # loaded: no query
     if submission.student_id != request.user.pk and Cap.VIEW_SUBMISSIONS not in caps:
         raise Http404("No such submission")
     return submission, caps
