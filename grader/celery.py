@@ -5,8 +5,9 @@ hooks live in grading.worker."""
 import os
 
 from celery import Celery
-from celery.signals import worker_init
+from celery.signals import task_postrun, task_prerun, worker_init
 from django.conf import settings
+from django.db import close_old_connections
 
 from observe import exporter
 
@@ -23,3 +24,14 @@ def prepare_metrics(**_):
     run of this service must not count again. The worker's other hooks: grading.worker."""
     if settings.WORKER_METRICS_PORT or exporter.multiprocess_dir():
         exporter.prepare_directory()
+
+
+@task_prerun.connect
+@task_postrun.connect
+def recycle_connections(task=None, **_):
+    """Between tasks, what Django does between requests: drop a database connection that broke
+    or outlived DATABASE_CONN_MAX_AGE, and health-check the others on their next use (the
+    fix-up's per-task close is bounded by CELERY_DB_REUSE_MAX). Not for a task run eagerly
+    inside a caller's transaction (tests): that connection is the caller's."""
+    if not getattr(getattr(task, "request", None), "is_eager", False):
+        close_old_connections()

@@ -219,6 +219,12 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Unless this is set, Celery's Django fix-up closes every database connection before and after
+# each task: a new PostgreSQL backend (a fork and a SCRAM handshake) for every task. Workers keep
+# theirs as the web tier does, for DATABASE_CONN_MAX_AGE and health-checked (grader.celery closes
+# old or broken ones between tasks, as Django does between requests); this only bounds how many
+# tasks one connection serves.
+CELERY_DB_REUSE_MAX = 1000
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "grader.grade_submission": {"queue": "grading"},
