@@ -713,3 +713,9 @@ def _result_line(token: str, body: Mapping[str, object]) -> str:
 
 if __name__ == "__main__":
     main()
+    # The result line is written (unbuffered, on its own fd): skip the interpreter's teardown.
+    # With pytest loaded, unloading its modules cost about 20 ms of CPU per submission, a
+    # twentieth of what grading one costs, for a process that ends here anyway.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
