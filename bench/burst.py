@@ -5,8 +5,10 @@
 
 What runs (all on this machine, on a database and Redis database of its own):
   gunicorn (2 processes x 4 threads) <- load generator (another process, 8 threads, paced)
-  celery workers as scripts/demo.sh runs them: grading (2 pool processes, a warm container
-  each) and feedback + default (2 pool processes); DEBUG off, as deployed
+  celery workers split as scripts/demo.sh splits them: grading + regrading (2 pool processes,
+  a warm container each) and feedback + default (2 pool processes), without the demo's
+  embedded beat (no periodic sweeps; hints are dispatched as requests arrive) and without
+  gossip/mingle; DEBUG off, as deployed
   PostgreSQL, Redis, Docker as set up by scripts/setup.sh.
 Students log in through sessions made by the benchmark (password hashing is not what is
 measured); every submission is a real multipart POST of the assignment's form.
@@ -192,8 +194,10 @@ def start_services() -> list[subprocess.Popen]:
             stdout=open(logs / "bench-web.log", "wb"),
             stderr=subprocess.STDOUT,
         ),
-        # The workers as scripts/demo.sh runs them: grading on its own processes, hints and the
-        # rest on others (what a grading host and a feedback machine split in production).
+        # The workers split as scripts/demo.sh splits them: grading on its own processes, hints
+        # and the rest on others (what a grading host and a feedback machine split in
+        # production). One worker for every queue let a hint dispatch (it drains for up to
+        # 50 s) hold one of the two grading slots.
         *(
             subprocess.Popen(
                 [PY / "celery", "-A", "grader", "worker", "-Q", queues, "-c", "2", "-n", f"{name}@%h"]

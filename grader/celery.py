@@ -5,9 +5,9 @@ hooks live in grading.worker."""
 import os
 
 from celery import Celery
-from celery.signals import task_postrun, task_prerun, worker_init
+from celery.signals import task_postrun, task_prerun, worker_init, worker_ready
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 
 from observe import exporter
 
@@ -35,3 +35,11 @@ def recycle_connections(task=None, **_):
     inside a caller's transaction (tests): that connection is the caller's."""
     if not getattr(getattr(task, "request", None), "is_eager", False):
         close_old_connections()
+
+
+@worker_ready.connect
+def main_process_keeps_no_connection(**_):
+    """The worker's main process runs no task, so nothing would ever recycle a connection it
+    opened while starting (the fix-up no longer closes it there once CELERY_DB_REUSE_MAX is
+    set): close them; the pool processes have their own."""
+    connections.close_all()
