@@ -2,9 +2,11 @@
 
     python -m bench.burst [--n 1000] [--seconds 60] [--courses 4]
                           [--database grader_bench] [--broker URL] [--cache URL] [--port 8765]
+                          [--runtime crun]
 
 What runs (all on this machine, on a database and Redis database of its own):
   gunicorn (2 processes x 4 threads) <- load generator (another process, 8 threads, paced)
+  containers from crun, as make demo makes them (--runtime to choose)
   celery workers split as scripts/demo.sh splits them: grading + regrading (2 pool processes,
   a warm container each) and feedback + default (2 pool processes), without the demo's
   embedded beat (no periodic sweeps; hints are dispatched as requests arrive) and without
@@ -40,6 +42,7 @@ DB = "grader_bench"
 BROKER = "redis://127.0.0.1:6379/12"
 CACHE = "redis://127.0.0.1:6379/13"
 PORT = 8765
+RUNTIME = "crun"  # as make demo runs it (scripts/demo.sh)
 
 
 def environment() -> dict:
@@ -50,6 +53,7 @@ def environment() -> dict:
         CACHE_URL=CACHE,
         DJANGO_SETTINGS_MODULE="grader.settings",
         SANDBOX_POOL_SIZE="1",
+        SANDBOX_RUNTIME=RUNTIME,
         LOG_LEVEL="WARNING",
         DEBUG="false",  # as deployed: no per-query bookkeeping
     )
@@ -228,17 +232,17 @@ def sandbox_only_per_minute(n: int) -> float:
     from sandbox import image
     from sandbox.pool import WarmPool
 
-    tag, pool = image.ensure(), WarmPool(size=2)
+    tag, pool = image.ensure(), WarmPool(size=2, runtime=RUNTIME)
     jobs = [bench_job(i % 2 == 0) for i in range(n)]
-    run_container(jobs[0], tag, pool)
+    run_container(jobs[0], tag, pool, RUNTIME)
     time.sleep(1)
-    row = measure("pooled, 2 workers", lambda j: run_container(j, tag, pool), jobs, 2)
+    row = measure("pooled, 2 workers", lambda j: run_container(j, tag, pool, RUNTIME), jobs, 2)
     pool.close()
     return row["per_minute"]
 
 
 def main(argv: list[str] | None = None) -> int:
-    global DB, BROKER, CACHE, PORT
+    global DB, BROKER, CACHE, PORT, RUNTIME
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -254,8 +258,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--cache", default=CACHE, help=f"the cache's Redis database (default {CACHE})")
     parser.add_argument("--port", type=int, default=PORT, help=f"the web server's port (default {PORT})")
+    parser.add_argument(
+        "--runtime",
+        default=RUNTIME,
+        choices=("runc", "crun", "runsc"),
+        help=f"SANDBOX_RUNTIME (default {RUNTIME})",
+    )
     args = parser.parse_args(argv)
-    DB, BROKER, CACHE, PORT = args.database, args.broker, args.cache, args.port
+    DB, BROKER, CACHE, PORT, RUNTIME = args.database, args.broker, args.cache, args.port, args.runtime
     os.environ.update(environment())
     fresh_database()
     import django
@@ -308,7 +318,9 @@ def main(argv: list[str] | None = None) -> int:
         f"  submit -> graded: p50 {statistics.median(lat):.1f} s, p95 {lat[int(0.95 * len(lat)) - 1]:.1f} s"
     )
     print(f"  pipeline throughput: {per_minute:.0f} submissions/min")
-    print(f"  sandbox-only throughput (same run, pooled, 2 workers): {baseline:.0f} submissions/min")
+    print(
+        f"  sandbox-only throughput (same run, pooled, 2 workers, {RUNTIME}): {baseline:.0f} submissions/min"
+    )
     print(f"  ratio pipeline/sandbox: {per_minute / baseline:.2f}  (target >= 0.85)")
     return 0 if accepted == len(subs) == len(graded) == args.n and twice == 0 else 1
 

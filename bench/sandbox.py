@@ -4,12 +4,15 @@ Prints p50/p95 latency per submission and submissions per minute for
   - bare:        the same harness in a plain subprocess on the host (no container): the baseline
   - sequential:  sandbox.run, one submission at a time
   - parallel:    sandbox.run from W worker threads (W=2 by default, like 2 Celery workers)
+  - crun:        the same containers made by crun (SANDBOX_RUNTIME=crun, as make demo runs),
+                 fresh and pooled with W workers, in the same interleaved rounds
   - runsc:       the same under gVisor (SANDBOX_RUNTIME=runsc), fresh and pooled
 and the ratios between them, all measured in the same run (the machines are noisy).
 Half the submissions are correct, half wrong; every result is checked, so a fast wrong
 answer cannot look like a good figure.
 
     python -m bench.sandbox [--n 40] [--workers 2] [--rounds 4] [--without-pytest] [--without-runsc]
+                            [--without-crun]
 
 Targets (on a 2-core machine): p50 <= 0.5 s per submission, >= 300 submissions
 per minute with 2 workers. No assertion on them: this prints, a person judges.
@@ -202,6 +205,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--without-runsc", action="store_true", help="skip the gVisor (runsc) rows")
     parser.add_argument(
+        "--without-crun", action="store_true", help="skip the crun rows (make demo's runtime)"
+    )
+    parser.add_argument(
         "--rounds",
         type=int,
         default=4,
@@ -218,6 +224,15 @@ def main(argv: list[str] | None = None) -> int:
     w = args.workers
     pool = WarmPool(size=w)
     run_container(jobs[1], tag, pool)  # fills the pool
+    crun_rows = []
+    if not args.without_crun:  # the same containers from crun, in the same rounds (same load)
+        crun = WarmPool(size=w, runtime="crun")
+        run_container(jobs[0], tag, runtime="crun")  # warm-up
+        run_container(jobs[1], tag, crun, runtime="crun")  # fills the pool
+        crun_rows = [
+            (f"crun, {w} workers", lambda j: run_container(j, tag, runtime="crun"), w),
+            (f"crun pooled, {w} workers", lambda j: run_container(j, tag, crun, "crun"), w),
+        ]
     time.sleep(1)
     rows = interleaved(
         [
@@ -227,11 +242,14 @@ def main(argv: list[str] | None = None) -> int:
             (f"container, {w} workers", lambda j: run_container(j, tag), w),
             ("pooled, sequential", lambda j: run_container(j, tag, pool), 1),
             (f"pooled, {w} workers", lambda j: run_container(j, tag, pool), w),
+            *crun_rows,
         ],
         jobs,
         args.rounds,
     )
     pool.close()
+    if crun_rows:
+        crun.close()
     if not args.without_runsc:
         gvisor = WarmPool(size=w, runtime="runsc")
         run_container(jobs[0], tag, runtime="runsc")  # warm-up
@@ -272,8 +290,15 @@ def main(argv: list[str] | None = None) -> int:
         f"{'met' if pooled['p50'] <= 0.5 else 'NOT met'}; >= 300 subs/min with 2 workers -> "
         f"{pooled_par['per_minute']:.0f} {'met' if pooled_par['per_minute'] >= 300 else 'NOT met'}"
     )
+    if crun_rows:
+        c_par, c_pooled = rows[6:8]
+        print(
+            f"crun, same rounds: throughput with {w} workers relative to bare: "
+            f"fresh {c_par['per_minute'] / bare_par['per_minute']:.2f}, "
+            f"pooled {c_pooled['per_minute'] / bare_par['per_minute']:.2f} (target >= 0.7)"
+        )
     if not args.without_runsc:
-        g_seq, g_par = rows[6:]
+        g_seq, g_par = rows[-2:]
         print(
             f"gVisor (runsc) next to runc, same run: fresh p50 {g_seq['p50']:.3f} s vs {seq['p50']:.3f} s "
             f"({g_seq['p50'] / seq['p50']:.2f}x); pooled throughput with {w} workers "

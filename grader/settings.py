@@ -269,7 +269,7 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 SANDBOX_IMAGE = env_str("SANDBOX_IMAGE", "")
 SANDBOX_BASE_IMAGE = env_str("SANDBOX_BASE_IMAGE", "local")
 # runsc runs student code on gVisor's user-space kernel (scripts/setup.sh registers it).
-SANDBOX_RUNTIME = env_choice("SANDBOX_RUNTIME", "runc", ("runc", "runsc"))
+SANDBOX_RUNTIME = env_choice("SANDBOX_RUNTIME", "runc", ("runc", "crun", "runsc"))
 SANDBOX_DEFAULT_MEMORY_MB = env_int("SANDBOX_DEFAULT_MEMORY_MB", 256, minimum=32, maximum=8192)
 SANDBOX_DEFAULT_CPUS = env_float("SANDBOX_DEFAULT_CPUS", 1.0, minimum=0.1, maximum=8)
 SANDBOX_DEFAULT_PIDS = env_int("SANDBOX_DEFAULT_PIDS", 64, minimum=16, maximum=4096)

@@ -51,7 +51,10 @@ class SandboxError(Exception):
     """The infrastructure failed (Docker down, image missing, harness silent)."""
 
 
-RUNTIMES = ("runc", "runsc")  # runsc: gVisor, a user-space kernel between student code and the host's
+# runc and crun make the same OCI container from the same spec (crun in C, without runc's Go
+# start-ups: less CPU per container); runsc: gVisor, a user-space kernel between student code
+# and the host's.
+RUNTIMES = ("runc", "crun", "runsc")
 
 
 # gVisor's kernel (the Sentry) runs inside the container's cgroup, and its own host threads
