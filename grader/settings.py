@@ -268,7 +268,8 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Empty SANDBOX_IMAGE means: the tag sandbox.image computes from the current harness.
 SANDBOX_IMAGE = env_str("SANDBOX_IMAGE", "")
 SANDBOX_BASE_IMAGE = env_str("SANDBOX_BASE_IMAGE", "local")
-# runsc runs student code on gVisor's user-space kernel (scripts/setup.sh registers it).
+# crun: the same containers as runc's for less CPU each; runsc: student code on gVisor's
+# user-space kernel (scripts/setup.sh registers both; runc is on every Docker host).
 SANDBOX_RUNTIME = env_choice("SANDBOX_RUNTIME", "runc", ("runc", "crun", "runsc"))
 SANDBOX_DEFAULT_MEMORY_MB = env_int("SANDBOX_DEFAULT_MEMORY_MB", 256, minimum=32, maximum=8192)
 SANDBOX_DEFAULT_CPUS = env_float("SANDBOX_DEFAULT_CPUS", 1.0, minimum=0.1, maximum=8)
