@@ -156,6 +156,14 @@ def _check(result: sandbox.Result, job: Job) -> None:
         raise SystemExit(f"wrong result ({result.status}, score {result.score}): {result.message}")
 
 
+def warmed_pool(jobs: list[Job], tag: str, workers: int, runtime: str = "runc") -> WarmPool:
+    """A pool of ``runtime``'s containers, full, after one fresh run (page cache, image layers)."""
+    run_container(jobs[0], tag, runtime=runtime)
+    pool = WarmPool(size=workers, runtime=runtime)
+    run_container(jobs[1], tag, pool, runtime)  # fills the pool
+    return pool
+
+
 def measure(label: str, fn, jobs: list[Job], workers: int) -> dict:
     return summarize(label, workers, *timed_batch(fn, jobs, workers))
 
@@ -220,15 +228,11 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("run as root: the bare baseline switches to a student uid like the container does")
     tag = image.ensure()
     jobs = [bench_job(i % 2 == 0) for i in range(args.n)]
-    run_container(jobs[0], tag)  # warm-up: page cache, image layers
     w = args.workers
-    pool = WarmPool(size=w)
-    run_container(jobs[1], tag, pool)  # fills the pool
+    pool = warmed_pool(jobs, tag, w)
     crun_rows = []
     if not args.without_crun:  # the same containers from crun, in the same rounds (same load)
-        crun = WarmPool(size=w, runtime="crun")
-        run_container(jobs[0], tag, runtime="crun")  # warm-up
-        run_container(jobs[1], tag, crun, runtime="crun")  # fills the pool
+        crun = warmed_pool(jobs, tag, w, "crun")
         crun_rows = [
             (f"crun, {w} workers", lambda j: run_container(j, tag, runtime="crun"), w),
             (f"crun pooled, {w} workers", lambda j: run_container(j, tag, crun, "crun"), w),
@@ -251,9 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     if crun_rows:
         crun.close()
     if not args.without_runsc:
-        gvisor = WarmPool(size=w, runtime="runsc")
-        run_container(jobs[0], tag, runtime="runsc")  # warm-up
-        run_container(jobs[1], tag, gvisor, runtime="runsc")  # fills the pool
+        gvisor = warmed_pool(jobs, tag, w, "runsc")
         time.sleep(1)
         rows += interleaved(
             [
