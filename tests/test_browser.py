@@ -270,6 +270,30 @@ def test_a_student_submits_and_watches_the_result_arrive(
     expect(plain.locator("#submit-state")).to_contain_text("You can submit again in 9 min")
 
 
+def test_a_title_typed_before_the_page_scripts_load_still_gets_its_slug(live_server, people, course, browser):
+    # On a slow connection the instructor starts typing before authoring.js has run: hold the
+    # script back, type, then let it load.
+    page = browser.new_page()
+    log_in(page, live_server.url, "instructor")
+    held = []
+
+    def hold(route):
+        held.append(route)
+
+    page.route("**/js/authoring.js*", hold)
+    page.goto(live_server.url + "/courses/cs1/-/new/", wait_until="commit")
+    page.get_by_label("Title").press_sequentially("Multiply Två")
+    expect(page.get_by_label("Slug")).to_have_value("")
+    for _ in range(500):  # until the browser has asked for the script (≤ 10 s)
+        if held:
+            break
+        page.wait_for_timeout(20)
+    assert len(held) == 1
+    held[0].continue_()
+    expect(page.get_by_label("Slug")).to_have_value("multiply-tva")
+    page.close()
+
+
 def test_an_instructor_authors_checks_publishes_and_reads_the_results(
     live_server, people, course, celery_worker, browser
 ):

@@ -22,6 +22,8 @@
     var byHand = slug.value !== "" && slug.value !== proposal();
     slug.addEventListener("input", function () { byHand = slug.value !== ""; });
     title.addEventListener("input", function () { if (!byHand) slug.value = proposal(); });
+    // A title typed while the page's scripts were still loading gets its slug now.
+    if (!byHand) slug.value = proposal();
   }
 
   // The statement rendered by the server exactly as on the assignment page.
@@ -59,9 +61,11 @@
     });
   }
 
-  document.addEventListener("DOMContentLoaded", function () {
+  function start() {
     var form = document.querySelector("form[data-propose-slug]");
     if (form) proposeSlug(form);
     document.querySelectorAll("[data-preview-url]").forEach(preview);
-  });
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
 })();
