@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
+from courses.assignments import AUTHORED_FIELDS, FILE_FIELDS
 from courses.models import (
     Assignment,
     CountedSubmission,
@@ -105,20 +106,7 @@ class AssignmentAuthorSerializer(AssignmentSerializer):
     class Meta(AssignmentSerializer.Meta):
         fields = [
             *AssignmentSerializer.Meta.fields,
-            "module_name",
-            "setup_code",
-            "starter_files",
-            "reference_files",
-            "count_broken_attempts",
-            "memory_mb",
-            "cpus",
-            "pids_limit",
-            "wall_seconds",
-            "llm_hints",
-            "validate_hints",
-            "hint_candidates",
-            "hint_critic",
-            "rubric_auto_approve",
+            *(f for f in (*AUTHORED_FIELDS, *FILE_FIELDS) if f not in AssignmentSerializer.Meta.fields),
             "tests",
         ]
 

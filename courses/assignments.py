@@ -10,6 +10,8 @@ from django.utils import timezone
 from courses.models import Assignment, Course, TestCase, free_slug
 
 __all__ = [
+    "AUTHORED_FIELDS",
+    "FILE_FIELDS",
     "AssignmentInUse",
     "delete_assignment",
     "do_save_assignment",
@@ -17,6 +19,43 @@ __all__ = [
     "save_assignment",
     "set_assignment_archived",
 ]
+
+# The settings an author gives an assignment. The authoring form and the API (what it takes and
+# what it reads back to authors) are built from this one list, so that a setting cannot exist on
+# one surface and not the other; tests/test_authoring.py checks that every field of the model is
+# here, in FILE_FIELDS or deliberately not authored.
+AUTHORED_FIELDS = (
+    "title",
+    "slug",
+    "statement",
+    "module_name",
+    "setup_code",
+    "setup_scope",
+    "equality",
+    "deadline",
+    "hard_deadline",
+    "late_policy",
+    "late_penalty_percent",
+    "late_penalty_unit",
+    "late_penalty_cap_percent",
+    "attempt_limit",
+    "min_seconds_between_attempts",
+    "counted_submission",
+    "count_broken_attempts",
+    "memory_mb",
+    "cpus",
+    "pids_limit",
+    "wall_seconds",
+    "llm_hints",
+    "validate_hints",
+    "hint_candidates",
+    "hint_critic",
+    "rubric_auto_approve",
+    "show_hidden_details",
+)
+# The files ({name: text}), authored too but shown each surface's own way: the form has one code
+# box for the main file of each, the API takes and gives the dicts.
+FILE_FIELDS = ("starter_files", "reference_files")
 
 
 class AssignmentInUse(Exception):

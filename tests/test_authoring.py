@@ -8,7 +8,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from courses.assignments import free_slug
+from api.serializers import AssignmentAuthorSerializer, AssignmentWriteSerializer
+from courses.assignments import AUTHORED_FIELDS, FILE_FIELDS, free_slug
 from courses.markdown import render as render_markdown
 from courses.models import Assignment, TestCase
 from grading.models import Status, Submission
@@ -339,6 +340,21 @@ def test_every_setting_of_the_assignment_form_is_on_the_page(client, people, ass
         missing = [name for name in AssignmentForm.base_fields if f'name="{name}"' not in page]
         assert not missing, f"{url} does not show {missing}"
     assert "Checking answers" in page and "Python&#x27;s own ==" in page
+
+
+def test_every_setting_of_an_assignment_can_be_authored_on_the_site_and_through_the_api():
+    # A model field that is in neither list would be a setting nobody can change; one on a
+    # single surface would make the site and the API disagree about what an assignment is.
+    not_authored = {"course", "language", "published", "archived_at", "created_at", "updated_at"}
+    model_fields = {f.name for f in Assignment._meta.get_fields() if f.concrete and not f.auto_created}
+    authored = set(AUTHORED_FIELDS) | set(FILE_FIELDS)
+    assert model_fields - not_authored == authored
+    # The form shows the files as one code box each; publishing and archiving are buttons.
+    assert set(AssignmentForm.base_fields) == set(AUTHORED_FIELDS) | {"starter_code", "reference_code"}
+    # The API takes the whole assignment with its tests and whether it is published...
+    assert set(AssignmentWriteSerializer().fields) == authored | {"published", "tests"}
+    # ...and reads back to its authors everything it takes.
+    assert set(AssignmentWriteSerializer().fields) <= set(AssignmentAuthorSerializer().fields)
 
 
 # -- the slug, made from the title when left empty --------------------------------------------

@@ -10,7 +10,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from courses.assignments import free_slug, save_assignment
+from courses.assignments import AUTHORED_FIELDS, free_slug, save_assignment
 from courses.models import Assignment, Course, Equality, RubricItem, TestCase, TestKind
 from sandbox.schema import Compare
 
@@ -71,37 +71,7 @@ class AssignmentForm(forms.ModelForm):
 
     class Meta:
         model = Assignment
-        fields = [
-            "title",
-            "slug",
-            "statement",
-            "module_name",
-            "starter_code",
-            "reference_code",
-            "setup_code",
-            "setup_scope",
-            "equality",
-            "deadline",
-            "hard_deadline",
-            "late_policy",
-            "late_penalty_percent",
-            "late_penalty_unit",
-            "late_penalty_cap_percent",
-            "attempt_limit",
-            "min_seconds_between_attempts",
-            "counted_submission",
-            "count_broken_attempts",
-            "memory_mb",
-            "cpus",
-            "pids_limit",
-            "wall_seconds",
-            "llm_hints",
-            "validate_hints",
-            "hint_candidates",
-            "hint_critic",
-            "rubric_auto_approve",
-            "show_hidden_details",
-        ]
+        fields = [*AUTHORED_FIELDS, "starter_code", "reference_code"]
         widgets = {
             "statement": forms.Textarea(attrs={"rows": 10}),
             "setup_code": forms.Textarea(attrs={**CODE, "rows": 5}),
