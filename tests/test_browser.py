@@ -8,6 +8,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.core import mail
 from django.utils import timezone
 from playwright.sync_api import expect, sync_playwright
 
@@ -423,6 +424,99 @@ def test_an_instructor_authors_checks_publishes_and_reads_the_results(
     page.get_by_role("button", name="Remove from course").click()
     expect(page.get_by_text("bob was removed from cs1")).to_be_visible()
     expect(page.get_by_role("link", name="Remove bob from the course")).to_have_count(0)
+
+
+def test_a_student_who_forgot_the_password_sets_a_new_one_on_a_phone(live_server, people, course, browser):
+    base = live_server.url
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(base + "/accounts/login/")
+    assert fits_the_screen(page)
+    page.screenshot(path=SHOTS / "student-login-phone.png", full_page=True)
+    page.get_by_role("link", name="Forgot your password?").click()
+    page.get_by_label("E-mail address").fill("alice@example.edu")
+    page.get_by_role("button", name="Send the link").click()
+    expect(page.get_by_role("heading", name="Check your e-mail")).to_be_visible()
+    page.screenshot(path=SHOTS / "student-reset-sent-phone.png", full_page=True)
+    assert [m.to for m in mail.outbox] == [["alice@example.edu"]]
+    link = re.search(r"https?://[^/\s]+(/accounts/reset/\S+/)", mail.outbox[0].body).group(1)
+
+    page.goto(base + link)
+    expect(page.get_by_text("For the account alice.")).to_be_visible()
+    # A weak password is refused with the reason; the link still works for the next try.
+    for label in ("New password", "The same password again"):
+        page.get_by_label(label).fill("12345678")
+    page.get_by_role("button", name="Set my password").click()
+    expect(page.get_by_role("alert")).to_contain_text("Nothing was saved. Please correct these:")
+    # Each reason names the box as the page does and leads to it.
+    reason = page.get_by_role("alert").get_by_role("link", name="New password").first
+    expect(reason).to_have_attribute("href", "#id_new_password1")
+    expect(page.get_by_role("alert")).to_contain_text("New password: This password is entirely numeric")
+    assert fits_the_screen(page)
+    page.screenshot(path=SHOTS / "student-new-password-refused-phone.png", full_page=True)
+    for label in ("New password", "The same password again"):
+        page.get_by_label(label).fill("orange-kettle-1987-walrus")
+    page.get_by_role("button", name="Set my password").click()
+    expect(page.get_by_role("heading", name="Password set")).to_be_visible()
+
+    page.get_by_role("link", name="Log in").click()
+    page.get_by_label("Username").fill("alice")
+    page.get_by_label("Password").fill("orange-kettle-1987-walrus")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Your courses")).to_be_visible()
+    # The link worked once.
+    page.goto(base + link)
+    expect(page.get_by_role("alert")).to_have_text("This link has already been used or has expired.")
+
+
+def test_an_instructor_archives_an_assignment_and_the_course_then_restores_them(
+    live_server, people, assignment, browser
+):
+    base = live_server.url
+    student = browser.new_page()
+    log_in(student, base, "alice")
+    expect(student.get_by_role("link", name="CS 1")).to_be_visible()
+    page = browser.new_page(viewport={"width": 1000, "height": 800})
+    log_in(page, base, "instructor")
+    page.goto(base + "/courses/cs1/")
+
+    # Archiving asks first; saying no changes nothing.
+    questions = []
+
+    def answer(dialog, accept):
+        questions.append(dialog.message)
+        if accept:
+            dialog.accept()
+        else:
+            dialog.dismiss()
+
+    page.once("dialog", lambda dialog: answer(dialog, False))
+    page.get_by_role("button", name="Archive Add").click()
+    expect(page.get_by_role("button", name="Archive Add")).to_be_visible()
+    assert questions and "takes no more submissions" in questions[-1]
+    assert Assignment.objects.get(pk=assignment.pk).archived_at is None
+
+    page.once("dialog", lambda dialog: answer(dialog, True))
+    page.get_by_role("button", name="Archive Add").click()
+    expect(page.locator(".messages")).to_contain_text("“Add” archived")
+    expect(page.get_by_role("button", name="Restore Add")).to_be_visible()
+    page.screenshot(path=SHOTS / "instructor-assignment-archived.png", full_page=True)
+    student.goto(base + "/courses/cs1/")
+    expect(student.get_by_role("link", name="Add")).to_have_count(0)
+
+    page.once("dialog", lambda dialog: answer(dialog, True))
+    page.get_by_role("button", name="Archive the course").click()
+    expect(page.get_by_text("This course is archived.")).to_be_visible()
+    expect(page.get_by_role("button", name="Restore Add")).to_have_count(0)  # read-only now
+    page.screenshot(path=SHOTS / "instructor-course-archived.png", full_page=True)
+    student.goto(base + "/")
+    expect(student.get_by_role("link", name="CS 1")).to_have_count(0)
+
+    page.get_by_role("button", name="Restore the course").click()  # restoring asks nothing
+    expect(page.get_by_role("button", name="Archive the course")).to_be_visible()
+    page.get_by_role("button", name="Restore Add").click()
+    expect(page.get_by_role("button", name="Archive Add")).to_be_visible()
+    student.goto(base + "/courses/cs1/")
+    expect(student.get_by_role("link", name="Add")).to_be_visible()
 
 
 def _numbers(n: int) -> str:

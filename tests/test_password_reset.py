@@ -79,6 +79,31 @@ def test_an_account_with_a_password_resets_too_and_the_old_one_stops(client, peo
     )
 
 
+@pytest.mark.parametrize(
+    "first, second, box, reason",
+    [
+        ("12345678", "12345678", "new_password1", "entirely numeric"),
+        ("alice-example", "alice-example", "new_password1", "too similar"),
+        (NEW_PASSWORD, NEW_PASSWORD + "!", "new_password2", "didn’t match"),
+        ("12345678", "87654321", "new_password2", "didn’t match"),
+    ],
+)
+def test_what_is_wrong_with_a_new_password_is_said_on_the_box_to_fix(
+    client, people, first, second, box, reason
+):
+    _ask(client, "alice@example.edu")
+    form_url = client.get(_link(mail.outbox[0]))["Location"]
+    page = client.post(form_url, {"new_password1": first, "new_password2": second})
+    errors = page.context["form"].errors
+    assert list(errors) == [box] and reason in " ".join(errors[box])
+    label = {"new_password1": "New password", "new_password2": "The same password again"}[box]
+    assert f'<a href="#id_{box}">{label}</a>: ' in page.content.decode()
+    said = sum(len(messages) for messages in errors.values())
+    assert f"Please correct {'these' if said > 1 else 'this'}:" in page.content.decode()
+    people["alice"].refresh_from_db()
+    assert people["alice"].check_password("test-pass-123")  # nothing saved
+
+
 def test_a_forged_link_is_refused(client, people):
     page = client.get(f"/accounts/reset/{people['alice'].pk}/{secrets.token_hex(8)}-x/", follow=True)
     assert "already been used or has expired" in page.content.decode()
