@@ -24,9 +24,36 @@ from grading.models import Status, Submission, TestResult
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "test-pass-123"
+SHOTS = ROOT / "tests" / "screenshots"  # the browser tests' screenshots (ignored by git)
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 
 CORRECT = "def add(a, b):\n    return a + b\n\nif __name__ == '__main__':\n    print(add(*map(int, input().split())))\n"
 WRONG = "def add(a, b):\n    return a - b if b > 5 else a + b\n\nif __name__ == '__main__':\n    print(add(*map(int, input().split())))\n"
+
+
+# A test asks for the browser last among its fixtures: Playwright's sync API runs what follows in
+# a greenlet, where Django would open (and never close) a second database connection.
+@pytest.fixture
+def browser(monkeypatch):
+    """Headless Chromium (Debian's), driven by Playwright."""
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the database calls made here
+    # are ordinary synchronous ones (Django documents this switch for such tools).
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    SHOTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
 
 
 @pytest.fixture(autouse=True)

@@ -4,48 +4,23 @@ Screenshots of the key pages go to tests/screenshots/ (ignored by git)."""
 
 import re
 from datetime import timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.core import mail
 from django.utils import timezone
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from courses.models import Assignment, TestCase
 from grading.models import Status, Submission
 from grading.services import Upload, do_submit
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, SHOTS
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.docker, pytest.mark.worker]
-SHOTS = Path(__file__).resolve().parent / "screenshots"
 # Fails the visible "small" test (3 expected, -1 got) and the others.
 SUBTRACTS = "def add(a, b):\n    return a - b\n\nif __name__ == '__main__':\n    print(add(*map(int, input().split())))\n"
 STARTER = "def add(a, b):\n    pass  # your code here\n"
 DRAFTS = "Object.keys(localStorage).filter(k => k.startsWith('grader:draft:')).length"  # kept drafts
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
-
-
-# The browser comes last among each test's fixtures: Playwright's sync API runs what follows in a
-# greenlet, where Django would open (and never close) a second database connection.
-@pytest.fixture
-def browser(monkeypatch):
-    # Playwright's sync API runs an event loop in this thread; the database calls made here
-    # are ordinary synchronous ones (Django documents this switch for such tools).
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    SHOTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def code_editor(page, name):

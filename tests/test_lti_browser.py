@@ -3,26 +3,15 @@
 Secure, which browsers accept from http://localhost) and the tool's pages must allow that LMS
 to frame them. The screenshot goes to tests/screenshots/lti-launch-in-iframe.png."""
 
-from pathlib import Path
-
 import pytest
 from lti_tool.models import LtiUser
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from grading.models import Submission
+from tests.conftest import SHOTS
 from tests.lti_platform import LEARNER, TestPlatform, link_course_1, registered
 
 pytestmark = pytest.mark.django_db(transaction=True)
-SHOTS = Path(__file__).resolve().parent / "screenshots"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 
 
 @pytest.fixture
@@ -32,17 +21,6 @@ def lms(live_server, settings):
     registered(platform)
     yield platform
     platform.close()
-
-
-# Last among the fixtures (see tests/test_browser.py): Playwright's sync API runs in a greenlet.
-@pytest.fixture
-def browser(monkeypatch):
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    SHOTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def test_a_student_launches_the_assignment_inside_the_lms_iframe(lms, course, assignment, settings, browser):
