@@ -17,6 +17,7 @@ import pytest
 import redis
 import requests
 from django.conf import settings
+from django.db import connections
 
 from courses.models import Assignment, Course, Membership, Role, TestCase
 from feedback.models import FeedbackRequest, Priority
@@ -54,6 +55,10 @@ def browser(monkeypatch):
         chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+        # A query the test made while Playwright ran opened a connection in another context
+        # (asgiref's Local follows the greenlet): closed here, it no longer keeps the test
+        # database from being dropped at the end of the session.
+        connections.close_all()
 
 
 @pytest.fixture(autouse=True)
