@@ -35,8 +35,9 @@ def test_a_student_launches_the_assignment_inside_the_lms_iframe(lms, course, as
     assert frame is not None and frame.url.endswith(f"/courses/{course.code}/{assignment.slug}/")
     page.screenshot(path=SHOTS / "lti-launch-in-iframe.png", full_page=True)
     # A form posted inside the frame: the session and CSRF cookies travel as third-party ones.
-    expect(tool.locator("textarea[data-editor]:not([data-enhanced])")).to_have_count(0)
-    tool.get_by_role("textbox", name="Your code").fill("def add(a, b):\n    return a + b\n")
+    tool.locator(".editor").get_by_role("textbox", name="Your code").fill(
+        "def add(a, b):\n    return a + b\n"
+    )
     tool.get_by_role("button", name="Submit").click()
     expect(tool.get_by_role("heading", name="Add: attempt 1")).to_be_visible(timeout=30_000)
     student = LtiUser.objects.get(sub="lms-student-1").auth_user
@@ -46,9 +47,8 @@ def test_a_student_launches_the_assignment_inside_the_lms_iframe(lms, course, as
 
 def test_the_tool_is_not_framed_by_a_page_without_a_launch(live_server, lms, browser):
     page = browser.new_page()
-    messages = []
-    page.on("console", lambda m: messages.append(m.text))
-    page.set_content(f'<iframe id="t" src="{live_server.url}/accounts/login/"></iframe>')
-    page.wait_for_timeout(1500)
+    # set_content waits for the page's load event, which waits for the frame's (refused) load.
+    with page.expect_console_message(lambda m: "X-Frame-Options" in m.text):
+        page.set_content(f'<iframe id="t" src="{live_server.url}/accounts/login/"></iframe>')
     # Chromium refuses the frame (X-Frame-Options: DENY): it never renders the login form.
     assert page.frame_locator("#t").get_by_label("Username").count() == 0

@@ -28,6 +28,7 @@ class SubmitForm(forms.Form):
             attrs={
                 "rows": 18,
                 "spellcheck": "false",
+                "autocomplete": "off",  # no browser restore on reload: static/js/assignment.js keeps drafts
                 "data-editor": "python",
                 "aria-describedby": "code-help",
             }

@@ -70,6 +70,9 @@
   var key = keyOf(form);
   var latest = Number(form.dataset.latestAttempt || 0);
   var server = code.defaultValue; // what the server put in the editor
+  // Typed into the bare textarea before this script ran (a slow connection): the reader's own
+  // unsent work, which wins (the textarea has autocomplete="off": the browser puts nothing back).
+  var typed = code.value !== server ? code.value : null;
   var status = document.getElementById("editor-status");
   var origin = document.getElementById("code-origin");
   var originText = origin ? origin.textContent : "";
@@ -109,14 +112,15 @@
     else write(key, { code: code.value, saved: new Date().toISOString(), attempt: latest });
   }
 
-  // Restore before the editor is built from the textarea (a browser may also have put back
-  // its own idea of the textarea on reload: the server's text or the draft wins).
+  // Restore before the editor is built from the textarea.
   var draft = read(key);
   if (draft && (superseded(draft, latest) || draft.code === server)) {
     forget(key);
     draft = null;
   }
-  code.value = draft ? draft.code : server;
+  if (typed !== null) draft = null;
+  code.value = typed !== null ? typed : draft ? draft.code : server;
+  if (typed !== null) save();
   showOrigin();
   if (draft) {
     var discard = document.createElement("button");
