@@ -33,6 +33,10 @@ GRADED_OR_REGRADING = Q(status=Status.GRADED) | Q(
     status__in=[Status.QUEUED, Status.RUNNING], raw_score__isnull=False
 )
 
+# Code that does not run, where the assignment does not count such code: no attempt, no score,
+# never the grade (Python twin: Submission.not_an_attempt).
+NOT_AN_ATTEMPT = Q(does_not_run=True, assignment__count_broken_attempts=False)
+
 
 class SubmissionQuerySet(models.QuerySet):
     def with_final_score(self) -> SubmissionQuerySet:
@@ -42,9 +46,7 @@ class SubmissionQuerySet(models.QuerySet):
     def charged(self) -> SubmissionQuerySet:
         """The attempts that count against the limit and the minimum wait: not the platform's
         failures, and not code that does not run unless the assignment says it counts."""
-        return self.exclude(status__in=NOT_CHARGED).exclude(
-            does_not_run=True, assignment__count_broken_attempts=False
-        )
+        return self.exclude(status__in=NOT_CHARGED).exclude(NOT_AN_ATTEMPT)
 
     def counted(self) -> SubmissionQuerySet:
         """The attempt that counts for each (student, assignment) among these submissions'
@@ -59,7 +61,7 @@ class SubmissionQuerySet(models.QuerySet):
         # An attempt being regraded keeps counting with its previous grade until the new one.
         return (
             self.filter(GRADED_OR_REGRADING)
-            .exclude(does_not_run=True, assignment__count_broken_attempts=False)  # not an attempt
+            .exclude(NOT_AN_ATTEMPT)
             .with_final_score()
             .annotate(best_key=best_first)
             .order_by("student_id", "assignment_id", models.F("best_key").desc(nulls_last=True), "-attempt")
@@ -158,9 +160,13 @@ class Submission(models.Model):
     def costs_an_attempt(self) -> bool:
         """Whether it counts against the attempt limit: the Python twin of
         SubmissionQuerySet.charged (tests hold the two equal)."""
-        if self.does_not_run and not self.assignment.count_broken_attempts:
-            return False
-        return self.status not in NOT_CHARGED
+        return not self.not_an_attempt and self.status not in NOT_CHARGED
+
+    @property
+    def not_an_attempt(self) -> bool:
+        """Code that does not run, not counted as the assignment says: its 0 is no score, and
+        pages show none (SQL twin: NOT_AN_ATTEMPT)."""
+        return self.does_not_run and not self.assignment.count_broken_attempts
 
     @property
     def final_score(self) -> Decimal | None:

@@ -7,7 +7,8 @@
   cookies, and browsers that block third-party cookies (Chromium's default now) keep only
   ``Partitioned`` ones (CHIPS: a cookie jar per top-level site, so the tool's session inside
   one LMS is not the tool's session anywhere else). The OIDC state cookie (``lti1p3-*``, set at login initiation, checked at launch) is
-  sent that way always; the session and CSRF cookies only in a session begun by a launch.
+  sent that way always; the session, CSRF and messages cookies only in a session begun by a
+  launch (without the last, "Attempt 1 received" and every other message is lost in the frame).
   Browsers take Secure cookies over https, and over http from localhost (development).
   ``LTI_FRAMED_COOKIES=false`` turns the cookie part off (e.g. an http-only test set-up on
   another host name, where the LMS then opens the tool in a new window).
@@ -18,6 +19,7 @@ from __future__ import annotations
 from http.cookies import Morsel
 
 from django.conf import settings
+from django.contrib.messages.storage.cookie import CookieStorage
 
 FRAME_ANCESTORS = "lti_frame_ancestors"
 
@@ -40,7 +42,8 @@ class LtiFramingMiddleware:
         if settings.LTI_FRAMED_COOKIES:
             names = {n for n in response.cookies if n.startswith("lti1p3-")}
             if ancestors:
-                names |= {settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME} & set(response.cookies)
+                framed = {settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME, CookieStorage.cookie_name}
+                names |= framed & set(response.cookies)
             for name in names:
                 response.cookies[name]["samesite"] = "None"
                 response.cookies[name]["secure"] = True

@@ -78,6 +78,18 @@ RULES = [
     },
 ]
 
+# Rules for the templates (templates/ and any app's templates/).
+TEMPLATE_RULES = [
+    {
+        "name": "one-line-template-comment",
+        "pattern": re.compile(r"\{#(?:(?!#\}).)*\n"),
+        "why": "Django's {# #} comment ends on its line: one left open is printed on the page "
+        "(a longer comment is {% comment %} ... {% endcomment %})",
+        "bad": "{# a comment\n   on two lines #}",
+        "good": "{# a comment #}\n{% comment %} on\ntwo lines {% endcomment %}",
+    },
+]
+
 
 def late_imports(relative: Path, text: str) -> list[str]:
     """Imports of the platform's own packages inside a function: the usual way to hide an
@@ -115,11 +127,17 @@ def violations() -> list[str]:
                     for match in rule["pattern"].finditer(text):
                         line = text.count("\n", 0, match.start()) + 1
                         found.append(f"{relative}:{line}: {rule['name']}: {rule['why']}")
+    for path in sorted({*ROOT.glob("templates/**/*.html"), *ROOT.glob("*/templates/**/*.html")}):
+        text = path.read_text()
+        for rule in TEMPLATE_RULES:
+            for match in rule["pattern"].finditer(text):
+                line = text.count("\n", 0, match.start()) + 1
+                found.append(f"{path.relative_to(ROOT)}:{line}: {rule['name']}: {rule['why']}")
     return found
 
 
 def self_check() -> None:
-    for rule in RULES:
+    for rule in [*RULES, *TEMPLATE_RULES]:
         assert rule["pattern"].search(rule["bad"]), rule["name"]
         assert not rule["pattern"].search(rule["good"]), rule["name"]
 

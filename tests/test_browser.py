@@ -677,6 +677,7 @@ def test_a_student_whose_code_does_not_run_reads_one_banner_and_what_was_found(
     expect(page.get_by_role("alert")).to_contain_text("Your code does not run.")
     expect(page.get_by_role("alert")).to_contain_text("Python cannot read solution.py line 1")
     expect(page.locator("table.results")).to_have_count(0)
+    expect(page.locator("[data-score]")).to_have_text("none")  # its 0 is no grade
     page.screenshot(path=SHOTS / "student-does-not-run.png", full_page=True)
     page.goto(f"{live_server.url}/submissions/{reads.pk}/")
     found = page.get_by_role("region", name="Found by reading your code")

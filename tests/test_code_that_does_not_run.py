@@ -77,6 +77,32 @@ def test_the_page_shows_one_banner_and_the_hint_points_at_the_line(client, peopl
     assert "Automatic hint" in page
 
 
+def test_code_that_does_not_run_shows_no_score_where_it_does_not_count(client, people, assignment):
+    # Its stored 0 is never the grade (counted() passes it over): no page may show it as a score.
+    submission = _graded(assignment, people["alice"], BROKEN, 1)
+    pages = {
+        "submission": ("alice", reverse("submission", args=[submission.pk])),
+        "assignment": ("alice", reverse("assignment", args=["cs1", "add"])),
+        "submissions": ("instructor", reverse("assignment_submissions", args=["cs1", "add"])),
+    }
+    for name, (who, url) in pages.items():
+        client.force_login(people[who])
+        assert not _shows_a_zero(client.get(url).content.decode()), name
+    client.force_login(people["alice"])
+    page = client.get(pages["submission"][1]).content.decode()
+    assert "<span data-score>none</span> (this submission does not count)" in page
+    # Where the assignment counts such code, it is an attempt worth 0, shown as such.
+    assignment.count_broken_attempts = True
+    assignment.save()
+    for name, (who, url) in pages.items():
+        client.force_login(people[who])
+        assert _shows_a_zero(client.get(url).content.decode()), name
+
+
+def _shows_a_zero(page: str) -> bool:
+    return "0.00 / 3.00" in page or "<span data-score>0.00</span> / 3.00" in page
+
+
 @pytest.mark.docker
 def test_input_at_import_is_explained_for_hidden_tests_too(client, people, sandbox_image):
     """The demo's FizzBuzz with the old starter code: every pytest test (hidden) fails before it

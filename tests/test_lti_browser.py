@@ -40,6 +40,8 @@ def test_a_student_launches_the_assignment_inside_the_lms_iframe(lms, course, as
     )
     tool.get_by_role("button", name="Submit").click()
     expect(tool.get_by_role("heading", name="Add: attempt 1")).to_be_visible(timeout=30_000)
+    # The site's messages travel in a cookie of their own, third-party too: the receipt shows.
+    expect(tool.locator(".messages")).to_contain_text("Attempt 1 received")
     student = LtiUser.objects.get(sub="lms-student-1").auth_user
     assert Submission.objects.filter(student=student, assignment=assignment).count() == 1
     page.screenshot(path=SHOTS / "lti-submission-in-iframe.png", full_page=True)
