@@ -256,6 +256,25 @@ def test_a_student_submits_and_watches_the_result_arrive(
     expect(plain.locator("textarea[name=code]")).to_be_visible()
     expect(plain.get_by_role("button", name="Start again from the starter code")).to_be_hidden()
     expect(plain.locator("#submit-state")).to_contain_text(re.compile(r"You can submit again in \d+ min"))
+    expect(plain.get_by_role("button", name="Submit")).to_be_disabled()
+
+
+def test_the_submit_button_comes_back_when_the_wait_is_over(live_server, people, assignment, browser):
+    Assignment.objects.filter(pk=assignment.pk).update(min_seconds_between_attempts=60)
+    Submission.objects.create(
+        assignment=assignment, student=people["alice"], attempt=1, files={"solution.py": ""}
+    )
+    page = browser.new_page()
+    page.clock.install()
+    log_in(page, live_server.url, "alice")
+    page.goto(live_server.url + "/courses/cs1/add/")
+    submit = page.get_by_role("button", name="Submit")
+    expect(page.locator("#submit-state")).to_contain_text("You can submit again in")
+    expect(submit).to_be_disabled()
+    page.clock.fast_forward(62_000)
+    expect(page.locator("#submit-state")).to_have_text("You can submit again now.")
+    expect(submit).to_be_enabled()
+    page.close()
 
 
 def test_a_title_typed_before_the_page_scripts_load_still_gets_its_slug(live_server, people, course, browser):

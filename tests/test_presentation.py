@@ -7,6 +7,7 @@ from django.urls import reverse
 from feedback.models import Feedback
 from grading.models import Status, Submission, TestResult
 from grading.presentation import code_listings, text_diff
+from web.templatetags.display import inline_code
 
 HOSTILE = "def f():\n    return '</code><script>alert(1)</script>'\n"
 
@@ -205,3 +206,23 @@ def test_values_of_one_line_are_compared_side_by_side_without_a_diff_unless_only
         ("remove", "-2"),
         ("add", "+3"),
     ]
+
+
+@pytest.mark.parametrize(
+    "text, html",
+    [
+        (
+            "move it into `if __name__ == '__main__':` now",
+            "move it into <code>if __name__ == &#x27;__main__&#x27;:</code> now",
+        ),
+        (
+            "`<script>alert(1)</script>` & <b>",
+            "<code>&lt;script&gt;alert(1)&lt;/script&gt;</code> &amp; &lt;b&gt;",
+        ),
+        ("one ` backtick <i>", "one ` backtick &lt;i&gt;"),  # no pair: nothing is code
+        ("```\nx = 1\n```", "<code>\nx = 1\n</code>"),
+        ("", ""),
+    ],
+)
+def test_backticked_code_in_hints_and_findings_is_shown_as_code_and_nothing_else_is_markup(text, html):
+    assert str(inline_code(text)) == html

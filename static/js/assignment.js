@@ -8,7 +8,8 @@
 // - A draft made while attempt N was the latest is over once a later attempt exists: the
 //   submission page of that attempt (data-draft-sent) and the assignment page forget it.
 // - "Start again from the starter code" asks first, in the page.
-// - The wait before the next attempt counts down.
+// - The wait before the next attempt counts down; the Submit button, disabled by the server
+//   during the wait, comes back when it is over.
 //
 // The editor (frontend/editor.js) follows its textarea: setting the textarea's value and
 // dispatching "input" on it changes the editor, and every edit in the editor is an "input" on
@@ -200,6 +201,8 @@
       clearInterval(tick);
       wait.textContent = "You can submit again now.";
       wait.classList.remove("warning");
+      var button = document.getElementById("submit-button");
+      if (button) { button.disabled = false; button.removeAttribute("aria-describedby"); }
     }, 1000);
   }
 })();
