@@ -40,8 +40,15 @@ NOT_AN_ATTEMPT = Q(does_not_run=True, assignment__count_broken_attempts=False)
 
 class SubmissionQuerySet(models.QuerySet):
     def with_final_score(self) -> SubmissionQuerySet:
-        """Annotates ``final``: each submission's final score (grading.scoring), in SQL."""
-        return self.annotate(final=scoring.FINAL_SCORE)
+        """Annotates ``final``: each submission's final score (grading.scoring), in SQL; NULL
+        for code that does not run where it does not count (Submission.final_score's twin)."""
+        return self.annotate(
+            final=models.Case(
+                models.When(NOT_AN_ATTEMPT, then=models.Value(None)),
+                default=scoring.FINAL_SCORE,
+                output_field=scoring.SCORE_FIELD,
+            )
+        )
 
     def charged(self) -> SubmissionQuerySet:
         """The attempts that count against the limit and the minimum wait: not the platform's
@@ -164,13 +171,17 @@ class Submission(models.Model):
 
     @property
     def not_an_attempt(self) -> bool:
-        """Code that does not run, not counted as the assignment says: its 0 is no score, and
-        pages show none (SQL twin: NOT_AN_ATTEMPT)."""
+        """Code that does not run, not counted as the assignment says: no attempt, no score
+        (final_score is None), never the grade (SQL twin: NOT_AN_ATTEMPT)."""
         return self.does_not_run and not self.assignment.count_broken_attempts
 
     @property
     def final_score(self) -> Decimal | None:
-        """What this attempt is worth: grading.scoring.final_score (SQL twin: with_final_score)."""
+        """What this attempt is worth: grading.scoring.final_score (SQL twin: with_final_score);
+        None for code that does not run where it does not count: its stored 0 is no score, so
+        no page, API answer or webhook shows one."""
+        if self.not_an_attempt:
+            return None
         return scoring.final_score(
             self.raw_score, self.rubric_points, self.late_penalty_percent, self.override_score
         )

@@ -40,6 +40,11 @@ def do_override_score(submission: Submission, score: object, reason: str, by: Us
         locked = Submission.objects.select_for_update().get(pk=submission.pk)
         if locked.status != Status.GRADED:
             raise ActionRejected("Only a graded submission can have its score overridden.")
+        if locked.not_an_attempt:
+            raise ActionRejected(
+                "This code does not run, and the assignment does not count such code: the "
+                "submission has no score to override. (The assignment's settings can make it count.)"
+            )
         if value < 0 or (locked.max_score is not None and value > locked.max_score):
             raise ActionRejected(f"The score must be between 0 and {locked.max_score}.")
         override = ScoreOverride.objects.create(

@@ -327,7 +327,9 @@ def test_code_typed_before_the_page_scripts_load_is_kept(live_server, people, as
     page.close()
 
 
-def test_a_confirmation_is_asked_even_before_the_page_has_loaded(live_server, people, course, browser):
+def test_the_script_that_asks_for_confirmation_runs_before_any_form_exists(
+    live_server, people, course, browser
+):
     # data-confirm (static/js/live.js) guards deleting and archiving: its listener must be on
     # the document before any such form exists, so the script is in the head and not deferred
     # (a deferred one runs after the whole page is parsed, and a quick click slips through).

@@ -2,6 +2,8 @@
 default) no attempt charged and no grade counted; what reading the code finds leads the hint,
 for hidden failures too, since it depends on no test."""
 
+from decimal import Decimal
+
 import pytest
 from django.urls import reverse
 from django.utils import timezone
@@ -11,10 +13,12 @@ from courses.models import Assignment
 from feedback import dispatcher
 from feedback.models import Feedback, FeedbackRequest, Source
 from grading import run as grading
-from grading.models import Status, Submission
+from grading.models import NOT_AN_ATTEMPT, Status, Submission
 from grading.run import GradeOutcome
 from grading.services import SubmissionRejected, check_attempt_rules
+from grading.staff import ActionRejected, do_override_score
 from tests.conftest import CORRECT
+from webhooks.services import graded_payload
 
 pytestmark = pytest.mark.django_db
 BROKEN = "def add(a, b)\n    return a + b\n"
@@ -97,6 +101,61 @@ def test_code_that_does_not_run_shows_no_score_where_it_does_not_count(client, p
     for name, (who, url) in pages.items():
         client.force_login(people[who])
         assert _shows_a_zero(client.get(url).content.decode()), name
+
+
+@pytest.mark.parametrize("count_broken", [False, True])
+def test_the_rule_for_code_that_does_not_run_is_one_rule_in_sql_and_in_python(
+    people, assignment, count_broken
+):
+    # Every status, with and without runnable code, scored, late and overridden or not: the
+    # pages' properties and the queries the grade is built from must agree on each.
+    Assignment.objects.filter(pk=assignment.pk).update(count_broken_attempts=count_broken)
+    attempt = 0
+    for status in Status.values:
+        for does_not_run in (False, True):
+            for override in (None, Decimal("2.50")):
+                attempt += 1
+                Submission.objects.create(
+                    assignment=assignment,
+                    student=people["alice"],
+                    attempt=attempt,
+                    files={},
+                    status=status,
+                    does_not_run=does_not_run,
+                    score=Decimal("0"),
+                    raw_score=Decimal("1"),
+                    max_score=Decimal("3"),
+                    late_penalty_percent=Decimal("10"),
+                    override_score=override,
+                )
+    mine = Submission.objects.filter(student=people["alice"])
+    rows = list(mine.select_related("assignment"))
+    assert set(mine.filter(NOT_AN_ATTEMPT)) == {s for s in rows if s.not_an_attempt}
+    assert set(mine.charged()) == {s for s in rows if s.costs_an_attempt}
+    finals = dict(mine.with_final_score().values_list("pk", "final"))
+    assert finals == {s.pk: s.final_score for s in rows}
+    assert all(s.final_score is None for s in rows if s.not_an_attempt)
+    assert mine.counted().get().not_an_attempt is False
+
+
+def test_code_that_does_not_run_has_no_score_in_the_api_or_webhooks_and_none_to_override(
+    client, people, assignment
+):
+    submission = _graded(assignment, people["alice"], BROKEN, 1)
+    client.force_login(people["alice"])
+    answer = client.get(f"/api/v1/submissions/{submission.pk}/").json()
+    assert answer["does_not_run"] is True and answer["final_score"] is None
+    assert graded_payload(submission)["submission"]["final_score"] is None
+    with pytest.raises(ActionRejected, match="no score to override"):
+        do_override_score(submission, "3", "it nearly runs", people["instructor"])
+    client.force_login(people["instructor"])
+    page = client.get(reverse("submission", args=[submission.pk])).content.decode()
+    assert "Override the score" not in page
+    # Counted, it is an attempt worth 0, overridable like any other.
+    Assignment.objects.filter(pk=assignment.pk).update(count_broken_attempts=True)
+    submission.refresh_from_db()
+    assert client.get(f"/api/v1/submissions/{submission.pk}/").json()["final_score"] == "0.00"
+    do_override_score(submission, "1", "it nearly runs", people["instructor"])
 
 
 def _shows_a_zero(page: str) -> bool:

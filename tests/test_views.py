@@ -381,12 +381,15 @@ def test_it_shows_attempts_used_and_left_counting_only_charged_ones(client, peop
     rows = html.split('id="attempts-table"')[1].split("</table>")[0].split("<tr>")
     free = [row for row in rows if '<span class="tag">free</span>' in row]
     assert len(free) == 2 and "Not gradable" in free[0] + free[1] and "Rejected" in free[0] + free[1]
-    assert '<button type="submit">Submit</button>' in html
+    assert '<button type="submit" id="submit-button">Submit</button>' in html
     do_submit(people["alice"], Assignment.objects.get(pk=assignment.pk), [Upload("solution.py", b"x=1")])
     html = page(client, people["alice"])
     assert "3 of 3 used, <strong>0 left</strong>." in html
     assert "You have used all 3 attempts for this assignment." in html
-    assert '<button type="submit" disabled aria-describedby="submit-state">Submit</button>' in html
+    assert (
+        '<button type="submit" id="submit-button" disabled aria-describedby="submit-state">Submit</button>'
+        in html
+    )
     with pytest.raises(SubmissionRejected, match="all 3 attempts"):  # the page and the rule agree
         do_submit(people["alice"], Assignment.objects.get(pk=assignment.pk), [Upload("solution.py", b"x=1")])
     assert "0 of 3 used, <strong>3 left</strong>." in page(client, people["bob"])
@@ -480,13 +483,15 @@ def test_it_says_what_submitting_now_costs_or_that_it_is_closed(client, people, 
     html = page(client, people["alice"])
     assert "Late work is not accepted." in html
     assert "this assignment does not accept late submissions" in html.split('id="submit-state"')[1]
-    assert '<button type="submit" disabled' in html
+    assert '<button type="submit" id="submit-button" disabled' in html
     # An extension replaces the deadlines, on the page as in the rule.
     Extension.objects.create(assignment=assignment, student=people["alice"], deadline=now + timedelta(days=2))
     html = page(client, people["alice"])
     assert "Your deadline" in html and "Extended for you; the course's deadline is" in html
-    assert 'id="submit-state"' not in html and '<button type="submit">Submit</button>' in html
-    assert '<button type="submit" disabled' in page(client, people["bob"])
+    assert (
+        'id="submit-state"' not in html and '<button type="submit" id="submit-button">Submit</button>' in html
+    )
+    assert '<button type="submit" id="submit-button" disabled' in page(client, people["bob"])
 
 
 def test_it_words_waits_for_people():

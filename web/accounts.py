@@ -34,4 +34,6 @@ class AccountSetPasswordForm(SetPasswordForm):
         self.validate_passwords("new_password1", "new_password2")  # a mismatch: on the second box
         if "new_password2" in self.cleaned_data:  # the two agree: judge the password itself
             self.validate_password_for_user(self.user, "new_password1")
+        # Past SetPasswordForm.clean, whose two checks are the ones above (Django 5.2; the
+        # password-reset tests would show a check it gained and this form lost).
         return super(SetPasswordForm, self).clean()

@@ -71,7 +71,9 @@ class AssignmentForm(forms.ModelForm):
 
     class Meta:
         model = Assignment
-        fields = [*AUTHORED_FIELDS, "starter_code", "reference_code"]
+        # The code boxes after the module name, as the page shows them (the error list follows this order).
+        at = AUTHORED_FIELDS.index("module_name") + 1
+        fields = [*AUTHORED_FIELDS[:at], "starter_code", "reference_code", *AUTHORED_FIELDS[at:]]
         widgets = {
             "statement": forms.Textarea(attrs={"rows": 10}),
             "setup_code": forms.Textarea(attrs={**CODE, "rows": 5}),

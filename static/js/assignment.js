@@ -72,8 +72,11 @@
   var latest = Number(form.dataset.latestAttempt || 0);
   var server = code.defaultValue; // what the server put in the editor
   // Typed into the bare textarea before this script ran (a slow connection): the reader's own
-  // unsent work, which wins (the textarea has autocomplete="off": the browser puts nothing back).
-  var typed = code.value !== server ? code.value : null;
+  // unsent work, which wins. Only on a fresh visit: on a reload or a step back a browser may
+  // have put back an older text of its own (autocomplete="off" asks it not to).
+  var navigation = window.performance && performance.getEntriesByType ? performance.getEntriesByType("navigation")[0] : null;
+  var fresh = !navigation || navigation.type === "navigate";
+  var typed = fresh && code.value !== server ? code.value : null;
   var status = document.getElementById("editor-status");
   var origin = document.getElementById("code-origin");
   var originText = origin ? origin.textContent : "";

@@ -22,8 +22,9 @@
     var byHand = slug.value !== "" && slug.value !== proposal();
     slug.addEventListener("input", function () { byHand = slug.value !== ""; });
     title.addEventListener("input", function () { if (!byHand) slug.value = proposal(); });
-    // A title typed while the page's scripts were still loading gets its slug now.
-    if (!byHand) slug.value = proposal();
+    // A title typed while the page's scripts were still loading gets its slug now (not a form
+    // the server sent back with its title: its slug, even an empty one, is as it was sent).
+    if (!byHand && title.value !== title.defaultValue) slug.value = proposal();
   }
 
   // The statement rendered by the server exactly as on the assignment page.
