@@ -182,7 +182,13 @@ class SubmissionSerializer(serializers.ModelSerializer):
     course = serializers.CharField(source="assignment.course.code")
     assignment = serializers.CharField(source="assignment.slug")
     student = serializers.CharField(source="student.username")
-    final_score = serializers.DecimalField(max_digits=9, decimal_places=2, allow_null=True)
+    final_score = serializers.DecimalField(
+        max_digits=9,
+        decimal_places=2,
+        allow_null=True,
+        help_text="What the attempt is worth (override, else score after the late penalty); null until "
+        "graded, and for code that does not run where the assignment does not count such code",
+    )
     results = serializers.SerializerMethodField()
     feedback = serializers.SerializerMethodField()
 
