@@ -344,6 +344,26 @@ def test_the_script_that_asks_for_confirmation_runs_before_any_form_exists(
     page.close()
 
 
+def test_the_late_penalty_settings_show_only_for_a_late_penalty(live_server, people, course, browser):
+    page = browser.new_page()
+    log_in(page, live_server.url, "instructor")
+    page.goto(live_server.url + "/courses/cs1/-/new/")
+    penalty = page.get_by_label("Late penalty percent")
+    expect(page.get_by_label("Late policy")).to_have_value("reject")
+    expect(penalty).to_be_hidden()
+    page.get_by_label("Late policy").select_option("penalty")
+    expect(penalty).to_be_visible()
+    page.get_by_label("Late policy").select_option("accept")
+    expect(penalty).to_be_hidden()
+    # Without scripts every setting is there.
+    plain = browser.new_context(java_script_enabled=False).new_page()
+    log_in(plain, live_server.url, "instructor")
+    plain.goto(live_server.url + "/courses/cs1/-/new/")
+    expect(plain.get_by_label("Late penalty percent")).to_be_visible()
+    plain.close()
+    page.close()
+
+
 def test_an_instructor_authors_checks_publishes_and_reads_the_results(
     live_server, people, course, celery_worker, browser
 ):

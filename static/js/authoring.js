@@ -27,6 +27,19 @@
     if (!byHand && title.value !== title.defaultValue) slug.value = proposal();
   }
 
+  // The penalty's fields matter only under "late work loses points": hidden otherwise (all shown
+  // without scripts, and while one of them holds an error to fix).
+  function latePenalty(form) {
+    var policy = form.querySelector("[name=late_policy]");
+    var fields = form.querySelector("[data-late-penalty]");
+    if (!policy || !fields) return;
+    function show() {
+      fields.hidden = policy.value !== "penalty" && !fields.querySelector("[aria-invalid=true]");
+    }
+    policy.addEventListener("change", show);
+    show();
+  }
+
   // The statement rendered by the server exactly as on the assignment page.
   function preview(box) {
     var button = box.querySelector("[data-preview-button]");
@@ -65,6 +78,7 @@
   function start() {
     var form = document.querySelector("form[data-propose-slug]");
     if (form) proposeSlug(form);
+    document.querySelectorAll("form.authoring").forEach(latePenalty);
     document.querySelectorAll("[data-preview-url]").forEach(preview);
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
