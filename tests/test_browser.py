@@ -85,6 +85,28 @@ def in_new_york(when):
     return f"{local:%b} {local.day}, {local.year}, {hour}:{local:%M}\u202f{local:%p}"
 
 
+def open_holding_back(page, url, script):
+    """Open ``url`` while ``static/js/<script>`` is held back, as on a slow connection; returns
+    the function that lets the script load (once the browser has asked for it, ≤ 10 s)."""
+    held = []
+
+    def hold(route):
+        held.append(route)
+
+    page.route(f"**/js/{script}*", hold)
+    page.goto(url, wait_until="commit")
+
+    def release():
+        for _ in range(500):
+            if held:
+                break
+            page.wait_for_timeout(20)
+        assert len(held) == 1
+        held[0].continue_()
+
+    return release
+
+
 def log_in(page, base, username):
     page.goto(base + "/accounts/login/")
     page.get_by_label("Username").fill(username)
@@ -282,21 +304,10 @@ def test_a_title_typed_before_the_page_scripts_load_still_gets_its_slug(live_ser
     # script back, type, then let it load.
     page = browser.new_page()
     log_in(page, live_server.url, "instructor")
-    held = []
-
-    def hold(route):
-        held.append(route)
-
-    page.route("**/js/authoring.js*", hold)
-    page.goto(live_server.url + "/courses/cs1/-/new/", wait_until="commit")
+    release = open_holding_back(page, live_server.url + "/courses/cs1/-/new/", "authoring.js")
     page.get_by_label("Title").press_sequentially("Multiply Två")
     expect(page.get_by_label("Slug")).to_have_value("")
-    for _ in range(500):  # until the browser has asked for the script (≤ 10 s)
-        if held:
-            break
-        page.wait_for_timeout(20)
-    assert len(held) == 1
-    held[0].continue_()
+    release()
     expect(page.get_by_label("Slug")).to_have_value("multiply-tva")
     page.close()
 
@@ -306,20 +317,9 @@ def test_code_typed_before_the_page_scripts_load_is_kept(live_server, people, as
     # assignment.js and the editor have run: their text must survive both, as an unsent draft.
     page = browser.new_page()
     log_in(page, live_server.url, "alice")
-    held = []
-
-    def hold(route):
-        held.append(route)
-
-    page.route("**/js/assignment.js*", hold)
-    page.goto(live_server.url + "/courses/cs1/add/", wait_until="commit")
+    release = open_holding_back(page, live_server.url + "/courses/cs1/add/", "assignment.js")
     page.locator("textarea[name=code]").fill("def add(a, b):\n    return a + b  # typed early\n")
-    for _ in range(500):  # until the browser has asked for the script (≤ 10 s)
-        if held:
-            break
-        page.wait_for_timeout(20)
-    assert len(held) == 1
-    held[0].continue_()
+    release()
     editor = code_editor(page, "Your code")
     expect(editor).to_contain_text("# typed early")
     expect(page.locator("#code-origin")).to_contain_text("Not submitted yet")
